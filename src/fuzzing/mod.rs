@@ -1,0 +1,20 @@
+//! Entry points shared by the fuzz targets in `fuzz/` and by `tests/fuzz_corpus.rs`, which
+//! replays every corpus file through them so the corpus is checked without a nightly
+//! toolchain. Not part of the public API: each function takes arbitrary bytes and must never
+//! panic, allocate without bound or loop without bound, whatever they are.
+
+mod state;
+mod wire;
+
+pub use state::{session_state, ticket_open};
+pub use wire::{client_hello, deframer, handshake_message, record_open};
+
+/// Every target by name, for the corpus replay test.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("deframer", deframer),
+    ("handshake_message", handshake_message),
+    ("client_hello", client_hello),
+    ("record_open", record_open),
+    ("ticket_open", ticket_open),
+    ("session_state", session_state),
+];

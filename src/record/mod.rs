@@ -1,0 +1,1 @@
+//! The record layer: deframing, handshake-message joining and record protection.
