@@ -240,29 +240,59 @@ mod tests {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
 
-    #[test]
-    fn signs_and_verifies_with_the_test_certificate() {
-        let rng = SystemRandom::new();
-        let key = PrivateKeyDer::from_pem_slice(include_bytes!("../../tests/data/pki/server.key"))
-            .unwrap();
-        let key = SigningKey::from_der(&key, &rng).unwrap();
-        let cert =
-            CertificateDer::from_pem_slice(include_bytes!("../../tests/data/pki/server.pem"))
-                .unwrap();
-        let alg = key.choose(&[0x0804, 0x0403], true).unwrap();
-        assert_eq!(alg, SignatureAlgorithm::EcdsaP256Sha256);
-        let sig = key.sign(alg, b"transcript", &rng).unwrap();
-        verify(&cert, alg, b"transcript", &sig).unwrap();
-        assert!(verify(&cert, alg, b"transcripT", &sig).is_err());
-        assert!(verify(
-            &cert,
-            SignatureAlgorithm::EcdsaP384Sha384,
-            b"transcript",
-            &sig
+    fn load(name: &str) -> (SigningKey, CertificateDer<'static>) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pki/");
+        let key = PrivateKeyDer::from_pem_file(format!("{dir}{name}.key")).unwrap();
+        let cert = CertificateDer::from_pem_file(format!("{dir}{name}.pem")).unwrap();
+        (
+            SigningKey::from_der(&key, &SystemRandom::new()).unwrap(),
+            cert,
         )
-        .is_err());
-        assert!(key.sign(SignatureAlgorithm::Ed25519, b"x", &rng).is_err());
-        assert_eq!(key.choose(&[0x0807], true), None);
+    }
+
+    #[test]
+    fn every_key_type_signs_and_verifies_against_its_certificate() {
+        let rng = SystemRandom::new();
+        let all: Vec<u16> = SignatureAlgorithm::ALL
+            .iter()
+            .map(|a| a.code_point())
+            .collect();
+        for (name, expected) in [
+            ("server", SignatureAlgorithm::EcdsaP256Sha256),
+            ("server-p384", SignatureAlgorithm::EcdsaP384Sha384),
+            ("server-ed25519", SignatureAlgorithm::Ed25519),
+            ("server-rsa", SignatureAlgorithm::RsaPssSha256),
+        ] {
+            let (key, cert) = load(name);
+            let alg = key.choose(&all, true).unwrap();
+            assert_eq!(alg, expected, "{name}");
+            for &alg in key.algorithms() {
+                let sig = key.sign(alg, b"transcript", &rng).unwrap();
+                verify(&cert, alg, b"transcript", &sig).unwrap();
+                assert!(verify(&cert, alg, b"transcripT", &sig).is_err(), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_signature_never_verifies_under_the_wrong_scheme_or_key() {
+        let rng = SystemRandom::new();
+        let (key, cert) = load("server");
+        let (_, other_cert) = load("server-p384");
+        let sig = key
+            .sign(SignatureAlgorithm::EcdsaP256Sha256, b"m", &rng)
+            .unwrap();
+        assert!(verify(&cert, SignatureAlgorithm::EcdsaP384Sha384, b"m", &sig).is_err());
+        assert!(verify(&other_cert, SignatureAlgorithm::EcdsaP256Sha256, b"m", &sig).is_err());
+        assert!(key.sign(SignatureAlgorithm::Ed25519, b"m", &rng).is_err());
+        assert_eq!(key.choose(&[0x0807, 0x0804], true), None);
+        let (rsa, _) = load("server-rsa");
+        // TLS 1.3 never picks PKCS#1 v1.5 (RFC 8446 §4.2.3); TLS 1.2 may.
+        assert_eq!(rsa.choose(&[0x0401], true), None);
+        assert_eq!(
+            rsa.choose(&[0x0401], false),
+            Some(SignatureAlgorithm::RsaPkcs1Sha256)
+        );
     }
 
     #[test]
