@@ -6,7 +6,7 @@ mod hash;
 pub mod secret;
 
 pub use hash::HashAlgorithm;
-pub(crate) use hash::{hash, hmac_key, hmac_sign, Hasher};
+pub(crate) use hash::{hash, hmac_key, hmac_sign, hmac_sign_parts, Hasher};
 
 /// A cryptographic operation failed, or was asked for something it cannot give.
 ///
