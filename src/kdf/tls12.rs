@@ -349,7 +349,13 @@ impl KeyMaterial {
         let mut block = SecretArray::<88>::zeroed();
         let len = key_block_len(aead);
         let block_bytes = &mut block.expose_secret_mut()[..len];
-        key_block_into(hash, master_secret, server_random, client_random, block_bytes);
+        key_block_into(
+            hash,
+            master_secret,
+            server_random,
+            client_random,
+            block_bytes,
+        );
         Self::split_unchecked(aead, block_bytes)
     }
 
@@ -477,9 +483,10 @@ mod tests {
         let h = [9u8; 32];
         let good = finished_verify_data(HashAlgorithm::Sha256, &ms, Side::Server, &h).unwrap();
         assert!(verify_finished(HashAlgorithm::Sha256, &ms, Side::Server, &h, &good).is_ok());
-        let err =
-            verify_finished(HashAlgorithm::Sha256, &ms, Side::Client, &h, &good).unwrap_err();
+        let err = verify_finished(HashAlgorithm::Sha256, &ms, Side::Client, &h, &good).unwrap_err();
         assert_eq!(err, Error::from(PeerMisbehaved::BadFinished));
-        assert!(verify_finished(HashAlgorithm::Sha256, &ms, Side::Server, &h, &good[..11]).is_err());
+        assert!(
+            verify_finished(HashAlgorithm::Sha256, &ms, Side::Server, &h, &good[..11]).is_err()
+        );
     }
 }
