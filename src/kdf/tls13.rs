@@ -3,7 +3,7 @@
 //! Two layers:
 //!
 //! - free functions that mirror the RFC's formulas one to one, over plain secrets:
-//!   [`hkdf_extract`], [`hkdf_expand_label`], [`derive_secret`], [`early_secret`],
+//!   [`hkdf_extract`], [`hkdf_expand`], [`hkdf_expand_label`], [`derive_secret`], [`early_secret`],
 //!   [`binder_key`], [`psk_binder`], [`verify_psk_binder`], [`resumption_psk`];
 //! - the typed key schedule ([`KeySchedule`] → [`EarlySecret`] → [`HandshakeSecret`] →
 //!   [`MasterSecret`] → [`ResumptionMasterSecret`]), where each stage is consumed to make the
@@ -227,7 +227,36 @@ pub(crate) fn expand_label(
         context,
     ];
 
-    // RFC 5869 §2.3: T(i) = HMAC(PRK, T(i-1) ‖ info ‖ i), T(0) empty.
+    expand_parts(key, &info, out);
+    Ok(())
+}
+
+/// HKDF-Expand (RFC 5869 §2.3): `T(1) ‖ T(2) ‖ …` truncated to `out.len()`, with
+/// `T(i) = HMAC(prk, T(i-1) ‖ info ‖ i)` and `T(0)` empty. Unlike [`hkdf_expand_label`], whose
+/// label encodes the output length, a shorter output here is a prefix of a longer one.
+///
+/// # Errors
+/// [`CryptoError::OutputTooLong`] when `out` is longer than 255 × the hash length.
+pub fn hkdf_expand(
+    hash: HashAlgorithm,
+    prk: &[u8],
+    info: &[u8],
+    out: &mut [u8],
+) -> Result<(), CryptoError> {
+    let max = 255 * hash.output_len();
+    if out.len() > max {
+        return Err(CryptoError::OutputTooLong {
+            requested: out.len(),
+            max,
+        });
+    }
+    expand_parts(&hmac_key(hash, prk), &[info], out);
+    Ok(())
+}
+
+/// HKDF-Expand with `info` in pieces. The caller has checked `out.len() ≤ 255 × HashLen`.
+fn expand_parts(key: &hmac::Key, info: &[&[u8]], out: &mut [u8]) {
+    let hash_len = key.algorithm().digest_algorithm().output_len();
     let mut previous: Option<hmac::Tag> = None;
     for (i, chunk) in out.chunks_mut(hash_len).enumerate() {
         let mut ctx = hmac::Context::with_key(key);
@@ -237,13 +266,12 @@ pub(crate) fn expand_label(
         for part in info {
             ctx.update(part);
         }
-        // At most 255 chunks, checked above.
+        // At most 255 chunks, checked by the caller; the counter starts at 1.
         ctx.update(&[(i + 1) as u8]);
         let t = ctx.sign();
         chunk.copy_from_slice(&t.as_ref()[..chunk.len()]);
         previous = Some(t);
     }
-    Ok(())
 }
 
 /// A hash-length HKDF-Expand-Label into a [`Secret`].
