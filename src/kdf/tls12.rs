@@ -56,22 +56,39 @@ fn prf_with_key(key: &hmac::Key, label: &[u8], seed: &[u8], out: &mut [u8]) {
 }
 
 fn prf_with_key_parts(key: &hmac::Key, label: &[u8], seed: &[&[u8]], out: &mut [u8]) {
-    // A(1) = HMAC(secret, label ‖ seed). At most three seed pieces are ever passed.
-    let mut a = {
-        let mut ctx = hmac::Context::with_key(key);
-        ctx.update(label);
-        for piece in seed {
-            ctx.update(piece);
+    // Every TLS 1.2 derivation's `label ‖ seed` fits in a short stack buffer (the longest is
+    // "extended master secret" and a SHA-384 hash, 70 bytes); feeding HMAC one slice instead
+    // of three or four saves a measurable share of a short PRF. Longer seeds go in pieces.
+    let mut joined = [0u8; 128];
+    let total = label.len() + seed.iter().map(|piece| piece.len()).sum::<usize>();
+    if total <= joined.len() {
+        let mut at = 0;
+        for piece in core::iter::once(&label).chain(seed) {
+            joined[at..at + piece.len()].copy_from_slice(piece);
+            at += piece.len();
         }
-        ctx.sign()
-    };
+        p_hash(key, &[&joined[..total]], out);
+    } else {
+        let mut pieces: [&[u8]; 4] = [&[]; 4];
+        pieces[0] = label;
+        // At most three seed pieces are ever passed.
+        for (slot, piece) in pieces[1..].iter_mut().zip(seed) {
+            *slot = piece;
+        }
+        p_hash(key, &pieces, out);
+    }
+}
+
+/// P_hash (RFC 5246 §5) with its seed in pieces.
+fn p_hash(key: &hmac::Key, seed: &[&[u8]], out: &mut [u8]) {
+    // A(1) = HMAC(secret, seed).
+    let mut a = hmac_sign_parts(key, seed);
     let mut chunks = out
         .chunks_mut(key.algorithm().digest_algorithm().output_len())
         .peekable();
     while let Some(chunk) = chunks.next() {
         let mut ctx = hmac::Context::with_key(key);
         ctx.update(a.as_ref());
-        ctx.update(label);
         for piece in seed {
             ctx.update(piece);
         }

@@ -20,6 +20,7 @@ pub use schedule::{
 };
 
 use core::fmt;
+use std::sync::OnceLock;
 
 use ring::hmac;
 
@@ -214,22 +215,28 @@ pub(crate) fn expand_label(
             got: context.len(),
         });
     }
-    // Lengths checked above: out ≤ 255 × 64 < 2^16, label and context < 256.
-    let length = (out.len() as u16).to_be_bytes();
-    let label_len = [(LABEL_PREFIX.len() + label.len()) as u8];
-    let context_len = [context.len() as u8];
-    let info: [&[u8]; 6] = [
-        &length,
-        &label_len,
+    // The HkdfLabel is assembled on the stack: one HMAC update of a few dozen bytes is
+    // cheaper than six updates of its pieces. Lengths were checked above: out ≤ 255 × 64 <
+    // 2^16, label ≤ 249 and context ≤ 255 bytes.
+    let mut info = [0u8; MAX_HKDF_LABEL_LEN];
+    let mut at = 0;
+    for piece in [
+        &(out.len() as u16).to_be_bytes()[..],
+        &[(LABEL_PREFIX.len() + label.len()) as u8],
         LABEL_PREFIX,
         label,
-        &context_len,
+        &[context.len() as u8],
         context,
-    ];
-
-    expand_parts(key, &info, out);
+    ] {
+        info[at..at + piece.len()].copy_from_slice(piece);
+        at += piece.len();
+    }
+    expand_parts(key, &info[..at], out);
     Ok(())
 }
+
+/// The longest encoded HkdfLabel: length (2), label (1 + 255), context (1 + 255).
+const MAX_HKDF_LABEL_LEN: usize = 2 + 1 + 255 + 1 + MAX_CONTEXT_LEN;
 
 /// HKDF-Expand (RFC 5869 §2.3): `T(1) ‖ T(2) ‖ …` truncated to `out.len()`, with
 /// `T(i) = HMAC(prk, T(i-1) ‖ info ‖ i)` and `T(0)` empty. Unlike [`hkdf_expand_label`], whose
@@ -250,12 +257,12 @@ pub fn hkdf_expand(
             max,
         });
     }
-    expand_parts(&hmac_key(hash, prk), &[info], out);
+    expand_parts(&hmac_key(hash, prk), info, out);
     Ok(())
 }
 
-/// HKDF-Expand with `info` in pieces. The caller has checked `out.len() ≤ 255 × HashLen`.
-fn expand_parts(key: &hmac::Key, info: &[&[u8]], out: &mut [u8]) {
+/// HKDF-Expand. The caller has checked `out.len() ≤ 255 × HashLen`.
+fn expand_parts(key: &hmac::Key, info: &[u8], out: &mut [u8]) {
     let hash_len = key.algorithm().digest_algorithm().output_len();
     let mut previous: Option<hmac::Tag> = None;
     for (i, chunk) in out.chunks_mut(hash_len).enumerate() {
@@ -263,9 +270,7 @@ fn expand_parts(key: &hmac::Key, info: &[&[u8]], out: &mut [u8]) {
         if let Some(t) = &previous {
             ctx.update(t.as_ref());
         }
-        for part in info {
-            ctx.update(part);
-        }
+        ctx.update(info);
         // At most 255 chunks, checked by the caller; the counter starts at 1.
         ctx.update(&[(i + 1) as u8]);
         let t = ctx.sign();
@@ -307,7 +312,19 @@ pub fn derive_secret(
 pub fn early_secret(hash: HashAlgorithm, psk: Option<&[u8]>) -> Secret {
     let zeros = [0u8; MAX_INLINE_SECRET];
     let ikm = psk.unwrap_or(&zeros[..hash.output_len()]);
-    hkdf_extract(hash, &[], ikm)
+    secret_from_tag(&hmac_sign_parts(zero_salt_key(hash), &[ikm]))
+}
+
+/// The HMAC key of the all-zero salt, the same for every early secret of a hash: set up once
+/// per process rather than once per handshake.
+fn zero_salt_key(hash: HashAlgorithm) -> &'static hmac::Key {
+    static SHA256: OnceLock<hmac::Key> = OnceLock::new();
+    static SHA384: OnceLock<hmac::Key> = OnceLock::new();
+    let cell = match hash {
+        HashAlgorithm::Sha256 => &SHA256,
+        HashAlgorithm::Sha384 => &SHA384,
+    };
+    cell.get_or_init(|| hmac_key(hash, &[]))
 }
 
 /// The binder key (RFC 8446 §7.1): `Derive-Secret(early_secret, "res binder" | "ext binder",
@@ -341,7 +358,11 @@ pub fn psk_binder(
     binder_key: &Secret,
     transcript_hash: &[u8],
 ) -> Result<Tag, CryptoError> {
-    finished_mac(hash, binder_key.expose_secret(), transcript_hash)
+    finished_mac(
+        hash,
+        &hmac_key(hash, binder_key.expose_secret()),
+        transcript_hash,
+    )
 }
 
 /// Checks a received binder against [`psk_binder`] in constant time (RFC 8446 §4.2.11).
@@ -384,11 +405,11 @@ pub fn resumption_psk(
 /// "finished", "", Hash.length)`: Finished (RFC 8446 §4.4.4) and binders (§4.2.11) alike.
 fn finished_mac(
     hash: HashAlgorithm,
-    base_key: &[u8],
+    base_key: &hmac::Key,
     transcript_hash: &[u8],
 ) -> Result<Tag, CryptoError> {
     check_hash_len(hash, transcript_hash)?;
-    let finished_key = expand_label_secret(&hmac_key(hash, base_key), b"finished", &[])?;
+    let finished_key = expand_label_secret(base_key, b"finished", &[])?;
     let key = hmac_key(hash, finished_key.expose_secret());
     Ok(Tag::from_hmac(&hmac_sign_parts(&key, &[transcript_hash])))
 }

@@ -24,6 +24,36 @@ use crate::crypto::{hmac_key, CryptoError, HashAlgorithm};
 use crate::error::PeerMisbehaved;
 use crate::{Error, Side};
 
+/// A stage's secret with its HMAC key set up once. Every derivation from a stage is an HMAC
+/// keyed by the stage's secret, and setting up an HMAC key costs about as much as one short
+/// HMAC, so a stage that derives three values would otherwise pay for the key three times.
+///
+/// The key schedule held by `ring` is not wiped on drop (ring offers no way to), as for every
+/// HMAC computed with ring; the secret bytes themselves are.
+struct Keyed {
+    hash: HashAlgorithm,
+    secret: Secret,
+    key: hmac::Key,
+}
+
+impl Keyed {
+    fn new(hash: HashAlgorithm, secret: Secret) -> Self {
+        let key = hmac_key(hash, secret.expose_secret());
+        Self { hash, secret, key }
+    }
+
+    /// A hash-length HKDF-Expand-Label of this secret.
+    fn expand(&self, label: &[u8], context: &[u8]) -> Result<Secret, CryptoError> {
+        expand_label_secret(&self.key, label, context)
+    }
+}
+
+impl core::fmt::Debug for Keyed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:?} {:?}", self.hash, self.secret)
+    }
+}
+
 /// Where a key schedule starts: with a PSK (resumption, external PSK) or without (a full
 /// handshake). The key exchange mode follows from the constructor and the next call:
 ///
@@ -38,53 +68,43 @@ pub struct KeySchedule(());
 impl KeySchedule {
     /// The Early Secret of a PSK handshake: `HKDF-Extract(0, psk)` (RFC 8446 §7.1).
     pub fn with_psk(hash: HashAlgorithm, psk: &[u8]) -> EarlySecret {
-        EarlySecret {
-            hash,
-            secret: super::early_secret(hash, Some(psk)),
-        }
+        EarlySecret(Keyed::new(hash, super::early_secret(hash, Some(psk))))
     }
 
     /// A full handshake: the Early Secret from a zero PSK, then the (EC)DHE shared secret into
     /// the Handshake Secret (RFC 8446 §7.1). No early data and no binders exist without a PSK,
     /// so the early stage is skipped.
     pub fn full_handshake(hash: HashAlgorithm, ecdhe_shared_secret: &[u8]) -> HandshakeSecret {
-        let early = EarlySecret {
-            hash,
-            secret: super::early_secret(hash, None),
-        };
+        let early = EarlySecret(Keyed::new(hash, super::early_secret(hash, None)));
         early.psk_dhe_ke(ecdhe_shared_secret)
     }
 }
 
 /// Expands the two traffic secrets of one stage from one HMAC key.
 fn both_traffic_secrets(
-    hash: HashAlgorithm,
-    key: &hmac::Key,
+    stage: &Keyed,
     client_label: &[u8],
     server_label: &[u8],
     transcript_hash: &[u8],
 ) -> Result<TrafficSecrets, CryptoError> {
-    check_hash_len(hash, transcript_hash)?;
+    check_hash_len(stage.hash, transcript_hash)?;
     Ok(TrafficSecrets {
-        client: TrafficSecret {
-            hash,
-            secret: expand_label_secret(key, client_label, transcript_hash)?,
-        },
-        server: TrafficSecret {
-            hash,
-            secret: expand_label_secret(key, server_label, transcript_hash)?,
-        },
+        client: TrafficSecret(Keyed::new(
+            stage.hash,
+            stage.expand(client_label, transcript_hash)?,
+        )),
+        server: TrafficSecret(Keyed::new(
+            stage.hash,
+            stage.expand(server_label, transcript_hash)?,
+        )),
     })
 }
 
 /// `HKDF-Extract(Derive-Secret(secret, "derived", ""), ikm)`: the step between two stages.
-fn next_stage(hash: HashAlgorithm, secret: &Secret, ikm: &[u8]) -> Result<Secret, CryptoError> {
-    let derived = expand_label_secret(
-        &hmac_key(hash, secret.expose_secret()),
-        b"derived",
-        hash.empty_hash(),
-    )?;
-    Ok(hkdf_extract(hash, derived.expose_secret(), ikm))
+fn next_stage(stage: &Keyed, ikm: &[u8]) -> Result<Keyed, CryptoError> {
+    let derived = stage.expand(b"derived", stage.hash.empty_hash())?;
+    let secret = hkdf_extract(stage.hash, derived.expose_secret(), ikm);
+    Ok(Keyed::new(stage.hash, secret))
 }
 
 /// Hash-length zeros: the IKM where RFC 8446 §7.1 writes "0".
@@ -95,37 +115,33 @@ fn zeros(hash: HashAlgorithm) -> ([u8; MAX_INLINE_SECRET], usize) {
 /// Unwraps a derivation whose inputs are all fixed by this module: hash-length outputs (at
 /// most 48 bytes, within a `Secret`), constant labels, empty or hash-length contexts. Such a
 /// derivation has no error path in practice; reaching this arm is a bug here, not bad input.
-fn infallible(result: Result<Secret, CryptoError>) -> Secret {
+fn infallible<T>(result: Result<T, CryptoError>) -> T {
     match result {
-        Ok(secret) => secret,
+        Ok(value) => value,
         Err(_) => unreachable!("a fixed-input derivation failed"),
     }
 }
 
 /// The Early Secret (RFC 8446 §7.1), from a PSK.
 #[derive(Debug)]
-pub struct EarlySecret {
-    hash: HashAlgorithm,
-    secret: Secret,
-}
+pub struct EarlySecret(Keyed);
 
 impl EarlySecret {
     /// The secret itself (for key logs and tests).
     pub fn secret(&self) -> &Secret {
-        &self.secret
+        &self.0.secret
     }
 
     /// The hash of this schedule.
     pub fn hash(&self) -> HashAlgorithm {
-        self.hash
+        self.0.hash
     }
 
     /// The binder key for a PSK of `kind` (RFC 8446 §7.1).
     pub fn binder_key(&self, kind: BinderKind) -> BinderKey {
-        let secret = infallible(super::binder_key(self.hash, &self.secret, kind));
         BinderKey {
-            hash: self.hash,
-            secret,
+            hash: self.0.hash,
+            secret: infallible(self.0.expand(kind.label(), self.0.hash.empty_hash())),
         }
     }
 
@@ -138,12 +154,9 @@ impl EarlySecret {
         &self,
         client_hello_hash: &[u8],
     ) -> Result<TrafficSecret, CryptoError> {
-        check_hash_len(self.hash, client_hello_hash)?;
-        let key = hmac_key(self.hash, self.secret.expose_secret());
-        Ok(TrafficSecret {
-            hash: self.hash,
-            secret: expand_label_secret(&key, b"c e traffic", client_hello_hash)?,
-        })
+        check_hash_len(self.0.hash, client_hello_hash)?;
+        let secret = self.0.expand(b"c e traffic", client_hello_hash)?;
+        Ok(TrafficSecret(Keyed::new(self.0.hash, secret)))
     }
 
     /// `early_exporter_master_secret = Derive-Secret(., "e exp master", ClientHello)` (RFC 8446
@@ -155,9 +168,8 @@ impl EarlySecret {
         &self,
         client_hello_hash: &[u8],
     ) -> Result<Secret, CryptoError> {
-        check_hash_len(self.hash, client_hello_hash)?;
-        let key = hmac_key(self.hash, self.secret.expose_secret());
-        expand_label_secret(&key, b"e exp master", client_hello_hash)
+        check_hash_len(self.0.hash, client_hello_hash)?;
+        self.0.expand(b"e exp master", client_hello_hash)
     }
 
     /// `psk_dhe_ke` (RFC 8446 §4.2.9): the Handshake Secret from this Early Secret and a fresh
@@ -170,16 +182,12 @@ impl EarlySecret {
     /// `psk_ke` (RFC 8446 §4.2.9): the Handshake Secret from the PSK alone (a zero (EC)DHE
     /// input). Whoever learns the PSK can decrypt the connection: not forward secret.
     pub fn psk_ke(self) -> HandshakeSecret {
-        let (zeros, len) = zeros(self.hash);
+        let (zeros, len) = zeros(self.0.hash);
         self.into_handshake(&zeros[..len])
     }
 
     fn into_handshake(self, ikm: &[u8]) -> HandshakeSecret {
-        let secret = infallible(next_stage(self.hash, &self.secret, ikm));
-        HandshakeSecret {
-            hash: self.hash,
-            secret,
-        }
+        HandshakeSecret(infallible(next_stage(&self.0, ikm)))
     }
 }
 
@@ -215,15 +223,12 @@ impl BinderKey {
 
 /// The Handshake Secret (RFC 8446 §7.1).
 #[derive(Debug)]
-pub struct HandshakeSecret {
-    hash: HashAlgorithm,
-    secret: Secret,
-}
+pub struct HandshakeSecret(Keyed);
 
 impl HandshakeSecret {
     /// The secret itself.
     pub fn secret(&self) -> &Secret {
-        &self.secret
+        &self.0.secret
     }
 
     /// `{client,server}_handshake_traffic_secret = Derive-Secret(., "{c,s} hs traffic",
@@ -232,33 +237,19 @@ impl HandshakeSecret {
     /// # Errors
     /// [`CryptoError::InvalidLength`] when `transcript_hash` is not hash-length.
     pub fn traffic_secrets(&self, transcript_hash: &[u8]) -> Result<TrafficSecrets, CryptoError> {
-        let key = hmac_key(self.hash, self.secret.expose_secret());
-        both_traffic_secrets(
-            self.hash,
-            &key,
-            b"c hs traffic",
-            b"s hs traffic",
-            transcript_hash,
-        )
+        both_traffic_secrets(&self.0, b"c hs traffic", b"s hs traffic", transcript_hash)
     }
 
     /// The Master Secret: `HKDF-Extract(Derive-Secret(., "derived", ""), 0)` (RFC 8446 §7.1).
     pub fn into_master_secret(self) -> MasterSecret {
-        let (zeros, len) = zeros(self.hash);
-        let secret = infallible(next_stage(self.hash, &self.secret, &zeros[..len]));
-        MasterSecret {
-            hash: self.hash,
-            secret,
-        }
+        let (zeros, len) = zeros(self.0.hash);
+        MasterSecret(infallible(next_stage(&self.0, &zeros[..len])))
     }
 }
 
 /// The Master Secret (RFC 8446 §7.1).
 #[derive(Debug)]
-pub struct MasterSecret {
-    hash: HashAlgorithm,
-    secret: Secret,
-}
+pub struct MasterSecret(Keyed);
 
 /// What the Master Secret gives at the server Finished (RFC 8446 §7.1).
 #[derive(Debug)]
@@ -272,7 +263,7 @@ pub struct ApplicationSecrets {
 impl MasterSecret {
     /// The secret itself.
     pub fn secret(&self) -> &Secret {
-        &self.secret
+        &self.0.secret
     }
 
     /// The application traffic secrets and the exporter master secret, all
@@ -284,17 +275,11 @@ impl MasterSecret {
         &self,
         transcript_hash: &[u8],
     ) -> Result<ApplicationSecrets, CryptoError> {
-        let key = hmac_key(self.hash, self.secret.expose_secret());
-        let traffic = both_traffic_secrets(
-            self.hash,
-            &key,
-            b"c ap traffic",
-            b"s ap traffic",
-            transcript_hash,
-        )?;
+        let traffic =
+            both_traffic_secrets(&self.0, b"c ap traffic", b"s ap traffic", transcript_hash)?;
         Ok(ApplicationSecrets {
             traffic,
-            exporter_master_secret: expand_label_secret(&key, b"exp master", transcript_hash)?,
+            exporter_master_secret: self.0.expand(b"exp master", transcript_hash)?,
         })
     }
 
@@ -308,11 +293,10 @@ impl MasterSecret {
         self,
         transcript_hash: &[u8],
     ) -> Result<ResumptionMasterSecret, CryptoError> {
-        check_hash_len(self.hash, transcript_hash)?;
-        let key = hmac_key(self.hash, self.secret.expose_secret());
+        check_hash_len(self.0.hash, transcript_hash)?;
         Ok(ResumptionMasterSecret {
-            hash: self.hash,
-            secret: expand_label_secret(&key, b"res master", transcript_hash)?,
+            hash: self.0.hash,
+            secret: self.0.expand(b"res master", transcript_hash)?,
         })
     }
 }
@@ -361,21 +345,17 @@ impl TrafficSecrets {
 
 /// A traffic secret (RFC 8446 §7.1): early, handshake or application, of one direction.
 #[derive(Debug)]
-pub struct TrafficSecret {
-    hash: HashAlgorithm,
-    secret: Secret,
-}
+pub struct TrafficSecret(Keyed);
 
 impl TrafficSecret {
     /// The secret itself (for key logs and tests).
     pub fn secret(&self) -> &Secret {
-        &self.secret
+        &self.0.secret
     }
 
     /// The write key and IV for `aead` (RFC 8446 §7.3): `HKDF-Expand-Label(secret, "key", "",
     /// key_length)` and `HKDF-Expand-Label(secret, "iv", "", 12)`.
     pub fn traffic_keys(&self, aead: AeadAlgorithm) -> TrafficKeys {
-        let key = hmac_key(self.hash, self.secret.expose_secret());
         let mut keys = TrafficKeys {
             aead,
             // `key_len` is at most 32, within a `Secret`.
@@ -383,8 +363,8 @@ impl TrafficSecret {
             iv: SecretArray::zeroed(),
         };
         // Labels and lengths are fixed and valid, so these expansions cannot fail.
-        let _ = expand_label(&key, b"key", &[], keys.key.expose_secret_mut());
-        let _ = expand_label(&key, b"iv", &[], keys.iv.expose_secret_mut());
+        let _ = expand_label(&self.0.key, b"key", &[], keys.key.expose_secret_mut());
+        let _ = expand_label(&self.0.key, b"iv", &[], keys.iv.expose_secret_mut());
         keys
     }
 
@@ -396,7 +376,7 @@ impl TrafficSecret {
     /// # Errors
     /// [`CryptoError::InvalidLength`] when `transcript_hash` is not hash-length.
     pub fn finished_verify_data(&self, transcript_hash: &[u8]) -> Result<Tag, CryptoError> {
-        finished_mac(self.hash, self.secret.expose_secret(), transcript_hash)
+        finished_mac(self.0.hash, &self.0.key, transcript_hash)
     }
 
     /// Checks a received Finished in constant time (RFC 8446 §4.4.4).
@@ -420,12 +400,8 @@ impl TrafficSecret {
     /// `HKDF-Expand-Label(secret, "traffic upd", "", Hash.length)`. Consumes this one: the
     /// RFC asks that the old secret be deleted.
     pub fn into_next_generation(self) -> TrafficSecret {
-        let key = hmac_key(self.hash, self.secret.expose_secret());
-        let secret = infallible(expand_label_secret(&key, b"traffic upd", &[]));
-        TrafficSecret {
-            hash: self.hash,
-            secret,
-        }
+        let secret = infallible(self.0.expand(b"traffic upd", &[]));
+        TrafficSecret(Keyed::new(self.0.hash, secret))
     }
 }
 
