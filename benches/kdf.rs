@@ -325,7 +325,7 @@ fn ours_resumed_schedule(psk: &[u8], ecdhe: &[u8]) -> tls_resumption::crypto::se
             a.traffic.server.traffic_keys(aead),
         )
     });
-    black_box((binder, hs_keys, finished, app_keys));
+    let _ = black_box((binder, hs_keys, finished, app_keys));
     master
         .into_resumption_master_secret(&T.through_cf)
         .and_then(|rms| rms.resumption_psk(&[0, 1]))
