@@ -455,6 +455,19 @@ mod tests {
     }
 
     #[test]
+    fn hkdf_expand_rejects_too_long_output_and_fills_the_longest_allowed() {
+        let mut out = vec![0u8; 255 * 48 + 1];
+        assert!(matches!(
+            hkdf_expand(HashAlgorithm::Sha384, &[1; 48], b"info", &mut out),
+            Err(CryptoError::OutputTooLong { .. })
+        ));
+        out.truncate(255 * 48);
+        assert!(hkdf_expand(HashAlgorithm::Sha384, &[1; 48], b"info", &mut out).is_ok());
+        // The last block is the 255th: a counter that wrapped would repeat the first block.
+        assert_ne!(&out[..48], &out[254 * 48..]);
+    }
+
+    #[test]
     fn expand_label_rejects_bad_label_and_context_lengths() {
         let mut out = [0u8; 16];
         let h = HashAlgorithm::Sha256;
