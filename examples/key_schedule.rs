@@ -68,7 +68,7 @@ fn tls12(rng: &SystemRandom) {
             .expect("SHA-256 session hash");
 
     println!(
-        "  {:<16} {:<15} {:<15} {:<15} {:<15} {:<15}",
+        "  {:<16} {:<15} {:<15} {:<15} {:<15} {}",
         "connection", "master_secret", "client_key", "server_key", "client_iv", "server_iv"
     );
     let mut first: Option<Vec<String>> = None;
@@ -90,7 +90,7 @@ fn tls12(rng: &SystemRandom) {
         let cells = compare(first.as_deref(), &now);
         first.get_or_insert(now.to_vec());
         println!(
-            "  {:<16} {:<15} {:<15} {:<15} {:<15} {:<15}",
+            "  {:<16} {:<15} {:<15} {:<15} {:<15} {}",
             name, cells[0], cells[1], cells[2], cells[3], cells[4]
         );
     }
@@ -125,7 +125,7 @@ fn tls13(rng: &SystemRandom) {
     );
     println!();
     println!(
-        "  {:<14} {:<14} {:<14} {:<14} {:<14} {:<14} {:<14}",
+        "  {:<14} {:<14} {:<14} {:<14} {:<14} {:<14} {}",
         "connection", "early_secret", "binder_key", "hs_secret", "c_ap_key", "s_ap_key", "next_PSK"
     );
 
@@ -165,7 +165,7 @@ fn tls13(rng: &SystemRandom) {
         let cells = compare(first.as_deref(), &now);
         first.get_or_insert(now.to_vec());
         println!(
-            "  {:<14} {:<14} {:<14} {:<14} {:<14} {:<14} {:<14}",
+            "  {:<14} {:<14} {:<14} {:<14} {:<14} {:<14} {}",
             name, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
         );
     }
