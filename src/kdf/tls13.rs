@@ -111,8 +111,8 @@ impl BinderKind {
 
 /// An HMAC output sent on the wire: a PSK binder or a TLS 1.3 Finished verify_data. Not a
 /// secret (the peer sees it), so it can be read freely; comparisons with a received value go
-/// through the constant-time `verify_*` functions.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// through the constant-time `verify_*` functions, which is why `Tag` has no `PartialEq`.
+#[derive(Clone, Copy)]
 pub struct Tag {
     buf: [u8; MAX_INLINE_SECRET],
     len: u8,
