@@ -67,10 +67,7 @@ fn tls12(rng: &SystemRandom) {
         tls12::extended_master_secret(hash, &pre_master_secret, session_hash.as_ref())
             .expect("SHA-256 session hash");
 
-    println!(
-        "  {:<16} {:<15} {:<15} {:<15} {:<15} {}",
-        "connection", "master_secret", "client_key", "server_key", "client_iv", "server_iv"
-    );
+    println!("  connection       master_secret   client_key      server_key      client_iv       server_iv");
     let mut first: Option<Vec<String>> = None;
     for name in ["full handshake", "resumption 1", "resumption 2"] {
         // Each connection, resumed or not, brings its own randoms (RFC 5246 §7.4.1.2); an
@@ -124,10 +121,7 @@ fn tls13(rng: &SystemRandom) {
         fingerprint(psk.expose_secret())
     );
     println!();
-    println!(
-        "  {:<14} {:<14} {:<14} {:<14} {:<14} {:<14} {}",
-        "connection", "early_secret", "binder_key", "hs_secret", "c_ap_key", "s_ap_key", "next_PSK"
-    );
+    println!("  connection     early_secret   binder_key     hs_secret      c_ap_key       s_ap_key       next_PSK");
 
     let mut first: Option<Vec<String>> = None;
     for name in ["resumption 1", "resumption 2"] {
