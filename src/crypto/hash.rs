@@ -82,3 +82,57 @@ impl Hasher {
         self.ctx.clone().finish()
     }
 }
+
+/// HMAC over the concatenation of `parts`, fed piece by piece so callers never build the
+/// concatenation in a buffer.
+pub(crate) fn hmac_sign_parts(key: &hmac::Key, parts: &[&[u8]]) -> hmac::Tag {
+    let mut ctx = hmac::Context::with_key(key);
+    for part in parts {
+        ctx.update(part);
+    }
+    ctx.sign()
+}
+
+/// SHA-256 of the empty string.
+const SHA256_OF_EMPTY: [u8; 32] = [
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+];
+
+/// SHA-384 of the empty string.
+const SHA384_OF_EMPTY: [u8; 48] = [
+    0x38, 0xb0, 0x60, 0xa7, 0x51, 0xac, 0x96, 0x38, 0x4c, 0xd9, 0x32, 0x7e, 0xb1, 0xb1, 0xe3, 0x6a,
+    0x21, 0xfd, 0xb7, 0x11, 0x14, 0xbe, 0x07, 0x43, 0x4c, 0x0c, 0xc7, 0xbf, 0x63, 0xf6, 0xe1, 0xda,
+    0x27, 0x4e, 0xde, 0xbf, 0xe7, 0x6f, 0x65, 0xfb, 0xd5, 0x1a, 0xd2, 0xf1, 0x48, 0x98, 0xb9, 0x5b,
+];
+
+impl HashAlgorithm {
+    /// The hash of the empty string, which the TLS 1.3 key schedule hashes at every "derived"
+    /// step (RFC 8446 §7.1); a constant saves a hash computation per step.
+    pub(crate) fn empty_hash(self) -> &'static [u8] {
+        match self {
+            Self::Sha256 => &SHA256_OF_EMPTY,
+            Self::Sha384 => &SHA384_OF_EMPTY,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_hash_constants_match_the_hash_of_nothing() {
+        for alg in [HashAlgorithm::Sha256, HashAlgorithm::Sha384] {
+            assert_eq!(alg.empty_hash(), hash(alg, b"").as_ref());
+        }
+    }
+
+    #[test]
+    fn hmac_of_parts_equals_hmac_of_their_concatenation() {
+        let key = hmac_key(HashAlgorithm::Sha256, b"key");
+        let whole = hmac_sign(&key, b"abcdef");
+        let parts = hmac_sign_parts(&key, &[b"ab", b"", b"cdef"]);
+        assert_eq!(whole.as_ref(), parts.as_ref());
+    }
+}

@@ -9,7 +9,7 @@ pub mod secret;
 pub mod sign;
 
 pub use hash::HashAlgorithm;
-pub(crate) use hash::{hash, hmac_key, hmac_sign, Hasher};
+pub(crate) use hash::{hash, hmac_key, hmac_sign, hmac_sign_parts, Hasher};
 
 /// A cryptographic operation failed, or was asked for something it cannot give.
 ///
