@@ -333,8 +333,7 @@ impl RotatingSealer {
         // zeroizes the material (snapshots still in flight hold it until they finish).
         let mut i = 0;
         while i < ring.len() {
-            let retired = ring.get(i + 1).map(|n| n.activates_at);
-            match retired {
+            match self.retires_at(&ring, i) {
                 Some(r) if r.saturating_add(lifetime) <= now => {
                     ring.remove(i);
                 }
@@ -347,7 +346,7 @@ impl RotatingSealer {
             .iter()
             .enumerate()
             .map(|(i, k)| {
-                let retires_at = ring.get(i + 1).map(|n| n.activates_at);
+                let retires_at = self.retires_at(&ring, i);
                 let state = match active {
                     Some(a) if i == a => KeyState::Active,
                     Some(a) if i < a => KeyState::DecryptOnly,
@@ -384,6 +383,23 @@ impl RotatingSealer {
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::clone(&snap);
         Ok(snap)
+    }
+
+    /// When key `i` stops (or stopped) encrypting: when its successor activates.
+    ///
+    /// A generated key never encrypts for longer than a rotation period: whenever the ring is
+    /// looked at while a key is active, its successor is generated to activate a period later.
+    /// If nothing looked at the ring for longer than that (an idle server), the successor
+    /// activates late, but the key sealed nothing after its period ended, so its retirement
+    /// (and erasure) is counted from the end of its period rather than kept alive longer.
+    fn retires_at(&self, ring: &[RingKey], i: usize) -> Option<Timestamp> {
+        let next = ring.get(i + 1)?.activates_at;
+        Some(match (self.source, ring.get(i)) {
+            (KeySource::Generate, Some(k)) => {
+                next.min(k.activates_at.saturating_add(self.schedule.rotation_period))
+            }
+            _ => next,
+        })
     }
 
     /// Keeps one key active and its successor staged a rotation period ahead.
