@@ -161,12 +161,18 @@ impl MemoryClientStore {
             .unwrap_or(0)
     }
 
-    fn with_entry<R>(
+    /// Runs `f` on the server's entry. A lookup (`create` false) of an unknown server returns
+    /// `R::default()` without touching the store: only inserts may evict another server.
+    fn with_entry<R: Default>(
         &self,
         server_name: &str,
+        create: bool,
         f: impl FnOnce(&mut ServerEntry) -> R,
     ) -> Result<R, StoreError> {
         let mut inner = self.inner.lock().map_err(|_| StoreError::Unavailable)?;
+        if !create && !inner.servers.contains_key(server_name) {
+            return Ok(R::default());
+        }
         inner.tick += 1;
         let tick = inner.tick;
         if !inner.servers.contains_key(server_name) && inner.servers.len() >= self.max_servers {
@@ -195,7 +201,7 @@ impl ClientSessionStore for MemoryClientStore {
         server_name: &str,
         session: ClientTls12Session,
     ) -> Result<(), StoreError> {
-        self.with_entry(server_name, |e| e.tls12 = Some(session))
+        self.with_entry(server_name, true, |e| e.tls12 = Some(session))
     }
 
     fn take_tls12_session(
@@ -203,7 +209,7 @@ impl ClientSessionStore for MemoryClientStore {
         server_name: &str,
         now: Timestamp,
     ) -> Result<Option<ClientTls12Session>, StoreError> {
-        self.with_entry(server_name, |e| {
+        self.with_entry(server_name, false, |e| {
             e.tls12.take().filter(|s| {
                 let expires = s
                     .state
@@ -222,7 +228,7 @@ impl ClientSessionStore for MemoryClientStore {
         ticket: ClientTls13Ticket,
     ) -> Result<(), StoreError> {
         let max = self.max_tickets;
-        self.with_entry(server_name, |e| {
+        self.with_entry(server_name, true, |e| {
             while e.tls13.len() >= max {
                 e.tls13.pop_front();
             }
@@ -235,7 +241,7 @@ impl ClientSessionStore for MemoryClientStore {
         server_name: &str,
         now: Timestamp,
     ) -> Result<Option<ClientTls13Ticket>, StoreError> {
-        self.with_entry(server_name, |e| {
+        self.with_entry(server_name, false, |e| {
             // Expired tickets are useless and hold PSKs: drop them while looking.
             e.tls13.retain(|t| !t.is_expired(now));
             e.tls13.pop_back()
