@@ -33,7 +33,7 @@ pub enum StoreError {
     /// The stored value could not be decoded as session state; it is not trusted.
     #[error("stored session state is corrupt: {0}")]
     Corrupt(#[from] SessionError),
-    /// The expiry given is already past (or the value is too large to keep).
+    /// The value was not stored (too large to keep, or refused by the backend).
     #[error("session not stored: {0}")]
     Rejected(&'static str),
 }
