@@ -149,6 +149,23 @@ fn staged_key_decrypts_before_it_activates_then_takes_over() {
 }
 
 #[test]
+fn chacha20_poly1305_ring_rotates_too() {
+    let clock = Arc::new(ManualClock::new(START));
+    let sealer = RotatingSealer::with_options(
+        clock.clone(),
+        Schedule::default(),
+        AeadAlgorithm::ChaCha20Poly1305,
+        KeySource::Generate,
+    )
+    .unwrap();
+    let t = sealer.seal(b"chacha").unwrap();
+    clock.advance(2 * HOUR);
+    let opened = sealer.open(&t).unwrap();
+    assert_eq!(opened.plaintext.expose_secret(), b"chacha");
+    assert!(opened.renew);
+}
+
+#[test]
 fn duplicate_key_names_are_refused() {
     let (sealer, _) = external();
     let k = TicketKeyMaterial::new([7; 16], &[1; 32]).unwrap();

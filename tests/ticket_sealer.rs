@@ -233,3 +233,32 @@ fn committed_tickets_still_open_so_key_derivation_is_stable() {
     assert!(!renew);
     assert_eq!(state.issued_at(), Timestamp::from_secs(999_500));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        #[test]
+        fn any_plaintext_round_trips(plaintext in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let s = sealer(8);
+            let t = s.seal(&plaintext).unwrap();
+            prop_assert_eq!(t.len(), MIN_TICKET_LEN + plaintext.len());
+            let opened = s.open(&t).unwrap();
+            prop_assert_eq!(opened.plaintext.expose_secret(), &plaintext[..]);
+        }
+
+        #[test]
+        fn arbitrary_tickets_are_rejected_without_panicking(
+            tail in proptest::collection::vec(any::<u8>(), 0..200),
+            known_name in any::<bool>(),
+        ) {
+            let s = sealer(8);
+            let mut ticket = if known_name { vec![8u8; 16] } else { Vec::new() };
+            ticket.extend(tail);
+            prop_assert!(s.open(&ticket).is_err());
+            prop_assert!(open_session(&s, &ticket, Timestamp::EPOCH).is_err());
+        }
+    }
+}

@@ -101,6 +101,9 @@ fn algorithm_label(alg: AeadAlgorithm) -> &'static [u8] {
 
 /// A key ready to seal and open: the derived AEAD key and this process's nonce sequence.
 ///
+/// Dropping it zeroizes the master secret and the derived key bytes this crate held; the
+/// expanded key schedule inside `ring` is freed, but `ring` does not promise to overwrite it.
+///
 /// # Nonces
 /// Each nonce is `base + counter`: `base` is 12 random bytes drawn once when the key is
 /// loaded into this process, `counter` an atomic count of tickets sealed here (the low 8 bytes

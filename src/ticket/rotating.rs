@@ -205,7 +205,7 @@ impl RotatingSealer {
             snapshot: RwLock::new(empty),
         };
         let now = sealer.clock.now();
-        sealer.refresh(now)?;
+        sealer.refresh(now, true)?;
         Ok(sealer)
     }
 
@@ -237,7 +237,7 @@ impl RotatingSealer {
             let at = ring.partition_point(|k| k.activates_at <= activates_at);
             ring.insert(at, RingKey { key, activates_at });
         }
-        self.refresh(self.clock.now()).map(drop)
+        self.refresh(self.clock.now(), true).map(drop)
     }
 
     /// Imports every key of a key file in this crate's format ([`keyfile`]).
@@ -320,11 +320,23 @@ impl RotatingSealer {
         }
         // A failed key generation leaves the ring as it was; the old view is still correct
         // for every key it holds, so use it rather than fail the handshake.
-        self.refresh(now).unwrap_or(snap)
+        self.refresh(now, false).unwrap_or(snap)
     }
 
-    fn refresh(&self, now: Timestamp) -> Result<Arc<Snapshot>, TicketError> {
+    /// Rebuilds the snapshot for `now`. Unless `force`d (the ring changed), a snapshot another
+    /// thread rebuilt while this one waited for the lock is used as it is.
+    fn refresh(&self, now: Timestamp, force: bool) -> Result<Arc<Snapshot>, TicketError> {
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        if !force {
+            let snap = self
+                .snapshot
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if now < snap.valid_until && now >= snap.built_at {
+                return Ok(snap);
+            }
+        }
         if self.source == KeySource::Generate {
             self.generate_keys(&mut ring, now)?;
         }
