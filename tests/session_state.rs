@@ -105,7 +105,21 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let _ = SessionState::decode(&data);
+        tls_resumption::fuzzing::session_state(&data);
+        tls_resumption::fuzzing::ticket_open(&data);
+    }
+
+    #[test]
+    fn one_byte_changes_either_fail_or_decode_canonically(
+        state in arb_state(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let mut bytes = state.encode().unwrap().expose_secret().to_vec();
+        let i = at.index(bytes.len());
+        bytes[i] = byte;
+        // Panics if a decodable input does not encode back to itself.
+        tls_resumption::fuzzing::session_state(&bytes);
     }
 }
 
