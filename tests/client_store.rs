@@ -155,3 +155,11 @@ fn tls12_and_tls13_state_coexist_for_one_server() {
     assert_eq!(take_id(&store, "a"), Some(9));
     assert!(store.take_tls12_session("a", NOW).unwrap().is_some());
 }
+
+#[test]
+fn usable_as_a_shared_trait_object() {
+    let store: std::sync::Arc<dyn ClientSessionStore> =
+        std::sync::Arc::new(MemoryClientStore::new(1, 1));
+    store.insert_tls13_ticket("a", ticket(1, 60)).unwrap();
+    assert!(store.take_tls13_ticket("a", NOW).unwrap().is_some());
+}
