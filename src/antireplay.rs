@@ -36,7 +36,8 @@ pub enum Verdict {
     /// The ClientHello's expected arrival time (or the ticket's lifetime) is outside the
     /// window: reject early data.
     TooOld,
-    /// The guard is full and cannot record the id: reject early data.
+    /// The guard cannot record the id (full, or a shared backend unreachable): reject early
+    /// data.
     Full,
 }
 

@@ -215,6 +215,8 @@ fn exposure_reports_ages_and_the_recoverable_window() {
     let active = e.keys.iter().find(|k| k.state == KeyState::Active).unwrap();
     assert_eq!(active.age, Duration::ZERO);
     assert_eq!(active.erase_at, clock.now().saturating_add(12 * HOUR));
+    let as_dyn: &dyn TicketSealer = &sealer;
+    assert_eq!(as_dyn.exposure_report(), Some(e));
     clock.advance(30 * HOUR);
     let e = sealer.exposure();
     assert!(

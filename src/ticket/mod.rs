@@ -120,6 +120,13 @@ pub trait TicketSealer: Send + Sync {
     /// How long a ticket sealed now stays openable: the `ticket_lifetime_hint` (RFC 5077 §3.3)
     /// or `ticket_lifetime` (RFC 8446 §4.6.1) to send, and the bound to give the state inside.
     fn lifetime(&self) -> Duration;
+
+    /// The keys held and how long recorded connections stay recoverable, for sealers that
+    /// can say ([`RotatingSealer`] does); `None` otherwise. Lets code holding only a
+    /// `dyn TicketSealer` report forward-secrecy exposure.
+    fn exposure_report(&self) -> Option<Exposure> {
+        None
+    }
 }
 
 /// Encodes `state` and seals it.

@@ -471,4 +471,8 @@ impl TicketSealer for RotatingSealer {
     fn lifetime(&self) -> Duration {
         self.schedule.ticket_lifetime()
     }
+
+    fn exposure_report(&self) -> Option<Exposure> {
+        Some(self.exposure())
+    }
 }
