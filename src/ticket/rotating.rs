@@ -1,0 +1,478 @@
+//! [`RotatingSealer`]: a ring of ticket keys that rotate on a schedule.
+//!
+//! Each key moves through four states, by its activation time and the schedule:
+//!
+//! - **staged**: known and able to decrypt, not yet encrypting. A fleet distributes a key
+//!   while it is staged, so by the time any server encrypts with it every server can decrypt
+//!   it.
+//! - **active**: the newest key whose activation time has passed; it seals every new ticket.
+//! - **decrypt-only**: a newer key has activated. Tickets sealed under it still open, and the
+//!   server is told to renew them ([`Opened::renew`]).
+//! - **erased**: `ticket_lifetime` after it stopped encrypting, the key is dropped and its
+//!   material zeroized; its tickets become [`TicketError::UnknownKeyName`].
+//!
+//! With the default [`Schedule`] (rotate every hour, accept for 12 hours) a key is active for
+//! one hour and decrypt-only for eleven, so every ticket stays openable for its full
+//! 11-hour lifetime ([`Schedule::ticket_lifetime`]).
+//!
+//! Concurrency: the ring's current view is an immutable snapshot behind an `Arc`; sealing and
+//! opening clone the `Arc` under a read lock held for nanoseconds and encrypt with no lock
+//! held. A rotation builds a new snapshot under a separate mutex and swaps it in. A ticket
+//! sealed under a snapshot's active key stays openable for `ticket_lifetime` from that instant
+//! whatever rotations happen meanwhile, because the key retires no earlier than that instant.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use ring::rand::SystemRandom;
+
+use super::aead_sealer::{key_name_of, open_with, seal_with};
+use super::key::{TicketKey, TicketKeyMaterial, KEY_NAME_LEN};
+use super::keyfile::{self, KeyFileEntry, KeyFileError};
+use super::{Opened, TicketError, TicketSealer};
+use crate::crypto::aead::AeadAlgorithm;
+use crate::crypto::secret::SecretVec;
+use crate::time::{Clock, Timestamp};
+
+/// Most keys a ring holds; imports beyond it are refused. With the default schedule a ring
+/// holds 13 (one staged, one active, eleven decrypt-only).
+pub const MAX_RING_KEYS: usize = 64;
+
+/// When keys rotate and how long they keep decrypting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// How long each key encrypts. Default: 1 hour.
+    pub rotation_period: Duration,
+    /// How long after its activation a key still decrypts. Default: 12 hours. Values below
+    /// `rotation_period` are treated as equal to it.
+    pub decrypt_window: Duration,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            rotation_period: Duration::from_secs(3600),
+            decrypt_window: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+impl Schedule {
+    /// How long a ticket stays openable after it is sealed: `decrypt_window −
+    /// rotation_period`, since a key may seal a ticket at the very end of its active period.
+    pub fn ticket_lifetime(&self) -> Duration {
+        self.decrypt_window.saturating_sub(self.rotation_period)
+    }
+}
+
+/// The state of a key held in the ring (erased keys are no longer held).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyState {
+    /// Decrypts, does not yet encrypt.
+    Staged,
+    /// Encrypts and decrypts.
+    Active,
+    /// Decrypts only; erased at its `erase_at`.
+    DecryptOnly,
+}
+
+/// Where new keys come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// The sealer makes its own keys from the system CSPRNG, staging each one a
+    /// rotation period before it activates.
+    Generate,
+    /// Keys arrive only through [`RotatingSealer::import_key`] (a fleet's distribution).
+    External,
+}
+
+struct RingKey {
+    key: Arc<TicketKey>,
+    activates_at: Timestamp,
+}
+
+struct SnapKey {
+    key: Arc<TicketKey>,
+    state: KeyState,
+    activates_at: Timestamp,
+    retires_at: Option<Timestamp>,
+}
+
+struct Snapshot {
+    built_at: Timestamp,
+    valid_until: Timestamp,
+    keys: Vec<SnapKey>,
+    active: Option<usize>,
+}
+
+/// A [`TicketSealer`] over a rotating ring of keys (module docs).
+pub struct RotatingSealer {
+    clock: Arc<dyn Clock>,
+    schedule: Schedule,
+    algorithm: AeadAlgorithm,
+    source: KeySource,
+    rng: SystemRandom,
+    ring: Mutex<Vec<RingKey>>,
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+impl core::fmt::Debug for RotatingSealer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RotatingSealer")
+            .field("schedule", &self.schedule)
+            .field("algorithm", &self.algorithm)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the ring holds now, and for how long recorded connections stay recoverable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exposure {
+    /// When the report was made.
+    pub now: Timestamp,
+    /// Every key held, oldest activation first.
+    pub keys: Vec<KeyExposure>,
+    /// The age of the oldest connection whose ticket a key held now can open: a recording of
+    /// any connection younger than this can have its ticket opened, and its master secret or
+    /// PSK recovered, by whoever obtains the keys now. Zero when no key has activated.
+    pub oldest_recoverable: Duration,
+    /// The longest time, over the keys held, from the first ticket a key could seal to the
+    /// key's planned erasure: how long a recorded connection's secrets stay recoverable in the
+    /// worst case (the decrypt window, under a regular schedule).
+    pub longest_exposure: Duration,
+}
+
+/// One key in an [`Exposure`] report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyExposure {
+    /// The key's public name.
+    pub name: [u8; KEY_NAME_LEN],
+    /// Its state now.
+    pub state: KeyState,
+    /// When it starts (or started) encrypting.
+    pub activates_at: Timestamp,
+    /// Time since activation; zero while staged.
+    pub age: Duration,
+    /// When it will be erased: planned from its successor's activation, or, for an active key
+    /// with no successor yet, from the earliest the schedule lets it retire.
+    pub erase_at: Timestamp,
+}
+
+impl RotatingSealer {
+    /// A sealer that generates its own keys (AES-256-GCM), with the first key active at once.
+    ///
+    /// # Errors
+    /// [`TicketError::Random`] when the generator fails.
+    pub fn new(clock: Arc<dyn Clock>, schedule: Schedule) -> Result<Self, TicketError> {
+        Self::with_options(
+            clock,
+            schedule,
+            AeadAlgorithm::Aes256Gcm,
+            KeySource::Generate,
+        )
+    }
+
+    /// A sealer with a chosen AEAD and key source. With [`KeySource::External`] the ring
+    /// starts empty and sealing fails with [`TicketError::NoActiveKey`] until a key is
+    /// imported and activates.
+    ///
+    /// # Errors
+    /// [`TicketError::Random`] when the generator fails.
+    pub fn with_options(
+        clock: Arc<dyn Clock>,
+        schedule: Schedule,
+        algorithm: AeadAlgorithm,
+        source: KeySource,
+    ) -> Result<Self, TicketError> {
+        let schedule = Schedule {
+            rotation_period: schedule.rotation_period.max(Duration::from_millis(1)),
+            decrypt_window: schedule.decrypt_window.max(schedule.rotation_period),
+        };
+        let empty = Arc::new(Snapshot {
+            built_at: Timestamp::EPOCH,
+            valid_until: Timestamp::EPOCH,
+            keys: Vec::new(),
+            active: None,
+        });
+        let sealer = Self {
+            clock,
+            schedule,
+            algorithm,
+            source,
+            rng: SystemRandom::new(),
+            ring: Mutex::new(Vec::new()),
+            snapshot: RwLock::new(empty),
+        };
+        let now = sealer.clock.now();
+        sealer.refresh(now, true)?;
+        Ok(sealer)
+    }
+
+    /// The schedule in force.
+    pub fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    /// Adds a key that starts encrypting at `activates_at`: staged until then. This is how a
+    /// fleet rolls out a key: every server imports it well before `activates_at`.
+    ///
+    /// An activation time in the past makes the key active (or decrypt-only, if a newer key
+    /// has activated) at once; it then retires the previously active key early.
+    ///
+    /// # Errors
+    /// [`TicketError::DuplicateKeyName`] when a key of that name is held (or the ring is
+    /// full), [`TicketError::Random`] when the nonce base cannot be drawn.
+    pub fn import_key(
+        &self,
+        material: TicketKeyMaterial,
+        activates_at: Timestamp,
+    ) -> Result<(), TicketError> {
+        {
+            let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+            if ring.len() >= MAX_RING_KEYS || ring.iter().any(|k| k.key.name() == material.name()) {
+                return Err(TicketError::DuplicateKeyName);
+            }
+            let key = Arc::new(TicketKey::new(material, self.algorithm, &self.rng)?);
+            let at = ring.partition_point(|k| k.activates_at <= activates_at);
+            ring.insert(at, RingKey { key, activates_at });
+        }
+        self.refresh(self.clock.now(), true).map(drop)
+    }
+
+    /// Imports every key of a key file in this crate's format ([`keyfile`]).
+    ///
+    /// # Errors
+    /// The file's [`KeyFileError`], or [`KeyFileError::DuplicateKeyName`] when a key is held
+    /// already.
+    pub fn import_key_file(&self, bytes: &[u8]) -> Result<(), KeyFileError> {
+        for entry in keyfile::decode_key_file(bytes)? {
+            let name = *entry.material.name();
+            self.import_key(entry.material, entry.activates_at)
+                .map_err(|_| KeyFileError::DuplicateKeyName(name))?;
+        }
+        Ok(())
+    }
+
+    /// Every key held, with its activation time, as a key file ([`keyfile`]) for the fleet.
+    /// The output holds key material and is zeroized on drop.
+    ///
+    /// # Errors
+    /// [`KeyFileError::NoKeys`] when the ring is empty.
+    pub fn export_key_file(&self) -> Result<SecretVec, KeyFileError> {
+        let entries: Vec<KeyFileEntry> = {
+            let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+            ring.iter()
+                .map(|k| KeyFileEntry {
+                    material: k.key.material.duplicate(),
+                    activates_at: k.activates_at,
+                })
+                .collect()
+        };
+        keyfile::encode_key_file(&entries)
+    }
+
+    /// The keys held now, their states and ages, and how long recorded connections stay
+    /// recoverable (see [`Exposure`]).
+    pub fn exposure(&self) -> Exposure {
+        let now = self.clock.now();
+        let snap = self.current(now);
+        let lifetime = self.schedule.ticket_lifetime();
+        let keys: Vec<KeyExposure> = snap
+            .keys
+            .iter()
+            .map(|k| {
+                let retires = k.retires_at.unwrap_or_else(|| {
+                    now.max(k.activates_at.saturating_add(self.schedule.rotation_period))
+                });
+                KeyExposure {
+                    name: *k.key.name(),
+                    state: k.state,
+                    activates_at: k.activates_at,
+                    age: now.saturating_duration_since(k.activates_at),
+                    erase_at: retires.saturating_add(lifetime),
+                }
+            })
+            .collect();
+        let activated = keys.iter().filter(|k| k.state != KeyState::Staged);
+        let oldest_recoverable = activated.clone().map(|k| k.age).max().unwrap_or_default();
+        let longest_exposure = activated
+            .map(|k| k.erase_at.saturating_duration_since(k.activates_at))
+            .max()
+            .unwrap_or_default();
+        Exposure {
+            now,
+            keys,
+            oldest_recoverable,
+            longest_exposure,
+        }
+    }
+
+    /// The snapshot for `now`, rebuilt when a key changed state since it was made.
+    fn current(&self, now: Timestamp) -> Arc<Snapshot> {
+        let snap = self
+            .snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if now < snap.valid_until && now >= snap.built_at {
+            return snap;
+        }
+        // A failed key generation leaves the ring as it was; the old view is still correct
+        // for every key it holds, so use it rather than fail the handshake.
+        self.refresh(now, false).unwrap_or(snap)
+    }
+
+    /// Rebuilds the snapshot for `now`. Unless `force`d (the ring changed), a snapshot another
+    /// thread rebuilt while this one waited for the lock is used as it is.
+    fn refresh(&self, now: Timestamp, force: bool) -> Result<Arc<Snapshot>, TicketError> {
+        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        if !force {
+            let snap = self
+                .snapshot
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if now < snap.valid_until && now >= snap.built_at {
+                return Ok(snap);
+            }
+        }
+        if self.source == KeySource::Generate {
+            self.generate_keys(&mut ring, now)?;
+        }
+        let lifetime = self.schedule.ticket_lifetime();
+        // Erase keys whose last ticket's lifetime has run out; dropping the last `Arc`
+        // zeroizes the material (snapshots still in flight hold it until they finish).
+        let mut i = 0;
+        while i < ring.len() {
+            match self.retires_at(&ring, i) {
+                Some(r) if r.saturating_add(lifetime) <= now => {
+                    ring.remove(i);
+                }
+                _ => i += 1,
+            }
+        }
+        let active = ring.iter().rposition(|k| k.activates_at <= now);
+        let mut valid_until = Timestamp::from_millis(u64::MAX);
+        let keys: Vec<SnapKey> = ring
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let retires_at = self.retires_at(&ring, i);
+                let state = match active {
+                    Some(a) if i == a => KeyState::Active,
+                    Some(a) if i < a => KeyState::DecryptOnly,
+                    _ => KeyState::Staged,
+                };
+                for event in [
+                    Some(k.activates_at),
+                    retires_at,
+                    retires_at.map(|r| r.saturating_add(lifetime)),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    if event > now && event < valid_until {
+                        valid_until = event;
+                    }
+                }
+                SnapKey {
+                    key: Arc::clone(&k.key),
+                    state,
+                    activates_at: k.activates_at,
+                    retires_at,
+                }
+            })
+            .collect();
+        let snap = Arc::new(Snapshot {
+            built_at: now,
+            valid_until,
+            keys,
+            active,
+        });
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::clone(&snap);
+        Ok(snap)
+    }
+
+    /// When key `i` stops (or stopped) encrypting: when its successor activates.
+    ///
+    /// A generated key never encrypts for longer than a rotation period: whenever the ring is
+    /// looked at while a key is active, its successor is generated to activate a period later.
+    /// If nothing looked at the ring for longer than that (an idle server), the successor
+    /// activates late, but the key sealed nothing after its period ended, so its retirement
+    /// (and erasure) is counted from the end of its period rather than kept alive longer.
+    fn retires_at(&self, ring: &[RingKey], i: usize) -> Option<Timestamp> {
+        let next = ring.get(i + 1)?.activates_at;
+        Some(match (self.source, ring.get(i)) {
+            (KeySource::Generate, Some(k)) => {
+                next.min(k.activates_at.saturating_add(self.schedule.rotation_period))
+            }
+            _ => next,
+        })
+    }
+
+    /// Keeps one key active and its successor staged a rotation period ahead.
+    fn generate_keys(&self, ring: &mut Vec<RingKey>, now: Timestamp) -> Result<(), TicketError> {
+        let period = self.schedule.rotation_period;
+        // At most three keys are added: one active now, after an idle gap, and one staged.
+        for _ in 0..3 {
+            let next_at = match ring.last() {
+                None => now,
+                Some(last) if last.activates_at > now => return Ok(()),
+                Some(last) => {
+                    let due = last.activates_at.saturating_add(period);
+                    // After a gap longer than a period, activate at once rather than
+                    // backfilling keys for times already past.
+                    if due <= now {
+                        now
+                    } else {
+                        due
+                    }
+                }
+            };
+            let material = TicketKeyMaterial::generate(&self.rng)?;
+            let key = Arc::new(TicketKey::new(material, self.algorithm, &self.rng)?);
+            ring.push(RingKey {
+                key,
+                activates_at: next_at,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl TicketSealer for RotatingSealer {
+    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, TicketError> {
+        let snap = self.current(self.clock.now());
+        let active = snap
+            .active
+            .and_then(|i| snap.keys.get(i))
+            .ok_or(TicketError::NoActiveKey)?;
+        seal_with(&active.key, plaintext)
+    }
+
+    fn open(&self, ticket: &[u8]) -> Result<Opened, TicketError> {
+        let name = key_name_of(ticket)?;
+        let snap = self.current(self.clock.now());
+        let entry = snap
+            .keys
+            .iter()
+            .find(|k| k.key.name() == name)
+            .ok_or(TicketError::UnknownKeyName)?;
+        Ok(Opened {
+            plaintext: open_with(&entry.key, ticket)?,
+            renew: entry.state == KeyState::DecryptOnly,
+        })
+    }
+
+    fn lifetime(&self) -> Duration {
+        self.schedule.ticket_lifetime()
+    }
+
+    fn exposure_report(&self) -> Option<Exposure> {
+        Some(self.exposure())
+    }
+}

@@ -1,0 +1,274 @@
+//! RotatingSealer: key states on a ManualClock, staged imports, key-file sharing, exposure,
+//! and rotation under concurrent sealing and opening.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tls_resumption::crypto::aead::AeadAlgorithm;
+use tls_resumption::ticket::{
+    KeySource, KeyState, RotatingSealer, Schedule, TicketError, TicketKeyMaterial, TicketSealer,
+};
+use tls_resumption::time::{Clock, ManualClock, Timestamp};
+
+const MIN: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+const START: Timestamp = Timestamp::from_secs(1_700_000_000);
+
+fn generating() -> (RotatingSealer, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(START));
+    let sealer = RotatingSealer::new(clock.clone(), Schedule::default()).unwrap();
+    (sealer, clock)
+}
+
+fn external() -> (RotatingSealer, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(START));
+    let sealer = RotatingSealer::with_options(
+        clock.clone(),
+        Schedule::default(),
+        AeadAlgorithm::Aes256Gcm,
+        KeySource::External,
+    )
+    .unwrap();
+    (sealer, clock)
+}
+
+fn states(sealer: &RotatingSealer) -> Vec<KeyState> {
+    sealer.exposure().keys.iter().map(|k| k.state).collect()
+}
+
+#[test]
+fn default_schedule_rotates_hourly_and_accepts_twelve_hours() {
+    let s = Schedule::default();
+    assert_eq!(s.rotation_period, HOUR);
+    assert_eq!(s.decrypt_window, 12 * HOUR);
+    assert_eq!(s.ticket_lifetime(), 11 * HOUR);
+    let (sealer, _) = generating();
+    assert_eq!(sealer.lifetime(), 11 * HOUR);
+}
+
+#[test]
+fn a_new_sealer_has_one_active_and_one_staged_key() {
+    let (sealer, _) = generating();
+    assert_eq!(states(&sealer), [KeyState::Active, KeyState::Staged]);
+}
+
+#[test]
+fn after_rotation_old_tickets_open_and_ask_for_renewal() {
+    let (sealer, clock) = generating();
+    let old = sealer.seal(b"state").unwrap();
+    assert!(!sealer.open(&old).unwrap().renew);
+    clock.advance(HOUR);
+    let new = sealer.seal(b"state").unwrap();
+    assert_ne!(old[..16], new[..16], "a new key seals after an hour");
+    let reopened = sealer.open(&old).unwrap();
+    assert!(reopened.renew);
+    assert_eq!(reopened.plaintext.expose_secret(), b"state");
+    assert!(!sealer.open(&new).unwrap().renew);
+    assert_eq!(
+        states(&sealer),
+        [KeyState::DecryptOnly, KeyState::Active, KeyState::Staged]
+    );
+}
+
+#[test]
+fn ticket_sealed_at_end_of_active_period_lives_its_full_lifetime_then_is_unknown() {
+    let (sealer, clock) = generating();
+    clock.advance(HOUR - Duration::from_millis(1));
+    let ticket = sealer.seal(b"late").unwrap();
+    clock.advance(sealer.lifetime() - Duration::from_millis(1));
+    assert!(sealer.open(&ticket).is_ok(), "inside the lifetime");
+    // Erased once the lifetime of a ticket sealed at the key's last instant has passed.
+    clock.advance(Duration::from_millis(2));
+    assert_eq!(
+        sealer.open(&ticket).err(),
+        Some(TicketError::UnknownKeyName)
+    );
+}
+
+#[test]
+fn erased_keys_leave_the_ring_and_it_stays_bounded() {
+    let (sealer, clock) = generating();
+    for _ in 0..48 {
+        clock.advance(HOUR);
+        sealer.seal(b"x").unwrap();
+    }
+    // One staged, one active, eleven decrypt-only.
+    let keys = sealer.exposure().keys;
+    assert_eq!(keys.len(), 13);
+    assert_eq!(
+        keys.iter()
+            .filter(|k| k.state == KeyState::DecryptOnly)
+            .count(),
+        11
+    );
+}
+
+#[test]
+fn after_an_idle_gap_a_fresh_key_is_active_and_old_tickets_are_unknown() {
+    let (sealer, clock) = generating();
+    let old = sealer.seal(b"x").unwrap();
+    clock.advance(30 * HOUR);
+    let new = sealer.seal(b"x").unwrap();
+    assert!(sealer.open(&new).is_ok());
+    assert_eq!(sealer.open(&old).err(), Some(TicketError::UnknownKeyName));
+    assert_eq!(states(&sealer), [KeyState::Active, KeyState::Staged]);
+}
+
+#[test]
+fn external_ring_without_keys_cannot_seal() {
+    let (sealer, _) = external();
+    assert_eq!(sealer.seal(b"x").err(), Some(TicketError::NoActiveKey));
+    assert_eq!(
+        sealer.open(&[0u8; 60]).err(),
+        Some(TicketError::UnknownKeyName)
+    );
+}
+
+#[test]
+fn staged_key_decrypts_before_it_activates_then_takes_over() {
+    let (a, clock) = external();
+    let first = TicketKeyMaterial::new([1; 16], &[1; 32]).unwrap();
+    let second = TicketKeyMaterial::new([2; 16], &[2; 32]).unwrap();
+    let at = START.saturating_add(HOUR);
+    a.import_key(first, START).unwrap();
+    a.import_key(second.duplicate(), at).unwrap();
+    assert_eq!(states(&a), [KeyState::Active, KeyState::Staged]);
+    // Server B's clock runs ahead: it already seals under the second key.
+    let from_staged = {
+        let (b, _) = external();
+        b.import_key(second, START).unwrap();
+        b.seal(b"early").unwrap()
+    };
+    let opened = a.open(&from_staged).unwrap();
+    assert!(!opened.renew, "a staged key's tickets are not renewed");
+    assert_eq!(&a.seal(b"x").unwrap()[..16], &[1; 16]);
+    clock.set(at);
+    assert_eq!(&a.seal(b"x").unwrap()[..16], &[2; 16]);
+    assert_eq!(states(&a), [KeyState::DecryptOnly, KeyState::Active]);
+}
+
+#[test]
+fn chacha20_poly1305_ring_rotates_too() {
+    let clock = Arc::new(ManualClock::new(START));
+    let sealer = RotatingSealer::with_options(
+        clock.clone(),
+        Schedule::default(),
+        AeadAlgorithm::ChaCha20Poly1305,
+        KeySource::Generate,
+    )
+    .unwrap();
+    let t = sealer.seal(b"chacha").unwrap();
+    clock.advance(2 * HOUR);
+    let opened = sealer.open(&t).unwrap();
+    assert_eq!(opened.plaintext.expose_secret(), b"chacha");
+    assert!(opened.renew);
+}
+
+#[test]
+fn duplicate_key_names_are_refused() {
+    let (sealer, _) = external();
+    let k = TicketKeyMaterial::new([7; 16], &[1; 32]).unwrap();
+    sealer.import_key(k.duplicate(), START).unwrap();
+    assert_eq!(
+        sealer.import_key(k, START).err(),
+        Some(TicketError::DuplicateKeyName)
+    );
+}
+
+#[test]
+fn a_fleet_shares_its_ring_through_a_key_file() {
+    let (a, clock) = generating();
+    let b = RotatingSealer::with_options(
+        clock.clone(),
+        Schedule::default(),
+        AeadAlgorithm::Aes256Gcm,
+        KeySource::External,
+    )
+    .unwrap();
+    let file = a.export_key_file().unwrap();
+    b.import_key_file(file.expose_secret()).unwrap();
+    let t = a.seal(b"fleet").unwrap();
+    assert_eq!(b.open(&t).unwrap().plaintext.expose_secret(), b"fleet");
+    clock.advance(HOUR);
+    // B imported A's staged key too, so both now seal under the same new key.
+    assert_eq!(a.seal(b"").unwrap()[..16], b.seal(b"").unwrap()[..16]);
+    assert!(
+        b.import_key_file(file.expose_secret()).is_err(),
+        "duplicates refused"
+    );
+}
+
+#[test]
+fn exposure_reports_ages_and_the_recoverable_window() {
+    let (sealer, clock) = generating();
+    let e = sealer.exposure();
+    assert_eq!(e.oldest_recoverable, Duration::ZERO);
+    assert_eq!(e.longest_exposure, 12 * HOUR);
+    for _ in 0..5 {
+        clock.advance(HOUR);
+        sealer.seal(b"").unwrap();
+    }
+    let e = sealer.exposure();
+    assert_eq!(e.oldest_recoverable, 5 * HOUR);
+    assert_eq!(e.longest_exposure, 12 * HOUR);
+    let active = e.keys.iter().find(|k| k.state == KeyState::Active).unwrap();
+    assert_eq!(active.age, Duration::ZERO);
+    assert_eq!(active.erase_at, clock.now().saturating_add(12 * HOUR));
+    let as_dyn: &dyn TicketSealer = &sealer;
+    assert_eq!(as_dyn.exposure_report(), Some(e));
+    clock.advance(30 * HOUR);
+    let e = sealer.exposure();
+    assert!(
+        e.oldest_recoverable < 12 * HOUR,
+        "erased keys stop counting"
+    );
+    assert!(e.keys.iter().all(|k| k.erase_at > clock.now()));
+}
+
+#[test]
+fn rotation_under_concurrent_load_never_rejects_a_ticket_in_its_window() {
+    let clock = Arc::new(ManualClock::new(START));
+    let schedule = Schedule {
+        rotation_period: 10 * MIN,
+        decrypt_window: HOUR,
+    };
+    let sealer = Arc::new(RotatingSealer::new(clock.clone(), schedule).unwrap());
+    let lifetime = sealer.lifetime();
+    let workers: Vec<_> = (0..2)
+        .map(|w| {
+            let (sealer, clock) = (sealer.clone(), clock.clone());
+            std::thread::spawn(move || {
+                let mut pending: VecDeque<(Timestamp, Vec<u8>)> = VecDeque::new();
+                let mut opened_in_window = 0u32;
+                for i in 0..4000u32 {
+                    clock.advance(Duration::from_secs(3 + u64::from((i + w) % 5)));
+                    let before = clock.now();
+                    pending.push_back((before, sealer.seal(&i.to_be_bytes()).unwrap()));
+                    // Open the oldest ticket and one from the middle of the queue.
+                    for idx in [0, pending.len() / 2] {
+                        let (sealed_before, ticket) = &pending[idx];
+                        let result = sealer.open(ticket);
+                        let after = clock.now();
+                        if after < sealed_before.saturating_add(lifetime) {
+                            assert!(result.is_ok(), "in-window ticket rejected: {result:?}");
+                            opened_in_window += 1;
+                        }
+                    }
+                    while pending
+                        .front()
+                        .is_some_and(|(t, _)| clock.now() >= t.saturating_add(lifetime))
+                    {
+                        pending.pop_front();
+                    }
+                }
+                opened_in_window
+            })
+        })
+        .collect();
+    for w in workers {
+        assert!(w.join().unwrap() > 4000);
+    }
+    // Many rotations happened during the run.
+    assert!(clock.now() > START.saturating_add(10 * HOUR));
+}
