@@ -7,6 +7,7 @@ pub use crate::crypto::CryptoError;
 pub use crate::session::SessionError;
 pub use crate::store::StoreError;
 pub use crate::ticket::{KeyFileError, TicketError};
+pub use crate::verify::CertificateError;
 
 /// Everything that can go wrong in this crate.
 ///
@@ -37,6 +38,9 @@ pub enum Error {
     /// A ticket key file could not be used.
     #[error("key file: {0}")]
     KeyFile(#[from] KeyFileError),
+    /// The server's certificate was not accepted.
+    #[error("certificate: {0}")]
+    InvalidCertificate(#[from] CertificateError),
     /// The peer sent a fatal alert.
     #[error("received fatal alert {0:?}")]
     AlertReceived(AlertDescription),
@@ -49,6 +53,7 @@ impl Error {
             Self::InvalidMessage(e) => e.alert(),
             Self::Crypto(e) => e.alert(),
             Self::PeerMisbehaved(e) => e.alert(),
+            Self::InvalidCertificate(e) => e.alert(),
             Self::Session(_) | Self::Ticket(_) | Self::Store(_) | Self::KeyFile(_) => {
                 AlertDescription::InternalError
             }

@@ -30,12 +30,14 @@ pub(crate) mod codec;
 pub mod crypto;
 pub mod error;
 pub mod kdf;
+pub mod keylog;
 pub(crate) mod msgs;
 pub(crate) mod record;
 pub mod session;
 pub mod store;
 pub mod ticket;
 pub mod time;
+pub mod verify;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -2,8 +2,11 @@
 //! newtypes every derived secret lives in.
 
 pub mod aead;
+mod der;
 mod hash;
+pub mod kx;
 pub mod secret;
+pub mod sign;
 
 pub use hash::HashAlgorithm;
 pub(crate) use hash::{hash, hmac_key, hmac_sign, Hasher};
