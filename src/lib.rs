@@ -33,6 +33,8 @@ pub mod kdf;
 pub mod keylog;
 pub(crate) mod msgs;
 pub(crate) mod record;
+#[cfg(feature = "rustls")]
+pub mod rustls_adapter;
 pub mod session;
 pub mod store;
 pub mod ticket;

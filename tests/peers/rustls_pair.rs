@@ -59,6 +59,8 @@ pub struct Outcome {
     pub early_data_accepted: bool,
     /// The early data the server received.
     pub early_data_received: Vec<u8>,
+    /// The client's first flight (ClientHello and any early data), for replaying it.
+    pub first_flight: Vec<u8>,
 }
 
 /// Runs one connection to completion: handshake, early data if `early_data` is given and the
@@ -76,6 +78,19 @@ pub fn connect(
         writer.write_all(data).expect("early data fits");
     }
     let mut early_data_received = Vec::new();
+    let mut first_flight = Vec::new();
+    while client.wants_write() {
+        client
+            .write_tls(&mut first_flight)
+            .expect("writing to a Vec cannot fail");
+    }
+    let mut flight = &first_flight[..];
+    while !flight.is_empty() {
+        server
+            .read_tls(&mut flight)
+            .expect("reading from a slice cannot fail");
+        server.process_new_packets()?;
+    }
     // Each round moves whatever is pending; a handshake needs a handful. The bound only stops a
     // broken peer from spinning forever.
     for _ in 0..32 {
@@ -96,6 +111,7 @@ pub fn connect(
         server_kind: server.handshake_kind(),
         early_data_accepted: client.is_early_data_accepted(),
         early_data_received,
+        first_flight,
     };
     client.send_close_notify();
     server.send_close_notify();
@@ -122,4 +138,40 @@ fn move_bytes<A, B>(
         to.process_new_packets()?;
     }
     Ok(buf.len())
+}
+
+/// What a server made of a replayed first flight.
+#[derive(Debug)]
+pub struct Replay {
+    /// Full or resumed, as the server decided on the ClientHello.
+    pub server_kind: Option<rustls::HandshakeKind>,
+    /// Early data the server accepted from the replay.
+    pub early_data_received: Vec<u8>,
+}
+
+/// Feeds a recorded first flight to a fresh server connection, as an attacker replaying it
+/// would.
+pub fn replay_first_flight(
+    server_config: &Arc<ServerConfig>,
+    first_flight: &[u8],
+) -> Result<Replay, rustls::Error> {
+    let mut server = ServerConnection::new(server_config.clone())?;
+    let mut flight = first_flight;
+    let mut early_data_received = Vec::new();
+    while !flight.is_empty() {
+        server
+            .read_tls(&mut flight)
+            .expect("reading from a slice cannot fail");
+        server.process_new_packets()?;
+        if let Some(mut reader) = server.early_data() {
+            use std::io::Read;
+            reader
+                .read_to_end(&mut early_data_received)
+                .expect("read early data");
+        }
+    }
+    Ok(Replay {
+        server_kind: server.handshake_kind(),
+        early_data_received,
+    })
 }

@@ -1,0 +1,184 @@
+//! A rustls HTTPS server on loopback whose resumption state lives in this crate: session IDs
+//! and stateful tickets in a `MemoryCache`, stateless tickets sealed by a `RotatingSealer`.
+//!
+//! Each response is a small page in the spirit of `openssl s_server -www`: whether the
+//! connection was `New` or `Reused`, the protocol and cipher, the cache counters and the
+//! ticket-key exposure report.
+//!
+//! ```sh
+//! cargo run --features rustls --example rustls_server -- --port 8443 --naccept 2
+//! printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client -connect 127.0.0.1:8443 -servername localhost -ign_eof -sess_out s.pem
+//! printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client -connect 127.0.0.1:8443 -servername localhost -ign_eof -sess_in s.pem
+//! ```
+//!
+//! Options: `--port N` (0 picks a free port; the chosen one is printed), `--cert FILE`,
+//! `--key FILE` (PEM; default: the test certificate in tests/data/pki), `--tls12` or `--tls13`
+//! (default: both), `--stateful` (TLS 1.3 tickets from the cache instead of sealed),
+//! `--naccept N` (stop after N connections; default: serve forever).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{HandshakeKind, ServerConfig, ServerConnection, StreamOwned};
+use tls_resumption::rustls_adapter::Resumption;
+use tls_resumption::store::MemoryCache;
+use tls_resumption::ticket::{RotatingSealer, Schedule};
+use tls_resumption::time::SystemClock;
+
+struct Args {
+    port: u16,
+    cert: String,
+    key: String,
+    versions: Vec<&'static rustls::SupportedProtocolVersion>,
+    stateful: bool,
+    naccept: Option<usize>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let pki = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pki/");
+    let mut args = Args {
+        port: 8443,
+        cert: format!("{pki}server.pem"),
+        key: format!("{pki}server.key"),
+        versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
+        stateful: false,
+        naccept: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--port" => {
+                args.port = value("--port")?
+                    .parse()
+                    .map_err(|e| format!("--port: {e}"))?
+            }
+            "--cert" => args.cert = value("--cert")?,
+            "--key" => args.key = value("--key")?,
+            "--tls12" => args.versions = vec![&rustls::version::TLS12],
+            "--tls13" => args.versions = vec![&rustls::version::TLS13],
+            "--stateful" => args.stateful = true,
+            "--naccept" => {
+                args.naccept = Some(
+                    value("--naccept")?
+                        .parse()
+                        .map_err(|e| format!("--naccept: {e}"))?,
+                )
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("rustls_server: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(args) {
+        eprintln!("rustls_server: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let certs = CertificateDer::pem_file_iter(&args.cert)?.collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(&args.key)?;
+    let mut config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_protocol_versions(&args.versions)?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)?;
+
+    let clock = Arc::new(SystemClock);
+    let sealer = Arc::new(RotatingSealer::new(clock.clone(), Schedule::default())?);
+    let mut resumption = Resumption::new(Arc::new(MemoryCache::new(100_000)), sealer, clock);
+    if args.stateful {
+        resumption = resumption.stateful();
+    }
+    resumption.install(&mut config);
+    let config = Arc::new(config);
+
+    let listener = TcpListener::bind(("127.0.0.1", args.port))?;
+    println!("listening on {}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+
+    let mut served = 0;
+    for stream in listener.incoming() {
+        match serve(stream?, &config, &resumption) {
+            Ok(()) => {}
+            Err(e) => eprintln!("connection failed: {e}"),
+        }
+        served += 1;
+        if args.naccept.is_some_and(|n| served >= n) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn serve(
+    tcp: TcpStream,
+    config: &Arc<ServerConfig>,
+    resumption: &Resumption,
+) -> Result<(), Box<dyn std::error::Error>> {
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let conn = ServerConnection::new(config.clone())?;
+    let mut tls = StreamOwned::new(conn, tcp);
+    // Read the request head (bounded), which also completes the handshake.
+    let mut request = Vec::new();
+    {
+        let mut reader = BufReader::new((&mut tls).take(8192));
+        loop {
+            let mut line = Vec::new();
+            if reader.read_until(b'\n', &mut line)? == 0 || line == b"\r\n" || line == b"\n" {
+                break;
+            }
+            request.extend_from_slice(&line);
+        }
+    }
+    let page = page(&tls.conn, resumption);
+    let response = format!(
+        "HTTP/1.0 200 ok\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{page}",
+        page.len()
+    );
+    tls.write_all(response.as_bytes())?;
+    tls.conn.send_close_notify();
+    tls.flush()?;
+    while tls.conn.wants_write() {
+        tls.conn.write_tls(&mut tls.sock)?;
+    }
+    Ok(())
+}
+
+fn page(conn: &ServerConnection, resumption: &Resumption) -> String {
+    let version = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+        _ => "unknown",
+    };
+    let suite = conn
+        .negotiated_cipher_suite()
+        .map(|s| format!("{:?}", s.suite()))
+        .unwrap_or_default();
+    let kind = match conn.handshake_kind() {
+        Some(HandshakeKind::Resumed) => "Reused",
+        _ => "New",
+    };
+    let stats = resumption.cache().stats();
+    let exposure = resumption.tickets().sealer().exposure();
+    format!(
+        "{kind}, {version}, Cipher is {suite}\n\
+         session cache: {} puts, {} hits, {} misses, {} errors\n\
+         ticket keys: {exposure:?}\n",
+        stats.puts, stats.hits, stats.misses, stats.errors
+    )
+}
