@@ -21,22 +21,32 @@
 //!
 //! ```
 //! use std::sync::Arc;
+//! use rustls::pki_types::pem::PemObject;
+//! use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 //! use tls_resumption::rustls_adapter::Resumption;
 //! use tls_resumption::store::MemoryCache;
 //! use tls_resumption::ticket::{RotatingSealer, Schedule};
 //! use tls_resumption::time::SystemClock;
 //!
-//! # fn config() -> rustls::ServerConfig { unimplemented!() }
-//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let clock = Arc::new(SystemClock);
 //! let sealer = Arc::new(RotatingSealer::new(clock.clone(), Schedule::default())?);
 //! let resumption = Resumption::new(Arc::new(MemoryCache::new(100_000)), sealer, clock);
 //!
-//! let mut server_config: rustls::ServerConfig = config();
+//! let provider = Arc::new(rustls::crypto::ring::default_provider());
+//! let mut server_config = rustls::ServerConfig::builder_with_provider(provider)
+//!     .with_safe_default_protocol_versions()?
+//!     .with_no_client_auth()
+//!     .with_single_cert(
+//!         vec![CertificateDer::from_pem_file("tests/data/pki/server.pem")?],
+//!         PrivateKeyDer::from_pem_file("tests/data/pki/server.key")?,
+//!     )?;
 //! resumption.install(&mut server_config);
-//! // Later, for the operator: which ticket keys exist and how long recorded sessions stay
+//!
+//! // For the operator: which ticket keys exist, and how long a recorded connection stays
 //! // decryptable with them.
-//! println!("{:?}", resumption.tickets().sealer().exposure());
+//! let exposure = resumption.tickets().sealer().exposure();
+//! assert_eq!(exposure.keys.len(), 2); // the active key and the next one, staged
 //! # Ok(()) }
 //! ```
 
