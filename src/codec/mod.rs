@@ -134,6 +134,33 @@ impl<'a> Reader<'a> {
     pub fn sub_u24(&mut self, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
         self.u24_prefixed(what).map(Reader::new)
     }
+
+    /// A sub-reader over a u8-prefixed list the RFC declares non-empty (`<1..2^8-1>`).
+    ///
+    /// # Errors
+    /// [`InvalidMessage::EmptyList`] for a zero length, as well as the errors of
+    /// [`Self::sub_u8`].
+    pub fn sub_u8_nonempty(&mut self, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
+        non_empty(self.sub_u8(what)?, what)
+    }
+
+    /// A sub-reader over a u16-prefixed list the RFC declares non-empty.
+    pub fn sub_u16_nonempty(&mut self, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
+        non_empty(self.sub_u16(what)?, what)
+    }
+
+    /// A sub-reader over a u24-prefixed list the RFC declares non-empty.
+    pub fn sub_u24_nonempty(&mut self, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
+        non_empty(self.sub_u24(what)?, what)
+    }
+}
+
+fn non_empty<'a>(r: Reader<'a>, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
+    if r.is_empty() {
+        Err(InvalidMessage::EmptyList(what))
+    } else {
+        Ok(r)
+    }
 }
 
 /// Writes TLS structures into a growing buffer.
@@ -244,14 +271,53 @@ impl Writer {
         self.prefixed(3, body)
     }
 
+    /// A block with a u8 length prefix whose body may itself fail to encode (a nested block
+    /// too long for its own prefix); the first error wins and nothing of the block is kept.
+    pub fn u8_prefixed_with(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<(), InvalidMessage>,
+    ) -> Result<(), InvalidMessage> {
+        self.try_prefixed(1, body)
+    }
+
+    /// A block with a u16 length prefix whose body may fail, as [`Self::u8_prefixed_with`].
+    pub fn u16_prefixed_with(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<(), InvalidMessage>,
+    ) -> Result<(), InvalidMessage> {
+        self.try_prefixed(2, body)
+    }
+
+    /// A block with a u24 length prefix whose body may fail, as [`Self::u8_prefixed_with`].
+    pub fn u24_prefixed_with(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<(), InvalidMessage>,
+    ) -> Result<(), InvalidMessage> {
+        self.try_prefixed(3, body)
+    }
+
     fn prefixed(
         &mut self,
         width: usize,
         body: impl FnOnce(&mut Self),
     ) -> Result<(), InvalidMessage> {
+        self.try_prefixed(width, |w| {
+            body(w);
+            Ok(())
+        })
+    }
+
+    fn try_prefixed(
+        &mut self,
+        width: usize,
+        body: impl FnOnce(&mut Self) -> Result<(), InvalidMessage>,
+    ) -> Result<(), InvalidMessage> {
         let start = self.buf.len();
         self.buf.extend_from_slice(&[0u8; 4][..width]);
-        body(self);
+        if let Err(e) = body(self) {
+            self.buf.truncate(start);
+            return Err(e);
+        }
         let len = self.buf.len() - start - width;
         if len >= 1 << (8 * width) {
             self.buf.truncate(start);
