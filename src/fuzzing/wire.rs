@@ -9,7 +9,9 @@ use crate::msgs::client_hello::{binder_transcript_prefix, ClientHello};
 use crate::msgs::enums::ContentType;
 use crate::msgs::handshake::{HandshakeMessage, Version};
 use crate::msgs::Codec;
-use crate::record::{Deframer, HandshakeJoiner, Record, RecordProtection, MAX_PLAINTEXT_LEN};
+use crate::record::{
+    Deframer, HandshakeJoiner, Record, RecordProtection, MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN,
+};
 
 /// RFC 8448 §3's server handshake traffic key and IV, so that the RFC's protected records
 /// (in the seed corpus) really decrypt and the fuzzer starts from valid inner plaintexts.
@@ -159,7 +161,7 @@ pub fn record_open(data: &[u8]) {
     }
 
     // TLS 1.3 only: the bytes as a raw TLSInnerPlaintext, content type and padding included.
-    if selector % 3 == 0 {
+    if selector % 3 == 0 && rest.len() + crate::crypto::aead::TAG_LEN <= MAX_CIPHERTEXT_LEN {
         let (mut sealer, mut opener) = (protection(0), protection(0));
         if let Ok(sealed) = sealer.seal_tls13_inner(rest.to_vec()) {
             let record = Record {
