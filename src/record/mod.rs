@@ -63,3 +63,6 @@ pub(crate) struct PlainMessage {
     /// The plaintext.
     pub(crate) payload: Vec<u8>,
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,7 +31,7 @@ pub(crate) struct RecordProtection {
     /// For TLS 1.2 AES-GCM only the first four bytes (the salt) are used.
     iv: [u8; NONCE_LEN],
     mode: Mode,
-    sequence_number: u64,
+    pub(super) sequence_number: u64,
 }
 
 impl RecordProtection {
@@ -90,7 +90,7 @@ impl RecordProtection {
 
     /// Takes the next sequence number. RFC 8446 §5.3: a sequence number must never wrap; the
     /// connection must rekey or close first, so the last value is refused.
-    fn next_sequence_number(&mut self) -> Result<u64, Error> {
+    pub(super) fn next_sequence_number(&mut self) -> Result<u64, Error> {
         let seq = self.sequence_number;
         self.sequence_number = seq.checked_add(1).ok_or(CryptoError::Unspecified)?;
         Ok(seq)
