@@ -252,3 +252,31 @@ fn the_sequence_number_never_wraps() {
     sealer.sequence_number = u64::MAX;
     assert!(sealer.seal(ContentType::ApplicationData, b"x", 0).is_err());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn sealed_records_open_to_their_plaintext_in_every_mode(
+        mode in 0u8..3,
+        typ in proptest::sample::select(vec![
+            ContentType::Handshake, ContentType::Alert, ContentType::ApplicationData,
+        ]),
+        plaintext in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
+        padding in 0usize..300,
+        records in 1usize..4,
+    ) {
+        let make = || match mode {
+            0 => tls13("client_application"),
+            1 => RecordProtection::tls12(AeadAlgorithm::Aes256Gcm, &KEY, &[7; 4]).unwrap(),
+            _ => RecordProtection::tls12(AeadAlgorithm::ChaCha20Poly1305, &KEY, &[7; 12]).unwrap(),
+        };
+        let (mut sealer, mut opener) = (make(), make());
+        for _ in 0..records {
+            let sealed = sealer.seal(typ, &plaintext, padding).unwrap();
+            let opened = opener.open(record(&sealed)).unwrap();
+            proptest::prop_assert_eq!(opened, PlainMessage { typ, payload: plaintext.clone() });
+        }
+        proptest::prop_assert_eq!(opener.sequence_number(), records as u64);
+    }
+}
