@@ -6,7 +6,12 @@ use std::path::Path;
 
 /// Targets whose seed corpus is committed: each must have files to replay, so a lost or
 /// renamed corpus directory fails the test instead of passing vacuously.
-const SEEDED: &[&str] = &["deframer", "handshake_message", "client_hello", "record_open"];
+const SEEDED: &[&str] = &[
+    "deframer",
+    "handshake_message",
+    "client_hello",
+    "record_open",
+];
 
 #[test]
 fn every_corpus_file_runs_through_its_target() {

@@ -340,9 +340,7 @@ mod tests {
         let bytes = w.into_vec();
         assert_eq!(
             bytes,
-            [
-                2, b'a', b'b', 0, 3, 1, 2, 3, 0, 0, 3, b'x', b'y', b'z', 0, 0, 0, 0, 0, 0, 0, 7
-            ]
+            [2, b'a', b'b', 0, 3, 1, 2, 3, 0, 0, 3, b'x', b'y', b'z', 0, 0, 0, 0, 0, 0, 0, 7]
         );
         let mut r = Reader::new(&bytes);
         assert_eq!(r.u8_prefixed("a").unwrap(), b"ab");

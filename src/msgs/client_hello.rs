@@ -76,7 +76,10 @@ impl Codec for ClientHello {
         let session_id = read_session_id(r)?;
         let mut suites = r.sub_u16_nonempty("cipher_suites")?;
         let cipher_suites = read_all(&mut suites, CipherSuite::read)?;
-        let compression_methods = r.sub_u8_nonempty("legacy_compression_methods")?.rest().to_vec();
+        let compression_methods = r
+            .sub_u8_nonempty("legacy_compression_methods")?
+            .rest()
+            .to_vec();
         // RFC 5246 §7.4.1.2: the extensions block may be absent altogether.
         let (extensions, empty_extensions_block) = if r.is_empty() {
             (Vec::new(), false)

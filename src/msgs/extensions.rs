@@ -1,7 +1,9 @@
 //! ClientHello extensions (RFC 8446 §4.2 and the RFCs named on each variant), and the item
 //! types servers echo back.
 
-use super::enums::{ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme};
+use super::enums::{
+    ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme,
+};
 use super::{read_all, Codec};
 use crate::codec::{InvalidMessage, Reader, Writer};
 
@@ -240,9 +242,11 @@ impl ClientExtension {
                 let mut list = body.sub_u16_nonempty("named_group_list")?;
                 Self::SupportedGroups(read_all(&mut list, NamedGroup::read)?)
             }
-            ExtensionType::EcPointFormats => {
-                Self::EcPointFormats(body.sub_u8_nonempty("ec_point_format_list")?.rest().to_vec())
-            }
+            ExtensionType::EcPointFormats => Self::EcPointFormats(
+                body.sub_u8_nonempty("ec_point_format_list")?
+                    .rest()
+                    .to_vec(),
+            ),
             ExtensionType::SignatureAlgorithms => {
                 let mut list = body.sub_u16_nonempty("supported_signature_algorithms")?;
                 Self::SignatureAlgorithms(read_all(&mut list, SignatureScheme::read)?)

@@ -8,7 +8,9 @@ use super::alert::{AlertMessage, ChangeCipherSpec};
 use super::certificate::{Certificate12, Certificate13, CertificateEntry, CertificateVerify};
 use super::client_hello::ClientHello;
 use super::enums::*;
-use super::extensions::{ClientExtension, KeyShareEntry, OfferedPsks, PskIdentity, ServerNameEntry};
+use super::extensions::{
+    ClientExtension, KeyShareEntry, OfferedPsks, PskIdentity, ServerNameEntry,
+};
 use super::handshake::{HandshakeMessage, HandshakePayload, KeyUpdateRequest, Version};
 use super::key_exchange::{ClientKeyExchange, EcdheParams, ServerKeyExchange};
 use super::server_extensions::{ServerContext, ServerExtension};
@@ -98,8 +100,11 @@ fn client_extension() -> impl Strategy<Value = ClientExtension> {
 
 /// Extensions with distinct types, pre_shared_key last when present.
 fn client_extensions() -> impl Strategy<Value = Vec<ClientExtension>> {
-    (vec(client_extension(), 0..8), proptest::option::of(offered_psks())).prop_map(
-        |(list, psk)| {
+    (
+        vec(client_extension(), 0..8),
+        proptest::option::of(offered_psks()),
+    )
+        .prop_map(|(list, psk)| {
             let mut seen = std::collections::HashSet::new();
             let mut out: Vec<_> = list
                 .into_iter()
@@ -107,8 +112,7 @@ fn client_extensions() -> impl Strategy<Value = Vec<ClientExtension>> {
                 .collect();
             out.extend(psk.map(ClientExtension::PreSharedKey));
             out
-        },
-    )
+        })
 }
 
 fn client_hello() -> impl Strategy<Value = ClientHello> {
@@ -199,8 +203,8 @@ fn server_hello() -> impl Strategy<Value = ServerHello> {
             server_extensions(context),
             any::<bool>(),
         )
-            .prop_map(move |(legacy_version, session_id, suite, compression, exts, e)| {
-                ServerHello {
+            .prop_map(
+                move |(legacy_version, session_id, suite, compression, exts, e)| ServerHello {
                     legacy_version,
                     random,
                     session_id,
@@ -208,8 +212,8 @@ fn server_hello() -> impl Strategy<Value = ServerHello> {
                     compression_method: compression,
                     empty_extensions_block: e && exts.is_empty(),
                     extensions: exts,
-                }
-            })
+                },
+            )
     })
 }
 

@@ -185,9 +185,7 @@ impl ServerExtension {
             }
             ExtensionType::KeyShare => Self::KeyShare(KeyShareEntry::read(b)?),
             ExtensionType::PreSharedKey => Self::PreSharedKey(b.u16("selected_identity")?),
-            ExtensionType::SupportedVersions => {
-                Self::SupportedVersions(ProtocolVersion::read(b)?)
-            }
+            ExtensionType::SupportedVersions => Self::SupportedVersions(ProtocolVersion::read(b)?),
             ExtensionType::Cookie => Self::Cookie(b.sub_u16_nonempty("cookie")?.rest().to_vec()),
             ExtensionType::EarlyData if context == ServerContext::NewSessionTicket => {
                 Self::MaxEarlyDataSize(b.u32("max_early_data_size")?)

@@ -94,7 +94,9 @@ fn rfc8448_client_hello_fields_are_decoded() {
     assert_eq!(shares[0].key_exchange, top("client_x25519_public"));
     assert_eq!(
         hello.extension(ExtensionType::SupportedVersions),
-        Some(&ClientExtension::SupportedVersions(vec![ProtocolVersion::Tls13]))
+        Some(&ClientExtension::SupportedVersions(vec![
+            ProtocolVersion::Tls13
+        ]))
     );
     // record_size_limit (28) has no decoder here: it survives raw.
     assert!(matches!(
@@ -107,8 +109,9 @@ fn rfc8448_client_hello_fields_are_decoded() {
 #[test]
 fn rfc8448_server_hello_carries_the_server_share() {
     let bytes = top("server_hello");
-    let HandshakePayload::ServerHello(hello) =
-        HandshakeMessage::decode(&bytes, Version::Tls13).unwrap().payload
+    let HandshakePayload::ServerHello(hello) = HandshakeMessage::decode(&bytes, Version::Tls13)
+        .unwrap()
+        .payload
     else {
         panic!("not a ServerHello");
     };
@@ -123,7 +126,9 @@ fn rfc8448_server_hello_carries_the_server_share() {
 fn rfc8448_new_session_ticket_has_the_published_fields() {
     let bytes = top("new_session_ticket");
     let HandshakePayload::NewSessionTicket13(ticket) =
-        HandshakeMessage::decode(&bytes, Version::Tls13).unwrap().payload
+        HandshakeMessage::decode(&bytes, Version::Tls13)
+            .unwrap()
+            .payload
     else {
         panic!("not a TLS 1.3 NewSessionTicket");
     };
@@ -189,7 +194,13 @@ fn psk_ext(identities: &[&[u8]], binders: &[&[u8]]) -> Vec<u8> {
 }
 
 fn server_hello_with(random: [u8; 32], extensions: &[u8]) -> Vec<u8> {
-    let body = cat(&[&[3, 3], &random, &u8p(&[]), &[0x13, 0x01, 0], &u16p(extensions)]);
+    let body = cat(&[
+        &[3, 3],
+        &random,
+        &u8p(&[]),
+        &[0x13, 0x01, 0],
+        &u16p(extensions),
+    ]);
     hs(2, &body)
 }
 
@@ -203,7 +214,10 @@ fn the_binder_slice_is_the_client_hello_up_to_the_binders_list() {
     // (its 2-byte length and each 1-byte-prefixed binder) is what is left out.
     assert_eq!(prefix.len(), message.len() - (2 + 1 + 32));
     assert_eq!(&message[prefix.len()..], cat(&[&[0, 33, 32], &binder[..]]));
-    assert!(prefix.ends_with(&[0, 0, 0, 9]), "ends with the last obfuscated_ticket_age");
+    assert!(
+        prefix.ends_with(&[0, 0, 0, 9]),
+        "ends with the last obfuscated_ticket_age"
+    );
     // The header's length still counts the whole message: the slice is not re-encoded.
     assert_eq!(prefix[..4], message[..4]);
     // Two PSKs, SHA-384 binders.

@@ -233,11 +233,7 @@ impl RecordProtection {
         };
         // Too short to hold the explicit nonce and a tag: it cannot authenticate, and saying
         // so with anything but bad_record_mac would tell an attacker more.
-        let Some(plaintext_len) = record
-            .payload
-            .len()
-            .checked_sub(explicit_len + TAG_LEN)
-        else {
+        let Some(plaintext_len) = record.payload.len().checked_sub(explicit_len + TAG_LEN) else {
             return Err(CryptoError::DecryptFailed.into());
         };
         let seq = self.sequence_number;

@@ -41,11 +41,36 @@ fn tls13(secret: &str) -> RecordProtection {
 #[test]
 fn rfc8448_protected_records_open_to_the_published_messages() {
     let cases = [
-        ("server_handshake", "server_flight_protected", "server_flight", 0),
-        ("client_handshake", "client_finished_protected", "client_finished", 0),
-        ("server_application", "new_session_ticket_protected", "new_session_ticket", 0),
-        ("client_application", "client_app_data_protected", "app_payload", 0),
-        ("server_application", "server_app_data_protected", "app_payload", 1),
+        (
+            "server_handshake",
+            "server_flight_protected",
+            "server_flight",
+            0,
+        ),
+        (
+            "client_handshake",
+            "client_finished_protected",
+            "client_finished",
+            0,
+        ),
+        (
+            "server_application",
+            "new_session_ticket_protected",
+            "new_session_ticket",
+            0,
+        ),
+        (
+            "client_application",
+            "client_app_data_protected",
+            "app_payload",
+            0,
+        ),
+        (
+            "server_application",
+            "server_app_data_protected",
+            "app_payload",
+            1,
+        ),
     ];
     for (keys, protected, plain, seq) in cases {
         let mut opener = tls13(keys);
@@ -90,10 +115,17 @@ fn tls13_padding_is_removed_and_the_inner_type_restored() {
     for padding in [0, 1, 100, MAX_PLAINTEXT_LEN - 2] {
         let sealed = sealer.seal(ContentType::Alert, &[2, 40], padding).unwrap();
         let r = record(&sealed);
-        assert_eq!(r.typ, ContentType::ApplicationData, "outer type hides the real one");
+        assert_eq!(
+            r.typ,
+            ContentType::ApplicationData,
+            "outer type hides the real one"
+        );
         assert_eq!(r.payload.len(), 2 + 1 + padding + 16);
         let opened = opener.open(r).unwrap();
-        assert_eq!((opened.typ, opened.payload), (ContentType::Alert, vec![2, 40]));
+        assert_eq!(
+            (opened.typ, opened.payload),
+            (ContentType::Alert, vec![2, 40])
+        );
     }
     assert_eq!(
         sealer.seal(ContentType::Alert, &[2, 40], MAX_PLAINTEXT_LEN - 1),
@@ -181,7 +213,10 @@ fn tls12_gcm_carries_an_explicit_nonce_and_follows_rfc5288() {
     aad.extend_from_slice(&[22, 3, 3, 0, 8]);
     let key = AeadKey::new(AeadAlgorithm::Aes128Gcm, &KEY[..16]).unwrap();
     let mut body = sealed[13..].to_vec();
-    assert_eq!(key.open_in_place(nonce, &aad, &mut body).unwrap(), b"finished");
+    assert_eq!(
+        key.open_in_place(nonce, &aad, &mut body).unwrap(),
+        b"finished"
+    );
     let opened = opener.open(record(&sealed)).unwrap();
     assert_eq!(opened.payload, b"finished");
     assert_eq!(opener.sequence_number(), 2);
@@ -191,8 +226,12 @@ fn tls12_gcm_carries_an_explicit_nonce_and_follows_rfc5288() {
 fn tls12_chacha_uses_the_implicit_xor_nonce_of_rfc7905() {
     let iv = [0x5a; 12];
     let (mut sealer, mut opener) = tls12_pair(AeadAlgorithm::ChaCha20Poly1305, &iv);
-    let first = sealer.seal(ContentType::ApplicationData, b"ping", 0).unwrap();
-    let second = sealer.seal(ContentType::ApplicationData, b"ping", 0).unwrap();
+    let first = sealer
+        .seal(ContentType::ApplicationData, b"ping", 0)
+        .unwrap();
+    let second = sealer
+        .seal(ContentType::ApplicationData, b"ping", 0)
+        .unwrap();
     // No explicit nonce: header ‖ ciphertext ‖ tag, and each record differs by its sequence.
     assert_eq!(first.len(), 5 + 4 + 16);
     assert_ne!(first, second);
