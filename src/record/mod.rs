@@ -11,7 +11,7 @@ mod deframer;
 mod joiner;
 mod protect;
 
-pub(crate) use deframer::{Deframer, MAX_BUFFERED};
+pub(crate) use deframer::Deframer;
 pub(crate) use joiner::HandshakeJoiner;
 pub(crate) use protect::RecordProtection;
 
