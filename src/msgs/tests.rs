@@ -400,7 +400,10 @@ fn sixteen_mib_of_garbage_is_refused_without_buffering_it() {
     assert!(HandshakeMessage::decode(&garbage, Version::Tls13).is_err());
     assert!(ClientHello::from_bytes(&garbage).is_err());
     let mut d = Deframer::new();
-    assert!(d.push(&garbage) < 64 * 1024, "the deframer takes only what it may buffer");
+    assert!(
+        d.push(&garbage) < 64 * 1024,
+        "the deframer takes only what it may buffer"
+    );
     // A header announcing 0xFFFFFF bytes and 16 MiB behind it: refused at the header.
     let mut j = HandshakeJoiner::new();
     let mut first = vec![1, 0xff, 0xff, 0xff];
