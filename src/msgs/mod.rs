@@ -56,21 +56,24 @@ pub(crate) trait Codec: Sized {
 
 /// Which extension types a block has carried so far: a bitmap over all 2^16 types, so the
 /// duplicate check costs the same for the last of 16 000 extensions as for the first
-/// (RFC 8446 §4.2: "There MUST NOT be more than one extension of the same type").
-pub(crate) struct SeenExtensions(Box<[u64; 1024]>);
+/// (RFC 8446 §4.2: "There MUST NOT be more than one extension of the same type"). The bitmap
+/// is allocated on the first insert, so the many empty blocks (certificate entries) cost
+/// nothing.
+pub(crate) struct SeenExtensions(Option<Box<[u64; 1024]>>);
 
 impl SeenExtensions {
     pub(crate) fn new() -> Self {
-        Self(Box::new([0; 1024]))
+        Self(None)
     }
 
     /// Records `typ`, failing if it was seen before.
     pub(crate) fn insert(&mut self, typ: u16) -> Result<(), InvalidMessage> {
+        let bits = self.0.get_or_insert_with(|| Box::new([0; 1024]));
         let (word, bit) = (usize::from(typ / 64), typ % 64);
-        if self.0[word] & (1 << bit) != 0 {
+        if bits[word] & (1 << bit) != 0 {
             return Err(InvalidMessage::DuplicateExtension(typ));
         }
-        self.0[word] |= 1 << bit;
+        bits[word] |= 1 << bit;
         Ok(())
     }
 }
