@@ -411,3 +411,30 @@ fn sixteen_mib_of_garbage_is_refused_without_buffering_it() {
     assert!(j.push(&first).is_err());
     assert!(j.is_empty());
 }
+
+#[test]
+fn every_handshake_message_seed_of_the_fuzz_corpus_is_a_valid_message() {
+    // The seeds are only useful to the fuzzer if they decode; crash reproducers, which do not,
+    // are named `crash-*`.
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/handshake_message");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("crash-") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let decoded = [Version::Tls12, Version::Tls13]
+            .into_iter()
+            .find_map(|v| HandshakeMessage::decode(&bytes, v).ok());
+        let decoded = decoded.unwrap_or_else(|| panic!("seed {name} does not decode"));
+        assert!(
+            !matches!(decoded.payload, HandshakePayload::Unknown { .. }),
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 19);
+}
