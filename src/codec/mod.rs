@@ -369,4 +369,32 @@ mod tests {
         );
         assert!(w.is_empty());
     }
+
+    #[test]
+    fn a_failing_nested_block_leaves_nothing_behind() {
+        let mut w = Writer::new();
+        w.u8(9);
+        let r = w.u16_prefixed_with(|w| {
+            w.u8(1);
+            w.u8_prefixed_bytes(&[0u8; 300])
+        });
+        assert_eq!(r, Err(InvalidMessage::TooLongToEncode));
+        assert_eq!(w.as_slice(), [9]);
+    }
+
+    #[test]
+    fn empty_lists_declared_non_empty_are_refused() {
+        let mut r = Reader::new(&[0, 0, 1, 7]);
+        assert_eq!(
+            r.sub_u16_nonempty("l").map(|r| r.remaining()),
+            Err(InvalidMessage::EmptyList("l"))
+        );
+        assert_eq!(r.sub_u8_nonempty("m").unwrap().rest(), [7]);
+        assert_eq!(
+            Reader::new(&[0, 0, 0])
+                .sub_u24_nonempty("n")
+                .map(|r| r.remaining()),
+            Err(InvalidMessage::EmptyList("n"))
+        );
+    }
 }
