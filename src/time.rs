@@ -38,18 +38,12 @@ impl Timestamp {
 
     /// `self + d`, saturating at the far future.
     pub fn saturating_add(self, d: Duration) -> Self {
-        Self(
-            self.0
-                .saturating_add(d.as_millis().min(u128::from(u64::MAX)) as u64),
-        )
+        Self(self.0.saturating_add(d.as_millis().min(u128::from(u64::MAX)) as u64))
     }
 
     /// `self - d`, saturating at the epoch.
     pub fn saturating_sub(self, d: Duration) -> Self {
-        Self(
-            self.0
-                .saturating_sub(d.as_millis().min(u128::from(u64::MAX)) as u64),
-        )
+        Self(self.0.saturating_sub(d.as_millis().min(u128::from(u64::MAX)) as u64))
     }
 
     /// The time from `earlier` to `self`, or `None` when `earlier` is later.
@@ -129,10 +123,7 @@ mod tests {
             clock.now().checked_duration_since(Timestamp::from_secs(10)),
             Some(Duration::from_millis(1500))
         );
-        assert_eq!(
-            Timestamp::from_secs(1).checked_duration_since(clock.now()),
-            None
-        );
+        assert_eq!(Timestamp::from_secs(1).checked_duration_since(clock.now()), None);
     }
 
     #[test]

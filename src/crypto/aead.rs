@@ -181,10 +181,7 @@ mod tests {
                 key.open_in_place([1; 12], b"aad", &mut tampered),
                 Err(CryptoError::DecryptFailed)
             );
-            assert_eq!(
-                key.open_in_place([1; 12], b"aad", &mut buf).unwrap(),
-                b"hello"
-            );
+            assert_eq!(key.open_in_place([1; 12], b"aad", &mut buf).unwrap(), b"hello");
         }
     }
 
