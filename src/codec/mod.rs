@@ -27,6 +27,7 @@ impl<'a> Reader<'a> {
         self.buf.len() - self.pos
     }
 
+    #[allow(dead_code)] // for the handshake layers, which arrive later
     /// How far into the buffer the reader is.
     pub fn position(&self) -> usize {
         self.pos
@@ -97,6 +98,7 @@ impl<'a> Reader<'a> {
         Ok(u32::from_be_bytes(self.array(what)?))
     }
 
+    #[allow(dead_code)] // for the handshake layers, which arrive later
     /// A big-endian u64.
     pub fn u64(&mut self, what: &'static str) -> Result<u64, InvalidMessage> {
         Ok(u64::from_be_bytes(self.array(what)?))
@@ -134,6 +136,33 @@ impl<'a> Reader<'a> {
     pub fn sub_u24(&mut self, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
         self.u24_prefixed(what).map(Reader::new)
     }
+
+    /// A sub-reader over a u8-prefixed list the RFC declares non-empty (`<1..2^8-1>`).
+    ///
+    /// # Errors
+    /// [`InvalidMessage::EmptyList`] for a zero length, as well as the errors of
+    /// [`Self::sub_u8`].
+    pub fn sub_u8_nonempty(&mut self, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
+        non_empty(self.sub_u8(what)?, what)
+    }
+
+    /// A sub-reader over a u16-prefixed list the RFC declares non-empty.
+    pub fn sub_u16_nonempty(&mut self, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
+        non_empty(self.sub_u16(what)?, what)
+    }
+
+    /// A sub-reader over a u24-prefixed list the RFC declares non-empty.
+    pub fn sub_u24_nonempty(&mut self, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
+        non_empty(self.sub_u24(what)?, what)
+    }
+}
+
+fn non_empty<'a>(r: Reader<'a>, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
+    if r.is_empty() {
+        Err(InvalidMessage::EmptyList(what))
+    } else {
+        Ok(r)
+    }
 }
 
 /// Writes TLS structures into a growing buffer.
@@ -155,6 +184,7 @@ impl Writer {
         }
     }
 
+    #[allow(dead_code)] // for the handshake layers, which arrive later
     /// Writes into an existing buffer (appending).
     pub fn from_vec(buf: Vec<u8>) -> Self {
         Self { buf }
@@ -175,6 +205,7 @@ impl Writer {
         self.buf.len()
     }
 
+    #[allow(dead_code)] // for the handshake layers, which arrive later
     /// True when nothing was written.
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
@@ -195,6 +226,7 @@ impl Writer {
         self.bytes(&v.to_be_bytes());
     }
 
+    #[allow(dead_code)] // for the handshake layers, which arrive later
     /// A big-endian 24-bit integer; the top byte of `v` must be zero.
     pub fn u24(&mut self, v: u32) {
         debug_assert!(v < 1 << 24);
@@ -244,14 +276,45 @@ impl Writer {
         self.prefixed(3, body)
     }
 
+    /// A block with a u16 length prefix whose body may itself fail to encode (a nested block
+    /// too long for its own prefix); the first error wins and nothing of the block is kept.
+    pub fn u16_prefixed_with(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<(), InvalidMessage>,
+    ) -> Result<(), InvalidMessage> {
+        self.try_prefixed(2, body)
+    }
+
+    /// A block with a u24 length prefix whose body may fail, as [`Self::u16_prefixed_with`].
+    pub fn u24_prefixed_with(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<(), InvalidMessage>,
+    ) -> Result<(), InvalidMessage> {
+        self.try_prefixed(3, body)
+    }
+
     fn prefixed(
         &mut self,
         width: usize,
         body: impl FnOnce(&mut Self),
     ) -> Result<(), InvalidMessage> {
+        self.try_prefixed(width, |w| {
+            body(w);
+            Ok(())
+        })
+    }
+
+    fn try_prefixed(
+        &mut self,
+        width: usize,
+        body: impl FnOnce(&mut Self) -> Result<(), InvalidMessage>,
+    ) -> Result<(), InvalidMessage> {
         let start = self.buf.len();
         self.buf.extend_from_slice(&[0u8; 4][..width]);
-        body(self);
+        if let Err(e) = body(self) {
+            self.buf.truncate(start);
+            return Err(e);
+        }
         let len = self.buf.len() - start - width;
         if len >= 1 << (8 * width) {
             self.buf.truncate(start);
@@ -305,5 +368,33 @@ mod tests {
             Err(InvalidMessage::TooLongToEncode)
         );
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn a_failing_nested_block_leaves_nothing_behind() {
+        let mut w = Writer::new();
+        w.u8(9);
+        let r = w.u16_prefixed_with(|w| {
+            w.u8(1);
+            w.u8_prefixed_bytes(&[0u8; 300])
+        });
+        assert_eq!(r, Err(InvalidMessage::TooLongToEncode));
+        assert_eq!(w.as_slice(), [9]);
+    }
+
+    #[test]
+    fn empty_lists_declared_non_empty_are_refused() {
+        let mut r = Reader::new(&[0, 0, 1, 7]);
+        assert_eq!(
+            r.sub_u16_nonempty("l").map(|r| r.remaining()),
+            Err(InvalidMessage::EmptyList("l"))
+        );
+        assert_eq!(r.sub_u8_nonempty("m").unwrap().rest(), [7]);
+        assert_eq!(
+            Reader::new(&[0, 0, 0])
+                .sub_u24_nonempty("n")
+                .map(|r| r.remaining()),
+            Err(InvalidMessage::EmptyList("n"))
+        );
     }
 }
