@@ -111,14 +111,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;
 
-    let mut served = 0;
-    for stream in listener.incoming() {
-        match serve(stream?, &config, &resumption) {
-            Ok(()) => {}
-            Err(e) => eprintln!("connection failed: {e}"),
+    for (served, stream) in listener.incoming().enumerate() {
+        if let Err(e) = serve(stream?, &config, &resumption) {
+            eprintln!("connection failed: {e}");
         }
-        served += 1;
-        if args.naccept.is_some_and(|n| served >= n) {
+        if args.naccept.is_some_and(|n| served + 1 >= n) {
             break;
         }
     }

@@ -64,6 +64,8 @@ impl From<InvalidMessage> for SessionError {
             InvalidMessage::Truncated(what) => Self::Truncated(what),
             InvalidMessage::TrailingBytes(_) => Self::TrailingBytes,
             InvalidMessage::TooLongToEncode => Self::TooLongToEncode,
+            // The session encoding uses only plain reads; any other codec rule is a bad field.
+            _ => Self::InvalidField("malformed field"),
         }
     }
 }

@@ -43,24 +43,15 @@ impl HashAlgorithm {
     }
 }
 
-/// The hash of `data`.
-pub(crate) fn hash(alg: HashAlgorithm, data: &[u8]) -> digest::Digest {
-    digest::digest(alg.digest_algorithm(), data)
-}
-
 /// An HMAC key for `alg`.
 pub(crate) fn hmac_key(alg: HashAlgorithm, key: &[u8]) -> hmac::Key {
     hmac::Key::new(alg.hmac_algorithm(), key)
 }
 
-/// HMAC of `data` under `key` in one call.
-pub(crate) fn hmac_sign(key: &hmac::Key, data: &[u8]) -> hmac::Tag {
-    hmac::sign(key, data)
-}
-
 /// A running hash, e.g. of a handshake transcript. Cloning forks the running state, so the
 /// transcript hash "up to here" can be taken without ending it.
 #[derive(Clone)]
+#[allow(dead_code)] // The handshake layers are its users.
 pub(crate) struct Hasher {
     ctx: digest::Context,
 }
@@ -124,14 +115,17 @@ mod tests {
     #[test]
     fn empty_hash_constants_match_the_hash_of_nothing() {
         for alg in [HashAlgorithm::Sha256, HashAlgorithm::Sha384] {
-            assert_eq!(alg.empty_hash(), hash(alg, b"").as_ref());
+            assert_eq!(
+                alg.empty_hash(),
+                digest::digest(alg.digest_algorithm(), b"").as_ref()
+            );
         }
     }
 
     #[test]
     fn hmac_of_parts_equals_hmac_of_their_concatenation() {
         let key = hmac_key(HashAlgorithm::Sha256, b"key");
-        let whole = hmac_sign(&key, b"abcdef");
+        let whole = hmac::sign(&key, b"abcdef");
         let parts = hmac_sign_parts(&key, &[b"ab", b"", b"cdef"]);
         assert_eq!(whole.as_ref(), parts.as_ref());
     }

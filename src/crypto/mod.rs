@@ -9,7 +9,9 @@ pub mod secret;
 pub mod sign;
 
 pub use hash::HashAlgorithm;
-pub(crate) use hash::{hash, hmac_key, hmac_sign, hmac_sign_parts, Hasher};
+#[allow(unused_imports)] // The handshake layers are its users.
+pub(crate) use hash::Hasher;
+pub(crate) use hash::{hmac_key, hmac_sign_parts};
 
 /// A cryptographic operation failed, or was asked for something it cannot give.
 ///

@@ -70,6 +70,8 @@ impl From<InvalidMessage> for KeyFileError {
             InvalidMessage::Truncated(what) => Self::Truncated(what),
             InvalidMessage::TrailingBytes(_) => Self::TrailingBytes,
             InvalidMessage::TooLongToEncode => Self::BadSecretLength(MAX_INLINE_SECRET + 1),
+            // Key files use only plain reads; any other codec rule reads as a cut-off file.
+            _ => Self::Truncated("key file"),
         }
     }
 }
