@@ -178,26 +178,22 @@ impl Shard {
 
     fn put(&mut self, hasher: &RandomState, hash: u64, key: &[u8], value: &[u8], expires: u64) {
         let boxed = Zeroizing::new(Box::<[u8]>::from(value));
-        if let Some(&i) = self.map.get(&hash) {
+        let i = if let Some(&i) = self.map.get(&hash) {
             // Same key, or (with negligible probability) a colliding one: replace it either way.
             self.unlink(i);
-            let n = self.node(i);
-            n.value = boxed;
-            n.expires_at = expires;
-            n.key[..key.len()].copy_from_slice(key);
-            n.key_len = key.len() as u8;
-            self.push_front(i);
-            return;
-        }
-        let i = self.allocate(hasher);
+            i
+        } else {
+            let i = self.allocate(hasher);
+            self.map.insert(hash, i);
+            self.len += 1;
+            i
+        };
         let n = self.node(i);
         n.value = boxed;
         n.expires_at = expires;
         n.key[..key.len()].copy_from_slice(key);
         n.key_len = key.len() as u8;
         self.push_front(i);
-        self.map.insert(hash, i);
-        self.len += 1;
     }
 
     fn get(&mut self, hash: u64, key: &[u8], now: u64) -> Option<SecretVec> {
