@@ -156,35 +156,58 @@ impl Redis {
     }
 
     /// Runs one command; `None` on any failure (already counted and reported).
+    ///
+    /// A pooled connection the server closed meanwhile (a restart) fails at once with a
+    /// dropped-connection error rather than a timeout; the command is then retried once on a
+    /// new connection, so a Redis restart costs no miss. A timeout is never retried: the
+    /// caller has waited long enough.
     pub(crate) fn query<T: redis::FromRedisValue>(
         &self,
         operation: &'static str,
         cmd: &redis::Cmd,
     ) -> Option<T> {
-        let mut conn = self.checkout()?;
-        match cmd.query::<T>(&mut conn) {
-            Ok(v) => {
-                self.round_trips.fetch_add(1, Ordering::Relaxed);
-                self.checkin(conn);
-                Some(v)
+        let (mut conn, pooled) = self.checkout()?;
+        let error = match cmd.query::<T>(&mut conn) {
+            Ok(v) => return Some(self.answered(conn, v)),
+            Err(e) => e,
+        };
+        // The connection may hold a half-read reply: never reuse it.
+        drop(conn);
+        if pooled && !error.is_timeout() && error.is_connection_dropped() {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+            if let Some(mut conn) = self.connect() {
+                match cmd.query::<T>(&mut conn) {
+                    Ok(v) => return Some(self.answered(conn, v)),
+                    Err(e) => {
+                        self.fail(operation, &e.to_string());
+                        return None;
+                    }
+                }
             }
-            Err(e) => {
-                // The connection may hold a half-read reply: never reuse it.
-                drop(conn);
-                self.fail(operation, &e.to_string());
-                None
-            }
+            return None;
         }
+        self.fail(operation, &error.to_string());
+        None
     }
 
-    fn checkout(&self) -> Option<redis::Connection> {
+    fn answered<T>(&self, conn: redis::Connection, value: T) -> T {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.checkin(conn);
+        value
+    }
+
+    /// An idle connection (`true`: pooled) or a new one.
+    fn checkout(&self) -> Option<(redis::Connection, bool)> {
         if let Some(conn) = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop()
         {
-            return Some(conn);
+            return Some((conn, true));
         }
         {
             let down = self
@@ -197,6 +220,11 @@ impl Redis {
                 return None;
             }
         }
+        self.connect().map(|c| (c, false))
+    }
+
+    /// A new connection with the timeouts set; `None` (reported) when it cannot be made.
+    fn connect(&self) -> Option<redis::Connection> {
         let conn = self
             .client
             .get_connection_with_timeout(self.options.connect_timeout)
