@@ -121,7 +121,8 @@ impl FleetKeys {
         self.sealer.exposure()
     }
 
-    /// Runs [`sync`](Self::sync) when the last one was at least the interval ago.
+    /// Runs [`sync`](Self::sync) when the last complete one was at least the interval ago (or
+    /// the last one failed).
     pub fn sync_if_due(&self, now: Timestamp) -> Option<SyncReport> {
         {
             let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
@@ -149,7 +150,6 @@ impl FleetKeys {
         let oldest = current.saturating_sub(window / period);
         let wanted: Vec<u64> = {
             let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-            held.last_sync = Some(now);
             held.slots = held.slots.split_off(&oldest);
             held.absent = held.absent.split_off(&oldest);
             (oldest..=current.saturating_add(1))
@@ -209,6 +209,14 @@ impl FleetKeys {
                 .unwrap_or_else(PoisonError::into_inner)
                 .slots
                 .insert(slot);
+        }
+        // A sync that failed is retried on the next call rather than an interval later (each
+        // retry during an outage fails fast, in the connection's back-off).
+        if report.failures == 0 {
+            self.held
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .last_sync = Some(now);
         }
         report
     }
