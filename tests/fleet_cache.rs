@@ -288,6 +288,47 @@ fn redis_stopped_is_a_bounded_miss_and_redis_back_works_again() {
 }
 
 #[test]
+fn a_frozen_redis_costs_each_call_at_most_the_command_timeout() {
+    let Some(server) = RedisServer::start("a_frozen_redis_costs_each_call_at_most") else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = Arc::new(cache_with(
+        &server,
+        &fleet_key_bytes(),
+        b"t:",
+        clock.clone(),
+    ));
+    cache.put_encoded(b"k", b"v", in_an_hour(&clock)).unwrap();
+    // Open a few pooled connections, then freeze the server: it accepts nothing and answers
+    // nothing, yet every socket stays open.
+    server.freeze(true);
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            let cache = Arc::clone(&cache);
+            std::thread::spawn(move || {
+                let t = Instant::now();
+                let got = cache.get_encoded(b"k");
+                (got.is_err(), t.elapsed())
+            })
+        })
+        .collect();
+    for c in calls {
+        let (missed, took) = c.join().unwrap();
+        assert!(missed);
+        // Command timeout 100 ms, or connect timeout 200 ms for a thread with no pooled
+        // connection; generous slack for a loaded machine.
+        assert!(took < Duration::from_millis(1000), "a call took {took:?}");
+    }
+    server.freeze(false);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        cache.get_encoded(b"k").unwrap().unwrap().expose_secret(),
+        b"v"
+    );
+}
+
+#[test]
 fn a_fleet_key_of_the_wrong_size_is_a_clear_error() {
     let dir = std::env::temp_dir().join(format!("fleet-key-{}", std::process::id()));
     std::fs::write(&dir, [7u8; 31]).unwrap();
