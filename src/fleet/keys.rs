@@ -16,6 +16,12 @@
 //! slot). It expires from Redis when the last server would erase it; locally the sealer
 //! zeroizes it on the same schedule.
 //!
+//! At a fleet's very first start no key is staged yet: the current slot's key is created
+//! active at once, and a server that has not synced yet cannot open tickets sealed under it
+//! until it does. Servers should therefore sync before they serve; from then on every key is
+//! staged a whole period before it activates. Servers' clocks must agree to well within a
+//! rotation period (slots are computed from each server's own clock).
+//!
 //! If Redis is unreachable a sync does nothing: the sealer keeps its keys, and its active key
 //! keeps encrypting past its period (a sealer with no successor keeps its key active) until
 //! the fleet agrees on the next one.
