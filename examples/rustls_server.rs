@@ -15,6 +15,15 @@
 //! `--key FILE` (PEM; default: the test certificate in tests/data/pki), `--tls12` or `--tls13`
 //! (default: both), `--stateful` (TLS 1.3 tickets from the cache instead of sealed),
 //! `--naccept N` (stop after N connections; default: serve forever).
+//!
+//! With the `redis` feature, `--redis redis://127.0.0.1:6379 --fleet-key FILE` (the file: 32
+//! random bytes, `head -c 32 /dev/urandom > fleet.key`) puts the session cache in Redis and
+//! takes ticket keys from the fleet, so several server processes resume each other's sessions:
+//!
+//! ```sh
+//! cargo run --features rustls,redis --example rustls_server -- --port 8443 --redis redis://127.0.0.1:6379 --fleet-key fleet.key
+//! cargo run --features rustls,redis --example rustls_server -- --port 8444 --redis redis://127.0.0.1:6379 --fleet-key fleet.key
+//! ```
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -36,6 +45,8 @@ struct Args {
     versions: Vec<&'static rustls::SupportedProtocolVersion>,
     stateful: bool,
     naccept: Option<usize>,
+    redis: Option<String>,
+    fleet_key: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -47,6 +58,8 @@ fn parse_args() -> Result<Args, String> {
         versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
         stateful: false,
         naccept: None,
+        redis: None,
+        fleet_key: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -69,8 +82,13 @@ fn parse_args() -> Result<Args, String> {
                         .map_err(|e| format!("--naccept: {e}"))?,
                 )
             }
+            "--redis" => args.redis = Some(value("--redis")?),
+            "--fleet-key" => args.fleet_key = Some(value("--fleet-key")?),
             other => return Err(format!("unknown option {other}")),
         }
+    }
+    if args.redis.is_some() != args.fleet_key.is_some() {
+        return Err("--redis and --fleet-key go together".into());
     }
     Ok(args)
 }
@@ -99,8 +117,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .with_single_cert(certs, key)?;
 
     let clock = Arc::new(SystemClock);
-    let sealer = Arc::new(RotatingSealer::new(clock.clone(), Schedule::default())?);
-    let mut resumption = Resumption::new(Arc::new(MemoryCache::new(100_000)), sealer, clock);
+    let mut resumption = match (&args.redis, &args.fleet_key) {
+        (Some(url), Some(key_file)) => fleet_resumption(url, key_file)?,
+        _ => {
+            let sealer = Arc::new(RotatingSealer::new(clock.clone(), Schedule::default())?);
+            Resumption::new(Arc::new(MemoryCache::new(100_000)), sealer, clock)
+        }
+    };
     if args.stateful {
         resumption = resumption.stateful();
     }
@@ -120,6 +143,44 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// The session cache in Redis and ticket keys from the fleet, kept in step by a background
+/// thread.
+#[cfg(feature = "redis")]
+fn fleet_resumption(url: &str, key_file: &str) -> Result<Resumption, Box<dyn std::error::Error>> {
+    use tls_resumption::crypto::aead::AeadAlgorithm;
+    use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisOptions, RedisSessionCache};
+    use tls_resumption::ticket::KeySource;
+    use tls_resumption::time::Clock;
+
+    let clock = Arc::new(SystemClock);
+    let fleet = FleetKey::from_file(std::path::Path::new(key_file))?;
+    let redis = Arc::new(Redis::open(url, RedisOptions::default())?);
+    let cache = Arc::new(RedisSessionCache::new(redis.clone(), &fleet, clock.clone()));
+    let sealer = Arc::new(RotatingSealer::with_options(
+        clock.clone(),
+        Schedule::default(),
+        AeadAlgorithm::Aes256Gcm,
+        KeySource::External,
+    )?);
+    let keys = FleetKeys::new(redis, &fleet, sealer.clone(), Duration::from_secs(60));
+    let report = keys.sync(clock.now());
+    if report.failures > 0 {
+        eprintln!(
+            "rustls_server: ticket keys not synced yet ({report:?}); retrying in the background"
+        );
+    }
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(5));
+        keys.sync_if_due(SystemClock.now());
+    });
+    Ok(Resumption::new(cache, sealer, clock))
+}
+
+#[cfg(not(feature = "redis"))]
+fn fleet_resumption(_: &str, _: &str) -> Result<Resumption, Box<dyn std::error::Error>> {
+    Err("--redis needs the example built with the `redis` feature".into())
 }
 
 fn serve(

@@ -29,6 +29,8 @@ pub mod antireplay;
 pub(crate) mod codec;
 pub mod crypto;
 pub mod error;
+#[cfg(feature = "redis")]
+pub mod fleet;
 pub mod kdf;
 pub mod keylog;
 pub(crate) mod msgs;

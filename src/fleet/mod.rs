@@ -1,0 +1,116 @@
+//! Resumption across a fleet of servers through Redis (feature `redis`).
+//!
+//! One server's cache and ticket keys stop helping the moment a load balancer sends a client
+//! to another machine. This module shares them through a Redis server the fleet already runs:
+//!
+//! - [`RedisSessionCache`]: a [`SessionCache`](crate::store::SessionCache) in Redis
+//!   (`SET … PX`, `GET`, `GETDEL` for single-use `take`). Values are sealed under a cache key
+//!   derived from the [`FleetKey`], with the Redis key as additional data, so a dump of Redis
+//!   reveals no master secret or PSK and a value moved to another key does not open.
+//! - [`FleetKeys`]: keeps every server's [`RotatingSealer`](crate::ticket::RotatingSealer) in
+//!   step. Each ticket key belongs to a time slot of the schedule; the first server to look for
+//!   a slot's key creates it with `SET NX` (so exactly one key per slot), wrapped under the
+//!   fleet key, and every server imports it as *staged* a rotation period before it activates.
+//! - [`RedisReplayGuard`]: a fleet-wide strike register for 0-RTT (RFC 8446 §8.2) on
+//!   `SET NX PX`.
+//!
+//! Every Redis failure is a miss (cache), a rejected early-data attempt (replay guard) or a
+//! skipped step (keys): it is counted ([`RedisStats`]), reported to a hook (by default a
+//! rate-limited line on stderr) and never fails a handshake. Every call is bounded by the
+//! connect and command timeouts of [`RedisOptions`]; after a failure the connection is dropped
+//! and rebuilt on a later call, and calls fail fast during a short back-off rather than each
+//! paying the connect timeout.
+
+mod cache;
+mod connection;
+mod keys;
+mod replay;
+
+pub use cache::RedisSessionCache;
+pub use connection::{Failure, FailureHook, Redis, RedisOptions, RedisStats};
+pub use keys::{FleetKeys, SyncReport};
+pub use replay::RedisReplayGuard;
+
+use std::path::Path;
+
+use ring::hkdf;
+
+use crate::crypto::aead::{AeadAlgorithm, AeadKey};
+use crate::crypto::secret::SecretArray;
+
+/// Length of a fleet key file: 32 random bytes (`head -c 32 /dev/urandom > fleet.key`).
+pub const FLEET_KEY_LEN: usize = 32;
+
+/// The fleet's shared secret, from which the cache key and the ticket-key wrapping key are
+/// derived (HKDF-SHA256, RFC 5869, one label each), so one file configures both.
+pub struct FleetKey {
+    secret: SecretArray<FLEET_KEY_LEN>,
+}
+
+impl core::fmt::Debug for FleetKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("FleetKey(..)")
+    }
+}
+
+/// A fleet component could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FleetError {
+    /// The fleet key file could not be read.
+    #[error("cannot read fleet key file {path}: {source}")]
+    KeyFileUnreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The fleet key is not exactly [`FLEET_KEY_LEN`] bytes.
+    #[error("fleet key must be exactly {FLEET_KEY_LEN} bytes (head -c 32 /dev/urandom), got {0}")]
+    KeyWrongSize(usize),
+    /// The Redis URL is not valid.
+    #[error("invalid Redis URL: {0}")]
+    InvalidUrl(String),
+}
+
+impl FleetKey {
+    /// A fleet key from its 32 bytes.
+    ///
+    /// # Errors
+    /// [`FleetError::KeyWrongSize`] for any other length.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, FleetError> {
+        let secret =
+            SecretArray::from_slice(bytes).map_err(|_| FleetError::KeyWrongSize(bytes.len()))?;
+        Ok(Self { secret })
+    }
+
+    /// Reads a fleet key file (exactly 32 bytes, no encoding).
+    ///
+    /// # Errors
+    /// [`FleetError::KeyFileUnreadable`], [`FleetError::KeyWrongSize`].
+    pub fn from_file(path: &Path) -> Result<Self, FleetError> {
+        let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|source| {
+            FleetError::KeyFileUnreadable {
+                path: path.display().to_string(),
+                source,
+            }
+        })?);
+        Self::from_bytes(&bytes)
+    }
+
+    /// An AES-256-GCM key for one purpose, derived with HKDF-SHA256 (RFC 5869): extract with
+    /// a fixed salt, expand with `label` as info, so each purpose's key is independent.
+    pub(crate) fn derive(&self, label: &[u8]) -> AeadKey {
+        let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"tls-resumption fleet v1");
+        let prk = salt.extract(self.secret.expose_secret());
+        let info = [label];
+        let mut out = SecretArray::<32>::zeroed();
+        // 32 bytes from HKDF-SHA256 (at most 255 × 32 allowed) and a 32-byte AES-256 key are
+        // fixed sizes that cannot fail; nothing here depends on input.
+        prk.expand(&info, hkdf::HKDF_SHA256)
+            .and_then(|okm| okm.fill(out.expose_secret_mut()))
+            .expect("HKDF-SHA256 expands to 32 bytes");
+        AeadKey::new(AeadAlgorithm::Aes256Gcm, out.expose_secret())
+            .expect("AES-256-GCM takes 32-byte keys")
+    }
+}

@@ -1,0 +1,348 @@
+//! RedisSessionCache against a real redis-server.
+#![cfg(feature = "redis")]
+
+mod fleet_support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fleet_support::{fleet_key_bytes, RedisServer};
+use tls_resumption::fleet::{FleetKey, Redis, RedisOptions, RedisSessionCache};
+use tls_resumption::store::{SessionCache, StoreError};
+use tls_resumption::time::{Clock, ManualClock, Timestamp};
+
+const START: Timestamp = Timestamp::from_secs(1_700_000_000);
+
+fn cache_with(
+    server: &RedisServer,
+    key: &[u8; 32],
+    prefix: &[u8],
+    clock: Arc<ManualClock>,
+) -> RedisSessionCache {
+    let redis = Redis::open(
+        &server.url(),
+        RedisOptions::default().timeouts_ms(200, 100).prefix(prefix),
+    )
+    .expect("valid url")
+    .with_failure_hook(Arc::new(|_| {}));
+    RedisSessionCache::new(
+        Arc::new(redis),
+        &FleetKey::from_bytes(key).expect("32 bytes"),
+        clock,
+    )
+}
+
+fn in_an_hour(clock: &ManualClock) -> Timestamp {
+    clock.now().saturating_add(Duration::from_secs(3600))
+}
+
+#[test]
+fn put_get_take_remove_round_trip_through_redis() {
+    let Some(server) = RedisServer::start("put_get_take_remove_round_trip_through_redis") else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = cache_with(&server, &fleet_key_bytes(), b"t:", clock.clone());
+    let until = in_an_hour(&clock);
+    cache.put_encoded(b"id-1", b"state one", until).unwrap();
+    cache.put_encoded(b"id-2", b"state two", until).unwrap();
+    assert_eq!(
+        cache.get_encoded(b"id-1").unwrap().unwrap().expose_secret(),
+        b"state one"
+    );
+    // A get leaves it in place; a take removes it, so a second take misses.
+    assert!(cache.get_encoded(b"id-1").unwrap().is_some());
+    assert_eq!(
+        cache
+            .take_encoded(b"id-1")
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
+        b"state one"
+    );
+    assert!(cache.take_encoded(b"id-1").unwrap().is_none());
+    assert!(cache.get_encoded(b"id-1").unwrap().is_none());
+    // Replacing a value, then removing it.
+    cache.put_encoded(b"id-2", b"state 2b", until).unwrap();
+    assert_eq!(
+        cache.get_encoded(b"id-2").unwrap().unwrap().expose_secret(),
+        b"state 2b"
+    );
+    cache.remove(b"id-2").unwrap();
+    assert!(cache.get_encoded(b"id-2").unwrap().is_none());
+    assert!(matches!(cache.get_encoded(b""), Err(StoreError::EmptyKey)));
+    assert_eq!(cache.redis().stats().failures, 0);
+}
+
+#[test]
+fn two_servers_share_values_and_take_is_single_use_across_them() {
+    let Some(server) = RedisServer::start("two_servers_share_values") else {
+        return;
+    };
+    let key = fleet_key_bytes();
+    let clock = Arc::new(ManualClock::new(START));
+    let a = cache_with(&server, &key, b"t:", clock.clone());
+    let b = Arc::new(cache_with(&server, &key, b"t:", clock.clone()));
+    a.put_encoded(b"shared", b"secret state", in_an_hour(&clock))
+        .unwrap();
+    assert_eq!(
+        b.get_encoded(b"shared").unwrap().unwrap().expose_secret(),
+        b"secret state"
+    );
+    let takers: Vec<_> = (0..8)
+        .map(|_| {
+            let b = Arc::clone(&b);
+            std::thread::spawn(move || b.take_encoded(b"shared").unwrap().is_some())
+        })
+        .collect();
+    let won = takers
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|&got| got)
+        .count();
+    assert_eq!(won, 1, "exactly one concurrent take gets the value");
+}
+
+#[test]
+fn values_expire_by_our_clock_and_from_redis() {
+    let Some(server) = RedisServer::start("values_expire_by_our_clock_and_from_redis") else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = cache_with(&server, &fleet_key_bytes(), b"t:", clock.clone());
+    // Our clock: past the expiry inside the value, it is a miss even though Redis still has it.
+    cache
+        .put_encoded(
+            b"short",
+            b"v",
+            clock.now().saturating_add(Duration::from_secs(10)),
+        )
+        .unwrap();
+    clock.advance(Duration::from_secs(11));
+    assert!(cache.get_encoded(b"short").unwrap().is_none());
+    // Redis's PX: the key itself disappears.
+    cache
+        .put_encoded(
+            b"px",
+            b"v",
+            clock.now().saturating_add(Duration::from_millis(100)),
+        )
+        .unwrap();
+    assert!(server.get(b"t:session:px").is_some());
+    std::thread::sleep(Duration::from_millis(250));
+    assert!(server.get(b"t:session:px").is_none(), "PX expired the key");
+    // Already expired: refused, nothing stored.
+    assert!(cache.put_encoded(b"past", b"v", clock.now()).is_err());
+    assert!(server.get(b"t:session:past").is_none());
+}
+
+#[test]
+fn prefixes_keep_caches_apart() {
+    let Some(server) = RedisServer::start("prefixes_keep_caches_apart") else {
+        return;
+    };
+    let key = fleet_key_bytes();
+    let clock = Arc::new(ManualClock::new(START));
+    let one = cache_with(&server, &key, b"one:", clock.clone());
+    let two = cache_with(&server, &key, b"two:", clock.clone());
+    one.put_encoded(b"id", b"one's", in_an_hour(&clock))
+        .unwrap();
+    assert!(two.get_encoded(b"id").unwrap().is_none());
+    assert_eq!(server.keys(), vec![b"one:session:id".to_vec()]);
+}
+
+#[test]
+fn a_dump_of_redis_reveals_no_session_secret() {
+    let Some(server) = RedisServer::start("a_dump_of_redis_reveals_no_session_secret") else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = cache_with(&server, &fleet_key_bytes(), b"t:", clock.clone());
+    let secret = b"MASTER-SECRET-0123456789abcdef-MASTER-SECRET";
+    for i in 0..10u8 {
+        cache
+            .put_encoded(&[b'k', i], secret, in_an_hour(&clock))
+            .unwrap();
+    }
+    let keys = server.keys();
+    assert_eq!(keys.len(), 10);
+    for k in keys {
+        let stored = server.get(&k).expect("stored");
+        assert!(
+            !stored.windows(8).any(|w| secret.windows(8).any(|s| s == w)),
+            "no 8-byte run of the secret appears in Redis"
+        );
+    }
+}
+
+#[test]
+fn bad_data_in_redis_is_a_miss_never_trusted() {
+    let Some(server) = RedisServer::start("bad_data_in_redis_is_a_miss_never_trusted") else {
+        return;
+    };
+    let key = fleet_key_bytes();
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = cache_with(&server, &key, b"t:", clock.clone());
+    let until = in_an_hour(&clock);
+    cache.put_encoded(b"good", b"genuine state", until).unwrap();
+    let genuine = server.get(b"t:session:good").unwrap();
+
+    // Garbage, empty, truncated, one bit flipped.
+    server.set(
+        b"t:session:garbage",
+        b"\x01this is not a sealed session at all",
+    );
+    server.set(b"t:session:empty", b"");
+    server.set(b"t:session:truncated", &genuine[..genuine.len() - 1]);
+    let mut flipped = genuine.clone();
+    flipped[20] ^= 1;
+    server.set(b"t:session:flipped", &flipped);
+    // A genuine value moved to another key: the key is the additional data.
+    server.set(b"t:session:moved", &genuine);
+    // Another fleet's value under the very key it was stored with.
+    let other = cache_with(&server, &fleet_key_bytes(), b"t:", clock.clone());
+    other.put_encoded(b"other", b"their state", until).unwrap();
+    for k in [
+        &b"garbage"[..],
+        b"empty",
+        b"truncated",
+        b"flipped",
+        b"moved",
+        b"other",
+    ] {
+        assert!(cache.get_encoded(k).unwrap().is_none(), "{k:?} is a miss");
+        assert!(cache.take_encoded(k).unwrap().is_none(), "{k:?} is a miss");
+    }
+    assert_eq!(
+        cache.untrusted(),
+        12,
+        "each bad value counted by get and by take"
+    );
+    assert_eq!(
+        cache.get_encoded(b"good").unwrap().unwrap().expose_secret(),
+        b"genuine state"
+    );
+}
+
+#[test]
+fn redis_stopped_is_a_bounded_miss_and_redis_back_works_again() {
+    let Some(mut server) = RedisServer::start("redis_stopped_is_a_bounded_miss") else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = Arc::new(cache_with(
+        &server,
+        &fleet_key_bytes(),
+        b"t:",
+        clock.clone(),
+    ));
+    cache
+        .put_encoded(b"before", b"v", in_an_hour(&clock))
+        .unwrap();
+    server.stop();
+    // Several threads at once: each call fails (a miss), none waits past connect + command
+    // timeouts (200 + 100 ms) by much.
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let cache = Arc::clone(&cache);
+            std::thread::spawn(move || {
+                let mut slowest = Duration::ZERO;
+                for _ in 0..5 {
+                    let t = Instant::now();
+                    assert!(matches!(
+                        cache.get_encoded(b"before"),
+                        Err(StoreError::Unavailable)
+                    ));
+                    slowest = slowest.max(t.elapsed());
+                }
+                slowest
+            })
+        })
+        .collect();
+    for c in calls {
+        let slowest = c.join().unwrap();
+        assert!(
+            slowest < Duration::from_millis(1500),
+            "a call took {slowest:?}"
+        );
+    }
+    assert!(cache
+        .put_encoded(b"during", b"v", in_an_hour(&clock))
+        .is_err());
+    assert!(cache.redis().stats().failures >= 20);
+
+    server.restart();
+    // Past the back-off, it reconnects by itself.
+    std::thread::sleep(Duration::from_millis(300));
+    cache
+        .put_encoded(b"after", b"v2", in_an_hour(&clock))
+        .unwrap();
+    assert_eq!(
+        cache
+            .get_encoded(b"after")
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
+        b"v2"
+    );
+}
+
+#[test]
+fn a_frozen_redis_costs_each_call_at_most_the_command_timeout() {
+    let Some(server) = RedisServer::start("a_frozen_redis_costs_each_call_at_most") else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = Arc::new(cache_with(
+        &server,
+        &fleet_key_bytes(),
+        b"t:",
+        clock.clone(),
+    ));
+    cache.put_encoded(b"k", b"v", in_an_hour(&clock)).unwrap();
+    // Open a few pooled connections, then freeze the server: it accepts nothing and answers
+    // nothing, yet every socket stays open.
+    server.freeze(true);
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            let cache = Arc::clone(&cache);
+            std::thread::spawn(move || {
+                let t = Instant::now();
+                let got = cache.get_encoded(b"k");
+                (got.is_err(), t.elapsed())
+            })
+        })
+        .collect();
+    for c in calls {
+        let (missed, took) = c.join().unwrap();
+        assert!(missed);
+        // Command timeout 100 ms, or connect timeout 200 ms for a thread with no pooled
+        // connection; generous slack for a loaded machine.
+        assert!(took < Duration::from_millis(1000), "a call took {took:?}");
+    }
+    server.freeze(false);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        cache.get_encoded(b"k").unwrap().unwrap().expose_secret(),
+        b"v"
+    );
+}
+
+#[test]
+fn a_fleet_key_of_the_wrong_size_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("fleet-key-{}", std::process::id()));
+    std::fs::write(&dir, [7u8; 31]).unwrap();
+    let err = FleetKey::from_file(&dir).unwrap_err().to_string();
+    std::fs::remove_file(&dir).unwrap();
+    assert!(
+        err.contains("exactly 32 bytes") && err.contains("got 31"),
+        "{err}"
+    );
+    assert!(FleetKey::from_bytes(&[0u8; 33]).is_err());
+    assert!(FleetKey::from_bytes(&[0u8; 32]).is_ok());
+    let missing = FleetKey::from_file(std::path::Path::new("/nonexistent/fleet.key"));
+    assert!(missing
+        .unwrap_err()
+        .to_string()
+        .contains("/nonexistent/fleet.key"));
+}

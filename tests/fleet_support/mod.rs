@@ -1,0 +1,194 @@
+//! A throwaway `redis-server` on a free loopback port, for the fleet tests.
+#![allow(dead_code)] // Each test binary uses the part it needs.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `redis-server`, killed (by its PID) on drop.
+pub struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts one, or returns `None` after printing why the test skips — unless
+    /// `REQUIRE_INTEROP=1` (CI), when a missing `redis-server` fails the test.
+    pub fn start(test: &str) -> Option<Self> {
+        let present = Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !present {
+            if std::env::var("REQUIRE_INTEROP").as_deref() == Ok("1") {
+                panic!("{test}: redis-server is required (REQUIRE_INTEROP=1) but cannot be run");
+            }
+            eprintln!("{test}: skipped, redis-server is not installed");
+            return None;
+        }
+        let port = free_port();
+        let mut server = Self { port, child: None };
+        server.restart();
+        Some(server)
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server and waits until it is gone.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // A frozen server would not die of SIGKILL any later, but make sure it is thawed
+            // so nothing lingers.
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: it keeps its connections open but
+    /// answers nothing, the case only a command timeout catches.
+    pub fn freeze(&self, frozen: bool) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Starts it (again) on the same port, empty, and waits until it answers.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = Command::new("redis-server")
+            .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
+            .args(["--port", &self.port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self
+                .command(&["PING"])
+                .is_some_and(|r| r.starts_with("+PONG"))
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server on port {} did not answer", self.port);
+    }
+
+    /// Sends one command (RESP, binary-safe arguments) and returns the raw reply.
+    pub fn command_bytes(&self, args: &[&[u8]]) -> Option<Vec<u8>> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        let mut req = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        stream.write_all(&req).ok()?;
+        let mut reply = Vec::new();
+        let mut buf = [0u8; 65536];
+        // One read answers the small commands used here; a second catches a split reply.
+        let n = stream.read(&mut buf).ok()?;
+        reply.extend_from_slice(&buf[..n]);
+        stream
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .ok()?;
+        if let Ok(n) = stream.read(&mut buf) {
+            reply.extend_from_slice(&buf[..n]);
+        }
+        Some(reply)
+    }
+
+    /// Sends one command of text arguments; the reply as text.
+    pub fn command(&self, args: &[&str]) -> Option<String> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.command_bytes(&args)
+            .map(|r| String::from_utf8_lossy(&r).into_owned())
+    }
+
+    /// The raw value under `key` (a bulk string), or `None`.
+    pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let reply = self.command_bytes(&[b"GET", key])?;
+        let text_end = reply.windows(2).position(|w| w == b"\r\n")?;
+        let len: isize = std::str::from_utf8(&reply[1..text_end])
+            .ok()?
+            .parse()
+            .ok()?;
+        let len = usize::try_from(len).ok()?;
+        Some(reply[text_end + 2..text_end + 2 + len].to_vec())
+    }
+
+    /// Stores a raw value.
+    pub fn set(&self, key: &[u8], value: &[u8]) {
+        let reply = self.command_bytes(&[b"SET", key, value]).expect("SET");
+        assert!(reply.starts_with(b"+OK"), "SET failed: {reply:?}");
+    }
+
+    /// Every key, as raw bytes.
+    pub fn keys(&self) -> Vec<Vec<u8>> {
+        let reply = self.command_bytes(&[b"KEYS", b"*"]).expect("KEYS");
+        // Array of bulk strings: "*N\r\n" then "$len\r\nbytes\r\n" each.
+        let mut out = Vec::new();
+        let mut rest = &reply[..];
+        let line = |r: &[u8]| r.windows(2).position(|w| w == b"\r\n");
+        let Some(end) = line(rest) else { return out };
+        rest = &rest[end + 2..];
+        while let Some(end) = line(rest) {
+            if rest.first() != Some(&b'$') {
+                break;
+            }
+            let len: usize = std::str::from_utf8(&rest[1..end])
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            out.push(rest[end + 2..end + 2 + len].to_vec());
+            rest = &rest[end + 2 + len + 2..];
+        }
+        out
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A loopback port nothing listens on (bound, read, released).
+pub fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A random 32-byte fleet key.
+pub fn fleet_key_bytes() -> [u8; 32] {
+    use ring::rand::SecureRandom;
+    let mut k = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut k)
+        .expect("random");
+    k
+}
