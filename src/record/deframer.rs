@@ -94,7 +94,7 @@ mod tests {
     fn record(typ: u8, len: usize) -> Vec<u8> {
         let mut out = vec![typ, 3, 3];
         out.extend_from_slice(&(len as u16).to_be_bytes());
-        out.extend(std::iter::repeat(0xab).take(len));
+        out.extend(std::iter::repeat_n(0xab, len));
         out
     }
 
