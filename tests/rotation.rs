@@ -272,3 +272,26 @@ fn rotation_under_concurrent_load_never_rejects_a_ticket_in_its_window() {
     // Many rotations happened during the run.
     assert!(clock.now() > START.saturating_add(10 * HOUR));
 }
+
+#[test]
+#[allow(deprecated)] // ring keeps its fixed-bytes generator under a deprecated name.
+fn injected_randomness_makes_key_generation_deterministic() {
+    use ring::test::rand::FixedByteRandom;
+
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_700_000_000)));
+    let sealer = |byte| {
+        RotatingSealer::with_rng(
+            clock.clone(),
+            Schedule::default(),
+            AeadAlgorithm::Aes256Gcm,
+            KeySource::Generate,
+            Arc::new(FixedByteRandom { byte }),
+        )
+        .unwrap()
+    };
+    let (a, b, other) = (sealer(7), sealer(7), sealer(8));
+    let ticket = a.seal(b"state").unwrap();
+    // Same generator output, same keys: b opens a's ticket; a different generator cannot.
+    assert_eq!(b.open(&ticket).unwrap().plaintext.expose_secret(), b"state");
+    assert!(other.open(&ticket).is_err());
+}

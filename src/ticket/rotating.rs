@@ -24,7 +24,7 @@
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use ring::rand::SystemRandom;
+use ring::rand::{SecureRandom, SystemRandom};
 
 use super::aead_sealer::{key_name_of, open_with, seal_with};
 use super::key::{TicketKey, TicketKeyMaterial, KEY_NAME_LEN};
@@ -111,7 +111,7 @@ pub struct RotatingSealer {
     schedule: Schedule,
     algorithm: AeadAlgorithm,
     source: KeySource,
-    rng: SystemRandom,
+    rng: Arc<dyn SecureRandom + Send + Sync>,
     ring: Mutex<Vec<RingKey>>,
     snapshot: RwLock<Arc<Snapshot>>,
 }
@@ -185,6 +185,27 @@ impl RotatingSealer {
         algorithm: AeadAlgorithm,
         source: KeySource,
     ) -> Result<Self, TicketError> {
+        Self::with_rng(
+            clock,
+            schedule,
+            algorithm,
+            source,
+            Arc::new(SystemRandom::new()),
+        )
+    }
+
+    /// As [`with_options`](Self::with_options), drawing key names, key secrets and nonce bases
+    /// from `rng` (tests and simulations inject a deterministic one).
+    ///
+    /// # Errors
+    /// [`TicketError::Random`] when the generator fails.
+    pub fn with_rng(
+        clock: Arc<dyn Clock>,
+        schedule: Schedule,
+        algorithm: AeadAlgorithm,
+        source: KeySource,
+        rng: Arc<dyn SecureRandom + Send + Sync>,
+    ) -> Result<Self, TicketError> {
         let schedule = Schedule {
             rotation_period: schedule.rotation_period.max(Duration::from_millis(1)),
             decrypt_window: schedule.decrypt_window.max(schedule.rotation_period),
@@ -200,7 +221,7 @@ impl RotatingSealer {
             schedule,
             algorithm,
             source,
-            rng: SystemRandom::new(),
+            rng,
             ring: Mutex::new(Vec::new()),
             snapshot: RwLock::new(empty),
         };
@@ -233,7 +254,7 @@ impl RotatingSealer {
             if ring.len() >= MAX_RING_KEYS || ring.iter().any(|k| k.key.name() == material.name()) {
                 return Err(TicketError::DuplicateKeyName);
             }
-            let key = Arc::new(TicketKey::new(material, self.algorithm, &self.rng)?);
+            let key = Arc::new(TicketKey::new(material, self.algorithm, &*self.rng)?);
             let at = ring.partition_point(|k| k.activates_at <= activates_at);
             ring.insert(at, RingKey { key, activates_at });
         }
@@ -433,8 +454,8 @@ impl RotatingSealer {
                     }
                 }
             };
-            let material = TicketKeyMaterial::generate(&self.rng)?;
-            let key = Arc::new(TicketKey::new(material, self.algorithm, &self.rng)?);
+            let material = TicketKeyMaterial::generate(&*self.rng)?;
+            let key = Arc::new(TicketKey::new(material, self.algorithm, &*self.rng)?);
             ring.push(RingKey {
                 key,
                 activates_at: next_at,
