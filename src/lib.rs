@@ -26,7 +26,10 @@
 
 pub mod alert;
 pub mod antireplay;
+mod client;
 pub(crate) mod codec;
+pub mod config;
+pub(crate) mod conn;
 pub mod crypto;
 pub mod error;
 pub mod kdf;
@@ -35,6 +38,7 @@ pub(crate) mod msgs;
 pub(crate) mod record;
 #[cfg(feature = "rustls")]
 pub mod rustls_adapter;
+mod server;
 pub mod session;
 pub mod store;
 pub mod ticket;
@@ -45,7 +49,11 @@ pub mod verify;
 pub mod fuzzing;
 
 pub use alert::AlertDescription;
+pub use client::ClientConnection;
+pub use config::{ClientConfig, ServerConfig, TicketMode};
+pub use conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
 pub use error::Error;
+pub use server::ServerConnection;
 
 /// Which end of a connection: the one that sent the ClientHello, or the one that answered it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
