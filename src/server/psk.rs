@@ -115,8 +115,11 @@ pub(super) fn accept_early_data(
     let Some(guard) = &config.replay_guard else {
         return false;
     };
+    // A ticket promising more than the server takes now (the limit was lowered since) is
+    // refused rather than cut short mid-stream.
     if config.max_early_data == 0
         || candidate.state.max_early_data == 0
+        || candidate.state.max_early_data > config.max_early_data
         || candidate.index != 0
         || candidate.state.cipher_suite != suite.to_u16()
     {
