@@ -69,3 +69,168 @@ fn rustls_resumes_against_our_server() {
     assert_eq!(second.ours_kind, Some(RESUMED_DHE));
     assert_eq!(second.ours_received, b"ping");
 }
+
+#[test]
+fn our_client_sends_early_data_that_rustls_accepts() {
+    let client = Arc::new(ours::client_config("server").with_early_data(true));
+    let mut server = rustls_server();
+    server.max_early_data_size = 16384;
+    let server = Arc::new(server);
+    ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    let second = ours::ours_client_rustls_server(&client, &server, NOW, Some(b"early")).unwrap();
+    assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+    assert_eq!(
+        second.ours_kind,
+        Some(HandshakeKind::Resumed {
+            mechanism: ResumptionMechanism::Tls13Psk { dhe: true },
+            early_data: EarlyDataStatus::Accepted,
+        })
+    );
+    assert_eq!(second.early_data_received, b"early");
+    assert_eq!(second.rustls_received, b"ping");
+}
+
+#[test]
+fn rustls_sends_early_data_that_our_server_accepts() {
+    let mut client = rustls_client();
+    client.enable_early_data = true;
+    let client = Arc::new(client);
+    let guard = Arc::new(tls_resumption::antireplay::StrikeRegister::new(
+        100,
+        std::time::Duration::from_secs(10),
+    ));
+    let server = Arc::new(ours::server_config("server").with_early_data(16384, guard));
+    ours::rustls_client_ours_server(&client, &server, NOW, None).unwrap();
+    let second = ours::rustls_client_ours_server(&client, &server, NOW, Some(b"early")).unwrap();
+    assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+    assert!(second.rustls_early_accepted);
+    assert_eq!(
+        second.ours_kind,
+        Some(HandshakeKind::Resumed {
+            mechanism: ResumptionMechanism::Tls13Psk { dhe: true },
+            early_data: EarlyDataStatus::Accepted,
+        })
+    );
+    assert_eq!(second.early_data_received, b"early");
+    assert_eq!(second.ours_received, b"ping");
+}
+
+#[test]
+fn our_client_resumes_against_rustls_after_a_hello_retry_request() {
+    // rustls takes only P-384; our client's first share is X25519.
+    let client = Arc::new(ours::client_config("server"));
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.kx_groups = vec![rustls::crypto::ring::kx_group::SECP384R1];
+    let certs = ours::certs("server");
+    let key =
+        rustls::pki_types::pem::PemObject::from_pem_file(peers::pki::path("server.key")).unwrap();
+    let server = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let server = Arc::new(server);
+    let first = ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    assert_eq!(first.ours_kind, Some(HandshakeKind::Full));
+    assert_eq!(
+        first.rustls_kind,
+        Some(rustls::HandshakeKind::FullWithHelloRetryRequest)
+    );
+    let second = ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+}
+
+#[test]
+fn rustls_completes_handshakes_with_every_key_type_and_suite_of_our_server() {
+    for name in ["server", "server-p384", "server-ed25519", "server-rsa"] {
+        for suite in tls_resumption::config::DEFAULT_SUITES {
+            let server = Arc::new(ours::server_config(name).with_suites(&[suite]));
+            let mut client = rustls_client();
+            client
+                .dangerous()
+                .set_certificate_verifier(Arc::new(AcceptAny));
+            let out = ours::rustls_client_ours_server(&Arc::new(client), &server, NOW, None)
+                .unwrap_or_else(|e| panic!("{name} {suite:?}: {e}"));
+            assert_eq!(out.rustls_received, b"pong", "{name} {suite:?}");
+        }
+    }
+}
+
+#[test]
+fn rustls_client_gets_a_hello_retry_request_from_our_server_and_resumes() {
+    // rustls sends a share for its first group, X25519, only.
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.kx_groups = vec![
+        rustls::crypto::ring::kx_group::X25519,
+        rustls::crypto::ring::kx_group::SECP384R1,
+    ];
+    let mut client = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny))
+        .with_no_client_auth();
+    client.resumption = rustls::client::Resumption::in_memory_sessions(8);
+    let client = Arc::new(client);
+    // Our server takes only P-384: a HelloRetryRequest first, every time.
+    let server = Arc::new(
+        ours::server_config("server")
+            .with_groups(&[tls_resumption::crypto::kx::KxGroup::Secp384r1]),
+    );
+    let first = ours::rustls_client_ours_server(&client, &server, NOW, None).unwrap();
+    assert_eq!(
+        first.rustls_kind,
+        Some(rustls::HandshakeKind::FullWithHelloRetryRequest)
+    );
+    let second = ours::rustls_client_ours_server(&client, &server, NOW, None).unwrap();
+    assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+}
+
+/// The test certificates are self-signed leaves for three of the key types; these tests check
+/// the handshake, not the PKI, so rustls is told to accept any certificate (the signature
+/// over the handshake is still verified by rustls).
+#[derive(Debug)]
+struct AcceptAny;
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("TLS 1.2 not used".into()))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
