@@ -6,6 +6,7 @@
 //! ClientHello in this front.
 
 mod psk;
+mod retry;
 mod tls13;
 
 use std::sync::Arc;
