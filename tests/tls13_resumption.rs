@@ -505,3 +505,25 @@ fn psk_dhe_ke_handshake_secret_takes_a_fresh_key_exchange_that_psk_ke_does_not()
     let (psk, ch, sh, logged) = resume_and_capture(false);
     assert_ne!(psk_only_client_handshake_secret(&psk, &ch, &sh), logged);
 }
+
+#[test]
+fn early_data_before_a_hello_retry_request_is_skipped_and_reported_rejected() {
+    let c = arc(client().with_early_data(true));
+    let mode = sealer();
+    ours::connect(
+        &c,
+        &arc(early_server(16384).with_tickets(mode.clone())),
+        NOW,
+        None,
+    )
+    .unwrap();
+    // Same ticket keys, but only P-384: the first hello (X25519 share) gets a retry.
+    let s = arc(early_server(16384)
+        .with_tickets(mode)
+        .with_groups(&[KxGroup::Secp384r1]));
+    let out = ours::connect(&c, &s, NOW, Some(b"lost early data")).unwrap();
+    assert_eq!(out.server_kind, resumed(true, EarlyDataStatus::Rejected));
+    assert_eq!(out.client_kind, out.server_kind);
+    assert!(out.early_data_received.is_empty());
+    assert_eq!(out.server_received, b"ping");
+}

@@ -234,3 +234,44 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAny {
             .supported_schemes()
     }
 }
+
+#[test]
+fn our_server_skips_rustls_early_data_it_does_not_take() {
+    let mut client = rustls_client();
+    client.enable_early_data = true;
+    let client = Arc::new(client);
+    let rng = ring::rand::SystemRandom::new();
+    let sealer = Arc::new(
+        tls_resumption::ticket::AeadSealer::new(
+            tls_resumption::ticket::TicketKeyMaterial::generate(&rng).unwrap(),
+            std::time::Duration::from_secs(3600),
+        )
+        .unwrap(),
+    );
+    let mode = tls_resumption::TicketMode::Stateless(sealer);
+    let guard = Arc::new(tls_resumption::antireplay::StrikeRegister::new(
+        100,
+        std::time::Duration::from_secs(10),
+    ));
+    let issuing = Arc::new(
+        ours::server_config("server")
+            .with_tickets(mode.clone())
+            .with_early_data(16384, guard),
+    );
+    ours::rustls_client_ours_server(&client, &issuing, NOW, None).unwrap();
+    // The same ticket keys, but no 0-RTT: the early data must be skipped, not fail the
+    // handshake (RFC 8446 §4.2.10).
+    let refusing = Arc::new(ours::server_config("server").with_tickets(mode));
+    let second = ours::rustls_client_ours_server(&client, &refusing, NOW, Some(b"early")).unwrap();
+    assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+    assert!(!second.rustls_early_accepted);
+    assert!(second.early_data_received.is_empty());
+    assert_eq!(
+        second.ours_kind,
+        Some(HandshakeKind::Resumed {
+            mechanism: ResumptionMechanism::Tls13Psk { dhe: true },
+            early_data: EarlyDataStatus::Rejected,
+        })
+    );
+    assert_eq!(second.ours_received, b"ping");
+}
