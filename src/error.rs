@@ -44,6 +44,13 @@ pub enum Error {
     /// The peer sent a fatal alert.
     #[error("received fatal alert {0:?}")]
     AlertReceived(AlertDescription),
+    /// The peer offers nothing this side can agree to.
+    #[error("peer incompatible: {0}")]
+    PeerIncompatible(#[from] PeerIncompatible),
+    /// The connection was used in a way its state does not allow (sending early data without
+    /// a ticket that permits it, writing after close).
+    #[error("connection misused: {0}")]
+    InvalidState(&'static str),
 }
 
 impl Error {
@@ -54,9 +61,12 @@ impl Error {
             Self::Crypto(e) => e.alert(),
             Self::PeerMisbehaved(e) => e.alert(),
             Self::InvalidCertificate(e) => e.alert(),
-            Self::Session(_) | Self::Ticket(_) | Self::Store(_) | Self::KeyFile(_) => {
-                AlertDescription::InternalError
-            }
+            Self::PeerIncompatible(e) => e.alert(),
+            Self::Session(_)
+            | Self::Ticket(_)
+            | Self::Store(_)
+            | Self::KeyFile(_)
+            | Self::InvalidState(_) => AlertDescription::InternalError,
             // Answering an alert with an alert is pointless; close_notify is what is left.
             Self::AlertReceived(_) => AlertDescription::CloseNotify,
         }
@@ -76,6 +86,27 @@ pub enum PeerMisbehaved {
     /// A message arrived that the handshake does not allow at this point.
     #[error("unexpected message")]
     UnexpectedMessage,
+    /// The CertificateVerify signature did not verify (RFC 8446 §4.4.3).
+    #[error("CertificateVerify signature did not verify")]
+    BadCertificateVerify,
+    /// Keys changed while a handshake message was still partly received (RFC 8446 §5.1).
+    #[error("handshake message spans a key change")]
+    KeyChangeMidMessage,
+    /// The server selected something the client did not offer: a suite, a group, a PSK, a
+    /// version, or an extension it did not ask for (RFC 8446 §4.1.3, §4.2).
+    #[error("server selected something not offered: {0}")]
+    SelectedUnoffered(&'static str),
+    /// A message broke a rule of RFC 8446 that makes it illegal in context (a second
+    /// HelloRetryRequest, a ClientHello after a retry that does not follow it, a missing
+    /// key share).
+    #[error("illegal parameter: {0}")]
+    IllegalParameter(&'static str),
+    /// A required extension is absent (RFC 8446 §9.2).
+    #[error("missing extension: {0}")]
+    MissingExtension(&'static str),
+    /// More early data, change_cipher_spec or empty records arrived than allowed.
+    #[error("too many {0}")]
+    TooMany(&'static str),
 }
 
 impl PeerMisbehaved {
@@ -83,7 +114,42 @@ impl PeerMisbehaved {
     pub fn alert(&self) -> AlertDescription {
         match self {
             Self::BadPskBinder | Self::BadFinished => AlertDescription::DecryptError,
-            Self::UnexpectedMessage => AlertDescription::UnexpectedMessage,
+            Self::BadCertificateVerify => AlertDescription::DecryptError,
+            Self::UnexpectedMessage | Self::KeyChangeMidMessage | Self::TooMany(_) => {
+                AlertDescription::UnexpectedMessage
+            }
+            Self::SelectedUnoffered(_) | Self::IllegalParameter(_) => {
+                AlertDescription::IllegalParameter
+            }
+            Self::MissingExtension(_) => AlertDescription::MissingExtension,
+        }
+    }
+}
+
+/// The peer and this side have nothing in common to agree on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeerIncompatible {
+    /// The peer does not offer TLS 1.3, the only version this side speaks (RFC 8446 §4.2.1).
+    #[error("no common protocol version")]
+    NoCommonVersion,
+    /// No cipher suite in common.
+    #[error("no common cipher suite")]
+    NoCommonSuite,
+    /// No key-exchange group in common.
+    #[error("no common key-exchange group")]
+    NoCommonGroup,
+    /// No signature scheme in common with the server's key.
+    #[error("no common signature scheme")]
+    NoCommonSignatureScheme,
+}
+
+impl PeerIncompatible {
+    /// The TLS alert this maps to (RFC 8446 §4.1.1, §4.2.1).
+    pub fn alert(&self) -> AlertDescription {
+        match self {
+            Self::NoCommonVersion => AlertDescription::ProtocolVersion,
+            _ => AlertDescription::HandshakeFailure,
         }
     }
 }

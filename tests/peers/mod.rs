@@ -2,6 +2,8 @@
 #![allow(dead_code)] // Each test binary uses the part it needs.
 
 pub mod openssl;
+pub mod openssl_server;
+pub mod ours;
 pub mod rustls_pair;
 
 /// The test PKI in `tests/data/pki/`: a CA and a P-256 server certificate for `localhost` and

@@ -1,0 +1,587 @@
+//! The TLS 1.3 client handshake (RFC 8446 §2, §4): one state per message expected next.
+//!
+//! ```text
+//! ExpectServerHello ──HelloRetryRequest──► ExpectServerHello (second ClientHello sent)
+//!        │ ServerHello
+//! ExpectEncryptedExtensions ──(PSK)──────────────────────────────┐
+//!        └─► ExpectCertificate ─► ExpectCertificateVerify ─► ExpectFinished
+//!                      [EndOfEarlyData], Finished ─► Connected (NewSessionTicket, KeyUpdate)
+//! ```
+
+use rustls_pki_types::CertificateDer;
+
+use super::hello::{self, HelloParams};
+use crate::config::ClientConfig;
+use crate::conn::core::{Core, Incoming};
+use crate::conn::{
+    key_update, log_secret, server_signed_content, EarlyDataStatus, HandshakeKind, Message,
+    ResumptionMechanism, Transcript,
+};
+use crate::crypto::kx::{KeyShare, KxGroup};
+use crate::crypto::sign::{verify, SignatureAlgorithm};
+use crate::error::{PeerIncompatible, PeerMisbehaved};
+use crate::kdf::tls13::{
+    CipherSuite, EarlySecret, HandshakeSecret, KeySchedule, ResumptionMasterSecret, TrafficSecret,
+    TrafficSecrets,
+};
+use crate::msgs::enums::{ExtensionType, ProtocolVersion};
+use crate::msgs::handshake::HandshakePayload;
+use crate::msgs::server_extensions::ServerExtension;
+use crate::msgs::server_hello::ServerHello;
+use crate::session::{Tls13Session, MAX_TLS13_LIFETIME_SECS};
+use crate::store::ClientTls13Ticket;
+use crate::time::Timestamp;
+use crate::Error;
+
+/// What the states share for one step.
+pub(super) struct Context<'a> {
+    pub(super) config: &'a ClientConfig,
+    pub(super) core: &'a mut Core,
+    pub(super) now: Timestamp,
+    pub(super) outcome: &'a mut Outcome,
+}
+
+/// What the handshake decided, as the connection reports it.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    pub(super) kind: Option<HandshakeKind>,
+    pub(super) suite: Option<CipherSuite>,
+    pub(super) tickets_received: usize,
+}
+
+/// The client's states.
+pub(super) enum State {
+    ExpectServerHello(Box<ExpectServerHello>),
+    ExpectEncryptedExtensions(Box<Handshaking>),
+    ExpectCertificate(Box<Handshaking>),
+    ExpectCertificateVerify(Box<Handshaking>, CertificateDer<'static>),
+    ExpectFinished(Box<Handshaking>),
+    Connected(Box<Connected>),
+}
+
+impl State {
+    pub(super) fn is_handshaking(&self) -> bool {
+        !matches!(self, Self::Connected(_))
+    }
+
+    /// True while 0-RTT data may still be written.
+    pub(super) fn may_send_early_data(&self) -> bool {
+        matches!(self, Self::ExpectServerHello(s) if s.early_data_offered && !s.retried)
+    }
+
+    pub(super) fn handle(self, cx: &mut Context<'_>, incoming: Incoming) -> Result<Self, Error> {
+        let (state, bytes) = match (self, incoming) {
+            (Self::Connected(s), Incoming::ApplicationData(data)) => {
+                cx.core.plaintext.extend_from_slice(&data);
+                return Ok(Self::Connected(s));
+            }
+            (_, Incoming::ApplicationData(_)) => {
+                return Err(PeerMisbehaved::UnexpectedMessage.into())
+            }
+            (state, Incoming::Handshake(bytes)) => (state, bytes),
+        };
+        let message = Message::decode(bytes)?;
+        match state {
+            Self::ExpectServerHello(s) => s.handle(cx, message),
+            Self::ExpectEncryptedExtensions(s) => s.encrypted_extensions(cx, message),
+            Self::ExpectCertificate(s) => s.certificate(cx, message),
+            Self::ExpectCertificateVerify(s, cert) => s.certificate_verify(cx, message, cert),
+            Self::ExpectFinished(s) => s.finished(cx, message),
+            Self::Connected(s) => s.handle(cx, message),
+        }
+    }
+}
+
+/// The first flight is out; waiting for a ServerHello or HelloRetryRequest.
+pub(super) struct ExpectServerHello {
+    pub(super) server_name: String,
+    pub(super) random: [u8; 32],
+    pub(super) session_id: Vec<u8>,
+    pub(super) hello_bytes: Vec<u8>,
+    pub(super) share: KeyShare,
+    pub(super) ticket: Option<ClientTls13Ticket>,
+    pub(super) early: Option<EarlySecret>,
+    pub(super) early_data_offered: bool,
+    /// The early traffic secret, while 0-RTT data may be written under it.
+    pub(super) early_traffic: Option<TrafficSecret>,
+    /// After a HelloRetryRequest: the transcript so far and the suite it fixed.
+    pub(super) retry: Option<(Transcript, CipherSuite)>,
+    pub(super) retried: bool,
+}
+
+impl ExpectServerHello {
+    /// Builds and queues the first ClientHello, offering the newest stored ticket.
+    pub(super) fn start(
+        config: &ClientConfig,
+        core: &mut Core,
+        server_name: &str,
+        now: Timestamp,
+    ) -> Result<Self, Error> {
+        let mut random = [0u8; 32];
+        let mut session_id = vec![0u8; 32];
+        // RFC 8446 §D.4: a non-empty legacy_session_id for middlebox compatibility.
+        config
+            .rng
+            .fill(&mut random)
+            .and_then(|()| config.rng.fill(&mut session_id))
+            .map_err(|_| crate::crypto::CryptoError::Random)?;
+        let ticket = match &config.session_store {
+            Some(store) => store
+                .take_tls13_ticket(server_name, now)
+                .ok()
+                .flatten()
+                .filter(|t| {
+                    CipherSuite::from_u16(t.state.cipher_suite)
+                        .is_some_and(|s| config.suites.contains(&s))
+                }),
+            None => None,
+        };
+        let early_data_offered =
+            config.early_data && ticket.as_ref().is_some_and(|t| t.state.max_early_data > 0);
+        let group = *config
+            .groups
+            .first()
+            .ok_or(PeerIncompatible::NoCommonGroup)?;
+        let params = HelloParams {
+            config,
+            server_name,
+            random,
+            session_id: &session_id,
+            now,
+        };
+        let hello = hello::build(
+            &params,
+            group,
+            ticket.as_ref(),
+            None,
+            None,
+            early_data_offered,
+        )?;
+        core.send_handshake(&hello.bytes)?;
+        let mut early_traffic = None;
+        if let (true, Some(early), Some(t)) = (early_data_offered, &hello.early, &ticket) {
+            let suite = CipherSuite::from_u16(t.state.cipher_suite)
+                .ok_or(Error::InvalidState("ticket of an unknown suite"))?;
+            let hash = Transcript::new(suite.hash()).hash_with(&hello.bytes);
+            let secret = early.client_early_traffic_secret(hash.as_ref())?;
+            log_secret(
+                config.key_log.as_ref(),
+                "CLIENT_EARLY_TRAFFIC_SECRET",
+                &random,
+                &secret,
+            );
+            core.set_write_keys(Some(&secret.traffic_keys(suite.aead())))?;
+            early_traffic = Some(secret);
+        }
+        Ok(Self {
+            server_name: server_name.to_owned(),
+            random,
+            session_id,
+            hello_bytes: hello.bytes,
+            share: hello.share,
+            ticket,
+            early: hello.early,
+            early_data_offered,
+            early_traffic,
+            retry: None,
+            retried: false,
+        })
+    }
+
+    fn handle(mut self: Box<Self>, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
+        let HandshakePayload::ServerHello(sh) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        if sh.session_id != self.session_id {
+            return Err(PeerMisbehaved::IllegalParameter("session_id not echoed").into());
+        }
+        match sh.extension(ExtensionType::SupportedVersions) {
+            Some(ServerExtension::SupportedVersions(ProtocolVersion::Tls13)) => {}
+            Some(_) => return Err(PeerMisbehaved::SelectedUnoffered("version").into()),
+            // A TLS 1.2 ServerHello: the version-negotiating front handles it once it exists.
+            None => return Err(PeerIncompatible::NoCommonVersion.into()),
+        }
+        let suite = CipherSuite::from_u16(sh.cipher_suite.into())
+            .filter(|s| cx.config.suites.contains(s))
+            .ok_or(PeerMisbehaved::SelectedUnoffered("cipher suite"))?;
+        if let Some((_, retry_suite)) = &self.retry {
+            if *retry_suite != suite {
+                return Err(PeerMisbehaved::IllegalParameter("suite changed after retry").into());
+            }
+        }
+        if sh.is_retry_request() {
+            return self.retry(cx, sh, &message.bytes, suite);
+        }
+
+        let mut transcript = match self.retry.take() {
+            Some((t, _)) => t,
+            None => Transcript::new(suite.hash()),
+        };
+        transcript.add(&self.hello_bytes);
+        transcript.add(&message.bytes);
+
+        let psk_selected = match sh.extension(ExtensionType::PreSharedKey) {
+            Some(ServerExtension::PreSharedKey(0)) if self.early.is_some() => true,
+            Some(_) => return Err(PeerMisbehaved::SelectedUnoffered("PSK").into()),
+            None => false,
+        };
+        let server_share = match sh.extension(ExtensionType::KeyShare) {
+            Some(ServerExtension::KeyShare(entry)) => {
+                if u16::from(entry.group) != self.share.group().code_point() {
+                    return Err(PeerMisbehaved::SelectedUnoffered("key share group").into());
+                }
+                Some(entry.key_exchange.clone())
+            }
+            Some(_) => return Err(PeerMisbehaved::UnexpectedMessage.into()),
+            None => None,
+        };
+        let ticket_suite = self
+            .ticket
+            .as_ref()
+            .and_then(|t| CipherSuite::from_u16(t.state.cipher_suite));
+        let handshake: HandshakeSecret = match (psk_selected, server_share, self.early.take()) {
+            (true, share, Some(early)) => {
+                if ticket_suite.map(|s| s.hash()) != Some(suite.hash()) {
+                    return Err(PeerMisbehaved::IllegalParameter("PSK of another hash").into());
+                }
+                match share {
+                    Some(share) => early.psk_dhe_ke(self.share.agree(&share)?.expose_secret()),
+                    None if cx.config.psk_ke => early.psk_ke(),
+                    None => return Err(PeerMisbehaved::MissingExtension("key_share").into()),
+                }
+            }
+            (false, Some(share), _) => {
+                let shared = self.share.agree(&share)?;
+                KeySchedule::full_handshake(suite.hash(), shared.expose_secret())
+            }
+            _ => return Err(PeerMisbehaved::MissingExtension("key_share").into()),
+        };
+        let dhe = sh.extension(ExtensionType::KeyShare).is_some();
+        let hs = handshake.traffic_secrets(transcript.current().as_ref())?;
+        let key_log = cx.config.key_log.as_ref();
+        log_secret(
+            key_log,
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+            &self.random,
+            &hs.client,
+        );
+        log_secret(
+            key_log,
+            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+            &self.random,
+            &hs.server,
+        );
+        cx.core
+            .set_read_keys(&hs.server.traffic_keys(suite.aead()))?;
+        cx.outcome.suite = Some(suite);
+        // Early data can only be accepted for the ticket's own suite (RFC 8446 §4.2.10).
+        let early_traffic = self
+            .early_traffic
+            .take()
+            .filter(|_| psk_selected && ticket_suite == Some(suite));
+        if early_traffic.is_none() && self.early_data_offered && !self.retried {
+            // Early data cannot be accepted; stop writing under the early keys.
+            cx.core.set_write_keys(None)?;
+        }
+        Ok(State::ExpectEncryptedExtensions(Box::new(Handshaking {
+            server_name: self.server_name,
+            random: self.random,
+            transcript,
+            suite,
+            handshake,
+            hs,
+            resumed: psk_selected.then_some(dhe),
+            // Early data sent before a HelloRetryRequest was offered, and lost: rejected.
+            early_data_offered: self.early_data_offered,
+            early_traffic,
+            early_accepted: false,
+        })))
+    }
+
+    /// A HelloRetryRequest (RFC 8446 §4.1.4): a second ClientHello with a share for the group
+    /// asked for, the cookie echoed, no early data, and binders over the new transcript.
+    fn retry(
+        mut self: Box<Self>,
+        cx: &mut Context<'_>,
+        hrr: &ServerHello,
+        hrr_bytes: &[u8],
+        suite: CipherSuite,
+    ) -> Result<State, Error> {
+        if self.retried {
+            return Err(PeerMisbehaved::IllegalParameter("second HelloRetryRequest").into());
+        }
+        let group = match hrr.extension(ExtensionType::KeyShare) {
+            Some(ServerExtension::KeyShareRetry(g)) => KxGroup::from_code_point((*g).into())
+                .filter(|g| cx.config.groups.contains(g) && *g != self.share.group())
+                .ok_or(PeerMisbehaved::IllegalParameter("retry group"))?,
+            _ => {
+                return Err(
+                    PeerMisbehaved::IllegalParameter("retry without a key share group").into(),
+                )
+            }
+        };
+        let cookie = match hrr.extension(ExtensionType::Cookie) {
+            Some(ServerExtension::Cookie(c)) => Some(c.clone()),
+            _ => None,
+        };
+        let mut transcript = Transcript::after_retry(suite.hash(), &self.hello_bytes);
+        transcript.add(hrr_bytes);
+        // Early data sent with the first hello is lost (RFC 8446 §4.2.10); the second hello
+        // goes unprotected.
+        if self.early_traffic.take().is_some() {
+            cx.core.set_write_keys(None)?;
+        }
+        let ticket = self.ticket.take().filter(|t| {
+            CipherSuite::from_u16(t.state.cipher_suite).is_some_and(|s| s.hash() == suite.hash())
+        });
+        let params = HelloParams {
+            config: cx.config,
+            server_name: &self.server_name,
+            random: self.random,
+            session_id: &self.session_id,
+            now: cx.now,
+        };
+        let hello = hello::build(
+            &params,
+            group,
+            ticket.as_ref(),
+            Some(&transcript),
+            cookie.as_deref(),
+            false,
+        )?;
+        cx.core.send_handshake(&hello.bytes)?;
+        self.hello_bytes = hello.bytes;
+        self.share = hello.share;
+        self.early = hello.early;
+        self.ticket = ticket;
+        self.retry = Some((transcript, suite));
+        self.retried = true;
+        Ok(State::ExpectServerHello(self))
+    }
+}
+
+/// The handshake after the ServerHello: keys in place, the server's flight arriving.
+pub(super) struct Handshaking {
+    server_name: String,
+    random: [u8; 32],
+    transcript: Transcript,
+    suite: CipherSuite,
+    handshake: HandshakeSecret,
+    hs: TrafficSecrets,
+    /// `Some(dhe)` when a PSK was accepted.
+    resumed: Option<bool>,
+    early_data_offered: bool,
+    early_traffic: Option<TrafficSecret>,
+    early_accepted: bool,
+}
+
+impl Handshaking {
+    fn encrypted_extensions(
+        mut self: Box<Self>,
+        cx: &mut Context<'_>,
+        message: Message,
+    ) -> Result<State, Error> {
+        let HandshakePayload::EncryptedExtensions(extensions) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        self.early_accepted = extensions
+            .iter()
+            .any(|e| matches!(e, ServerExtension::EarlyData));
+        if self.early_accepted && self.early_traffic.is_none() {
+            return Err(PeerMisbehaved::SelectedUnoffered("early data").into());
+        }
+        self.transcript.add(&message.bytes);
+        cx.outcome.kind = Some(match self.resumed {
+            Some(dhe) => HandshakeKind::Resumed {
+                mechanism: ResumptionMechanism::Tls13Psk { dhe },
+                early_data: match (self.early_data_offered, self.early_accepted) {
+                    (_, true) => EarlyDataStatus::Accepted,
+                    (true, false) => EarlyDataStatus::Rejected,
+                    (false, false) => EarlyDataStatus::NotOffered,
+                },
+            },
+            None => HandshakeKind::Full,
+        });
+        if !self.early_accepted && self.early_traffic.take().is_some() {
+            cx.core.set_write_keys(None)?;
+        }
+        Ok(if self.resumed.is_some() {
+            State::ExpectFinished(self)
+        } else {
+            State::ExpectCertificate(self)
+        })
+    }
+
+    fn certificate(
+        mut self: Box<Self>,
+        cx: &mut Context<'_>,
+        message: Message,
+    ) -> Result<State, Error> {
+        let HandshakePayload::Certificate13(certificate) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        if !certificate.context.is_empty() {
+            return Err(PeerMisbehaved::IllegalParameter("certificate_request_context").into());
+        }
+        let mut chain = certificate
+            .entries
+            .iter()
+            .map(|e| CertificateDer::from(e.cert_data.clone()));
+        let end_entity = chain
+            .next()
+            .ok_or(crate::verify::CertificateError::Missing)?;
+        let intermediates: Vec<_> = chain.collect();
+        cx.config.verifier.verify_server_cert(
+            &end_entity,
+            &intermediates,
+            &self.server_name,
+            cx.now,
+        )?;
+        self.transcript.add(&message.bytes);
+        Ok(State::ExpectCertificateVerify(self, end_entity))
+    }
+
+    fn certificate_verify(
+        mut self: Box<Self>,
+        _cx: &mut Context<'_>,
+        message: Message,
+        end_entity: CertificateDer<'static>,
+    ) -> Result<State, Error> {
+        let HandshakePayload::CertificateVerify(cv) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        let algorithm = SignatureAlgorithm::from_code_point(cv.scheme.into())
+            .filter(|a| a.allowed_in_tls13())
+            .ok_or(PeerMisbehaved::SelectedUnoffered("signature scheme"))?;
+        let content = server_signed_content(self.transcript.current().as_ref());
+        verify(&end_entity, algorithm, &content, &cv.signature)
+            .map_err(|_| PeerMisbehaved::BadCertificateVerify)?;
+        self.transcript.add(&message.bytes);
+        Ok(State::ExpectFinished(self))
+    }
+
+    fn finished(
+        mut self: Box<Self>,
+        cx: &mut Context<'_>,
+        message: Message,
+    ) -> Result<State, Error> {
+        let HandshakePayload::Finished(verify_data) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        let _proof = self
+            .hs
+            .server
+            .verify_finished(self.transcript.current().as_ref(), verify_data)?;
+        self.transcript.add(&message.bytes);
+        let suite = self.suite;
+        let master = self.handshake.into_master_secret();
+        let app = master.application_secrets(self.transcript.current().as_ref())?;
+        let key_log = cx.config.key_log.as_ref();
+        log_secret(
+            key_log,
+            "CLIENT_TRAFFIC_SECRET_0",
+            &self.random,
+            &app.traffic.client,
+        );
+        log_secret(
+            key_log,
+            "SERVER_TRAFFIC_SECRET_0",
+            &self.random,
+            &app.traffic.server,
+        );
+        if key_log.will_log("EXPORTER_SECRET") {
+            key_log.log(
+                "EXPORTER_SECRET",
+                &self.random,
+                app.exporter_master_secret.expose_secret(),
+            );
+        }
+        cx.core
+            .set_read_keys(&app.traffic.server.traffic_keys(suite.aead()))?;
+        if self.early_accepted {
+            // RFC 8446 §4.5: EndOfEarlyData, under the early keys, ends 0-RTT.
+            let eoed = Message::encode(HandshakePayload::EndOfEarlyData)?;
+            cx.core.send_handshake(&eoed.bytes)?;
+            self.transcript.add(&eoed.bytes);
+        }
+        cx.core
+            .set_write_keys(Some(&self.hs.client.traffic_keys(suite.aead())))?;
+        let client_finished = self
+            .hs
+            .client
+            .finished_verify_data(self.transcript.current().as_ref())?;
+        let finished = Message::encode(HandshakePayload::Finished(
+            client_finished.as_ref().to_vec(),
+        ))?;
+        cx.core.send_handshake(&finished.bytes)?;
+        self.transcript.add(&finished.bytes);
+        cx.core
+            .set_write_keys(Some(&app.traffic.client.traffic_keys(suite.aead())))?;
+        let resumption =
+            master.into_resumption_master_secret(self.transcript.current().as_ref())?;
+        Ok(State::Connected(Box::new(Connected {
+            server_name: self.server_name,
+            suite,
+            resumption,
+            client_traffic: app.traffic.client,
+            server_traffic: app.traffic.server,
+        })))
+    }
+}
+
+/// The handshake is done: application data, NewSessionTickets and KeyUpdates.
+pub(super) struct Connected {
+    server_name: String,
+    suite: CipherSuite,
+    resumption: ResumptionMasterSecret,
+    client_traffic: TrafficSecret,
+    server_traffic: TrafficSecret,
+}
+
+impl Connected {
+    fn handle(mut self: Box<Self>, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
+        match message.payload {
+            HandshakePayload::NewSessionTicket13(nst) => {
+                // RFC 8446 §4.6.1: a lifetime of zero means "do not use"; over seven days is
+                // illegal.
+                if nst.lifetime > MAX_TLS13_LIFETIME_SECS {
+                    return Err(PeerMisbehaved::IllegalParameter("ticket lifetime").into());
+                }
+                cx.outcome.tickets_received += 1;
+                if let (Some(store), true) = (&cx.config.session_store, nst.lifetime > 0) {
+                    let psk = self.resumption.resumption_psk(&nst.nonce)?;
+                    let max_early_data = nst.max_early_data_size().unwrap_or(0);
+                    let ticket = ClientTls13Ticket {
+                        ticket: nst.ticket,
+                        state: Tls13Session {
+                            cipher_suite: self.suite.to_u16(),
+                            resumption_psk: psk,
+                            ticket_age_add: nst.age_add,
+                            lifetime_secs: nst.lifetime,
+                            max_early_data,
+                            server_name: Some(self.server_name.clone()),
+                            alpn: None,
+                            issued_at: cx.now,
+                        },
+                    };
+                    // A store that cannot keep the ticket only costs a later resumption.
+                    let _ = store.insert_tls13_ticket(&self.server_name, ticket);
+                }
+                Ok(State::Connected(self))
+            }
+            HandshakePayload::KeyUpdate(request) => {
+                let (server, client) = key_update(
+                    cx.core,
+                    self.suite,
+                    self.server_traffic,
+                    self.client_traffic,
+                    request,
+                )?;
+                self.server_traffic = server;
+                self.client_traffic = client;
+                Ok(State::Connected(self))
+            }
+            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Client and server configuration, with safe defaults.
+//!
+//! Defaults: TLS 1.3; suites TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+//! TLS_CHACHA20_POLY1305_SHA256; groups X25519, secp256r1, secp384r1 (a client sends an
+//! X25519 share first and answers a HelloRetryRequest for the others). A server issues two
+//! stateless tickets after a full handshake and one after a resumption, accepts only
+//! `psk_dhe_ke`, and refuses 0-RTT until both a size limit and a replay guard are configured.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::antireplay::ReplayGuard;
+use crate::crypto::kx::KxGroup;
+use crate::crypto::sign::SigningKey;
+use crate::crypto::CryptoError;
+use crate::kdf::tls13::CipherSuite;
+use crate::keylog::{KeyLog, NoKeyLog};
+use crate::store::{ClientSessionStore, MemoryClientStore, SessionCache};
+use crate::ticket::{AeadSealer, TicketError, TicketKeyMaterial, TicketSealer};
+use crate::time::{Clock, SystemClock};
+use crate::verify::ServerCertVerifier;
+
+/// The suites in this crate's order of preference.
+pub const DEFAULT_SUITES: [CipherSuite; 3] = [
+    CipherSuite::Aes128GcmSha256,
+    CipherSuite::Aes256GcmSha384,
+    CipherSuite::ChaCha20Poly1305Sha256,
+];
+
+/// The shared source of randomness.
+pub type Rng = Arc<dyn SecureRandom + Send + Sync>;
+
+/// How a client connects.
+#[derive(Clone)]
+pub struct ClientConfig {
+    pub(crate) suites: Vec<CipherSuite>,
+    pub(crate) groups: Vec<KxGroup>,
+    pub(crate) verifier: Arc<dyn ServerCertVerifier>,
+    pub(crate) session_store: Option<Arc<dyn ClientSessionStore>>,
+    pub(crate) psk_ke: bool,
+    pub(crate) early_data: bool,
+    pub(crate) rng: Rng,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) key_log: Arc<dyn KeyLog>,
+}
+
+impl core::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("suites", &self.suites)
+            .field("groups", &self.groups)
+            .field("verifier", &self.verifier)
+            .field("psk_ke", &self.psk_ke)
+            .field("early_data", &self.early_data)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// A client trusting what `verifier` accepts, resuming from an in-memory store of up to 32
+    /// servers × 8 tickets, offering `psk_dhe_ke` only and no early data.
+    pub fn new(verifier: Arc<dyn ServerCertVerifier>) -> Self {
+        Self {
+            suites: DEFAULT_SUITES.to_vec(),
+            groups: KxGroup::ALL.to_vec(),
+            verifier,
+            session_store: Some(Arc::new(MemoryClientStore::new(32, 8))),
+            psk_ke: false,
+            early_data: false,
+            rng: Arc::new(SystemRandom::new()),
+            clock: Arc::new(SystemClock),
+            key_log: Arc::new(NoKeyLog),
+        }
+    }
+
+    /// The suites to offer, most preferred first.
+    pub fn with_suites(mut self, suites: &[CipherSuite]) -> Self {
+        self.suites = suites.to_vec();
+        self
+    }
+
+    /// The groups to support, most preferred first; the first gets a key share in the first
+    /// ClientHello.
+    pub fn with_groups(mut self, groups: &[KxGroup]) -> Self {
+        self.groups = groups.to_vec();
+        self
+    }
+
+    /// Where tickets are kept; `None` disables resumption.
+    pub fn with_session_store(mut self, store: Option<Arc<dyn ClientSessionStore>>) -> Self {
+        self.session_store = store;
+        self
+    }
+
+    /// Offer `psk_ke` instead of `psk_dhe_ke` (RFC 8446 §4.2.9): a resumption whose keys come
+    /// from the PSK alone, **not forward secret**. A key share is still sent, for the full
+    /// handshake a server that refuses `psk_ke` falls back to.
+    pub fn with_psk_ke(mut self, psk_ke: bool) -> Self {
+        self.psk_ke = psk_ke;
+        self
+    }
+
+    /// Send 0-RTT data when a ticket allows it ([`crate::ClientConnection::send_early_data`]).
+    pub fn with_early_data(mut self, enabled: bool) -> Self {
+        self.early_data = enabled;
+        self
+    }
+
+    /// The source of randomness.
+    pub fn with_rng(mut self, rng: Rng) -> Self {
+        self.rng = rng;
+        self
+    }
+
+    /// The clock examples and convenience code read `now` from.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Where traffic secrets are logged (NSS key-log format).
+    pub fn with_key_log(mut self, key_log: Arc<dyn KeyLog>) -> Self {
+        self.key_log = key_log;
+        self
+    }
+
+    /// The configured clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+}
+
+/// How a server issues session tickets.
+#[derive(Clone)]
+pub enum TicketMode {
+    /// No tickets: every handshake is full.
+    Disabled,
+    /// Stateless tickets: the session state, sealed (RFC 8446 §4.6.1, "self-encrypted").
+    Stateless(Arc<dyn TicketSealer>),
+    /// Stateful tickets: a random ID naming state kept in a cache, taken on use so each
+    /// ticket resumes at most once.
+    Stateful {
+        /// Where the state lives.
+        cache: Arc<dyn SessionCache>,
+        /// The ticket lifetime to announce and to keep the state for.
+        lifetime: Duration,
+    },
+}
+
+/// How a server answers.
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub(crate) cert_chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: Arc<SigningKey>,
+    pub(crate) suites: Vec<CipherSuite>,
+    pub(crate) groups: Vec<KxGroup>,
+    pub(crate) tickets: TicketMode,
+    pub(crate) tickets_after_full: usize,
+    pub(crate) tickets_after_resumption: usize,
+    pub(crate) allow_psk_ke: bool,
+    pub(crate) max_early_data: u32,
+    pub(crate) replay_guard: Option<Arc<dyn ReplayGuard>>,
+    pub(crate) max_ticket_age_skew: Duration,
+    pub(crate) rng: Rng,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) key_log: Arc<dyn KeyLog>,
+}
+
+impl core::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("suites", &self.suites)
+            .field("groups", &self.groups)
+            .field("tickets_after_full", &self.tickets_after_full)
+            .field("allow_psk_ke", &self.allow_psk_ke)
+            .field("max_early_data", &self.max_early_data)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a server configuration could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The private key could not be loaded.
+    #[error("private key: {0}")]
+    Key(#[from] CryptoError),
+    /// The certificate chain is empty.
+    #[error("empty certificate chain")]
+    NoCertificate,
+    /// The default ticket sealer could not be made.
+    #[error("ticket sealer: {0}")]
+    Ticket(#[from] TicketError),
+}
+
+impl ServerConfig {
+    /// A server with this certificate chain (end-entity first) and private key (PKCS#8 ECDSA
+    /// P-256/P-384 or Ed25519, PKCS#8/PKCS#1 RSA), issuing stateless tickets under a fresh
+    /// random key (lifetime 2 hours).
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a key that cannot be loaded or an empty chain.
+    pub fn new(
+        cert_chain: Vec<CertificateDer<'static>>,
+        key: &PrivateKeyDer<'_>,
+    ) -> Result<Self, ConfigError> {
+        if cert_chain.is_empty() {
+            return Err(ConfigError::NoCertificate);
+        }
+        let rng: Rng = Arc::new(SystemRandom::new());
+        let key = SigningKey::from_der(key, rng.as_ref())?;
+        let sealer = AeadSealer::new(
+            TicketKeyMaterial::generate(rng.as_ref())?,
+            Duration::from_secs(2 * 3600),
+        )?;
+        Ok(Self {
+            cert_chain,
+            key: Arc::new(key),
+            suites: DEFAULT_SUITES.to_vec(),
+            groups: KxGroup::ALL.to_vec(),
+            tickets: TicketMode::Stateless(Arc::new(sealer)),
+            tickets_after_full: 2,
+            tickets_after_resumption: 1,
+            allow_psk_ke: false,
+            max_early_data: 0,
+            replay_guard: None,
+            max_ticket_age_skew: Duration::from_secs(10),
+            rng,
+            clock: Arc::new(SystemClock),
+            key_log: Arc::new(NoKeyLog),
+        })
+    }
+
+    /// The suites to accept, most preferred first (the server's preference decides).
+    pub fn with_suites(mut self, suites: &[CipherSuite]) -> Self {
+        self.suites = suites.to_vec();
+        self
+    }
+
+    /// The groups to accept, most preferred first.
+    pub fn with_groups(mut self, groups: &[KxGroup]) -> Self {
+        self.groups = groups.to_vec();
+        self
+    }
+
+    /// How tickets are issued.
+    pub fn with_tickets(mut self, mode: TicketMode) -> Self {
+        self.tickets = mode;
+        self
+    }
+
+    /// How many tickets after a full handshake and after a resumption (0 sends none).
+    pub fn with_ticket_counts(mut self, after_full: usize, after_resumption: usize) -> Self {
+        self.tickets_after_full = after_full;
+        self.tickets_after_resumption = after_resumption;
+        self
+    }
+
+    /// Accept `psk_ke` resumption when a client offers only it (RFC 8446 §4.2.9): keys from
+    /// the PSK alone, not forward secret. Off by default.
+    pub fn with_psk_ke(mut self, allow: bool) -> Self {
+        self.allow_psk_ke = allow;
+        self
+    }
+
+    /// Accept up to `max` bytes of 0-RTT data per connection, when `guard` says the attempt
+    /// is a first use (RFC 8446 §8). `max == 0` refuses 0-RTT.
+    pub fn with_early_data(mut self, max: u32, guard: Arc<dyn ReplayGuard>) -> Self {
+        self.max_early_data = max;
+        self.replay_guard = Some(guard);
+        self
+    }
+
+    /// How far the client's ticket age may differ from the server's view for 0-RTT to be
+    /// accepted (RFC 8446 §8.3); 10 s by default.
+    pub fn with_max_ticket_age_skew(mut self, skew: Duration) -> Self {
+        self.max_ticket_age_skew = skew;
+        self
+    }
+
+    /// The source of randomness.
+    pub fn with_rng(mut self, rng: Rng) -> Self {
+        self.rng = rng;
+        self
+    }
+
+    /// The clock examples and convenience code read `now` from.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Where traffic secrets are logged (NSS key-log format).
+    pub fn with_key_log(mut self, key_log: Arc<dyn KeyLog>) -> Self {
+        self.key_log = key_log;
+        self
+    }
+
+    /// The configured clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+}

@@ -1,0 +1,312 @@
+//! The record plumbing both sides share: bytes in and out, record protection in each
+//! direction, handshake message reassembly, alerts, and the sticky error.
+
+use crate::codec::InvalidMessage;
+use crate::error::PeerMisbehaved;
+use crate::kdf::tls13::TrafficKeys;
+use crate::msgs::alert::AlertMessage;
+use crate::msgs::enums::{AlertLevel, ContentType, ProtocolVersion};
+use crate::msgs::Codec;
+use crate::record::{
+    Deframer, HandshakeJoiner, PlainMessage, Record, RecordProtection, MAX_PLAINTEXT_LEN,
+};
+use crate::{AlertDescription, Error};
+
+/// How many change_cipher_spec records a TLS 1.3 handshake tolerates (RFC 8446 §5: they are
+/// ignored for middlebox compatibility, but an endless stream of them is not).
+const MAX_CHANGE_CIPHER_SPECS: usize = 4;
+
+/// How many empty application_data records in a row are tolerated before the peer is taken
+/// for one that tries to keep this side busy.
+const MAX_EMPTY_RECORDS: usize = 32;
+
+/// The most application data buffered for the application before it reads; beyond this,
+/// `read_tls` takes no more bytes.
+pub(crate) const MAX_RECEIVED_PLAINTEXT: usize = 64 * 1024;
+
+/// One thing the record layer has for the state machine.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// A whole handshake message, header included.
+    Handshake(Vec<u8>),
+    /// Application data (or early data, depending on the read keys).
+    ApplicationData(Vec<u8>),
+}
+
+/// The record layer state of one connection.
+#[derive(Debug)]
+pub(crate) struct Core {
+    deframer: Deframer,
+    joiner: HandshakeJoiner,
+    read: Option<RecordProtection>,
+    write: Option<RecordProtection>,
+    outgoing: Vec<u8>,
+    /// Application data received, not yet taken.
+    pub(crate) plaintext: Vec<u8>,
+    error: Option<Error>,
+    peer_closed: bool,
+    sent_close: bool,
+    /// While early data is being skipped (RFC 8446 §4.2.10): how many more bytes of records
+    /// that fail to open (or, after a HelloRetryRequest, unprotected application_data records)
+    /// may be dropped.
+    skip_budget: usize,
+    change_cipher_specs: usize,
+    empty_records: usize,
+}
+
+impl Core {
+    pub(crate) fn new() -> Self {
+        Self {
+            deframer: Deframer::new(),
+            joiner: HandshakeJoiner::new(),
+            read: None,
+            write: None,
+            outgoing: Vec::new(),
+            plaintext: Vec::new(),
+            error: None,
+            peer_closed: false,
+            sent_close: false,
+            skip_budget: 0,
+            change_cipher_specs: 0,
+            empty_records: 0,
+        }
+    }
+
+    /// Takes bytes from the peer; returns how many were taken (the rest must be offered
+    /// again after `process`). Nothing is taken after an error or while too much received
+    /// plaintext waits for the application.
+    pub(crate) fn read_tls(&mut self, data: &[u8]) -> usize {
+        if self.error.is_some()
+            || self.peer_closed
+            || self.plaintext.len() >= MAX_RECEIVED_PLAINTEXT
+        {
+            return 0;
+        }
+        self.deframer.push(data)
+    }
+
+    /// Moves every pending outgoing byte into `out`; returns how many.
+    pub(crate) fn write_tls(&mut self, out: &mut Vec<u8>) -> usize {
+        let n = self.outgoing.len();
+        out.append(&mut self.outgoing);
+        n
+    }
+
+    pub(crate) fn wants_write(&self) -> bool {
+        !self.outgoing.is_empty()
+    }
+
+    /// The error that ended the connection, if any.
+    pub(crate) fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Records `error` as final and queues the alert it names (unless the peer's alert is what
+    /// ended it). Every later call reports the same error.
+    pub(crate) fn fail(&mut self, error: Error) -> Error {
+        if self.error.is_none() {
+            if !matches!(error, Error::AlertReceived(_)) {
+                // Best effort: a failure to encode the alert leaves nothing better to send.
+                let _ = self.send_alert(error.alert());
+            }
+            self.error = Some(error.clone());
+        }
+        error
+    }
+
+    pub(crate) fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    pub(crate) fn set_skip_budget(&mut self, bytes: usize) {
+        self.skip_budget = bytes;
+    }
+
+    /// Installs new read keys. RFC 8446 §5.1: a handshake message must not span a key change.
+    pub(crate) fn set_read_keys(&mut self, keys: &TrafficKeys) -> Result<(), Error> {
+        if !self.joiner.is_empty() {
+            return Err(PeerMisbehaved::KeyChangeMidMessage.into());
+        }
+        self.read = Some(RecordProtection::tls13(
+            keys.aead(),
+            keys.key.expose_secret(),
+            keys.iv.expose_secret(),
+        )?);
+        Ok(())
+    }
+
+    /// Installs new write keys; `None` goes back to plaintext (a client whose early data was
+    /// cut short by a HelloRetryRequest).
+    pub(crate) fn set_write_keys(&mut self, keys: Option<&TrafficKeys>) -> Result<(), Error> {
+        self.write = match keys {
+            Some(keys) => Some(RecordProtection::tls13(
+                keys.aead(),
+                keys.key.expose_secret(),
+                keys.iv.expose_secret(),
+            )?),
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// The next handshake message or application data record, `None` when more bytes are
+    /// needed (or the peer closed).
+    pub(crate) fn next_incoming(&mut self, handshaking: bool) -> Result<Option<Incoming>, Error> {
+        loop {
+            if let Some(message) = self.joiner.pop() {
+                return Ok(Some(Incoming::Handshake(message)));
+            }
+            if self.peer_closed {
+                return Ok(None);
+            }
+            let Some(record) = self.deframer.pop()? else {
+                return Ok(None);
+            };
+            if record.typ == ContentType::ChangeCipherSpec {
+                // RFC 8446 §5: during the handshake a change_cipher_spec of the single byte 1
+                // is dropped unprotected; anything else is unexpected_message.
+                self.change_cipher_specs += 1;
+                if !handshaking || record.payload != [1] {
+                    return Err(InvalidMessage::InvalidChangeCipherSpec.into());
+                }
+                if self.change_cipher_specs > MAX_CHANGE_CIPHER_SPECS {
+                    return Err(PeerMisbehaved::TooMany("change_cipher_spec records").into());
+                }
+                continue;
+            }
+            let Some(plain) = self.open(record)? else {
+                continue;
+            };
+            match plain.typ {
+                ContentType::Handshake => self.joiner.push(&plain.payload)?,
+                ContentType::Alert => self.receive_alert(&plain.payload)?,
+                ContentType::ApplicationData => {
+                    if !self.joiner.is_empty() {
+                        return Err(PeerMisbehaved::UnexpectedMessage.into());
+                    }
+                    if plain.payload.is_empty() {
+                        self.empty_records += 1;
+                        if self.empty_records > MAX_EMPTY_RECORDS {
+                            return Err(PeerMisbehaved::TooMany("empty records").into());
+                        }
+                        continue;
+                    }
+                    self.empty_records = 0;
+                    return Ok(Some(Incoming::ApplicationData(plain.payload)));
+                }
+                _ => return Err(PeerMisbehaved::UnexpectedMessage.into()),
+            }
+        }
+    }
+
+    /// Removes record protection, or drops the record when it is early data being skipped.
+    fn open(&mut self, record: Record) -> Result<Option<PlainMessage>, Error> {
+        let len = record.payload.len();
+        match &mut self.read {
+            None => {
+                if record.typ == ContentType::ApplicationData {
+                    // Protected records before this side has keys: only early data a server
+                    // skips after a HelloRetryRequest (RFC 8446 §4.2.10).
+                    if len <= self.skip_budget {
+                        self.skip_budget -= len;
+                        return Ok(None);
+                    }
+                    return Err(PeerMisbehaved::UnexpectedMessage.into());
+                }
+                Ok(Some(PlainMessage {
+                    typ: record.typ,
+                    payload: record.payload,
+                }))
+            }
+            Some(protection) => match protection.open(record) {
+                Ok(plain) => {
+                    // The first record that opens ends the skipping (RFC 8446 §4.2.10).
+                    self.skip_budget = 0;
+                    Ok(Some(plain))
+                }
+                Err(Error::Crypto(crate::crypto::CryptoError::DecryptFailed))
+                    if len <= self.skip_budget =>
+                {
+                    self.skip_budget -= len;
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    fn receive_alert(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let alert = AlertMessage::from_bytes(payload)?;
+        match alert.description {
+            AlertDescription::CloseNotify => {
+                self.peer_closed = true;
+                Ok(())
+            }
+            // RFC 8446 §6.1: user_canceled is followed by close_notify; it ends nothing alone.
+            AlertDescription::UserCanceled => Ok(()),
+            other => Err(Error::AlertReceived(other)),
+        }
+    }
+
+    /// Queues one handshake message (already encoded, header included), split into records
+    /// of at most 2^14 bytes.
+    pub(crate) fn send_handshake(&mut self, message: &[u8]) -> Result<(), Error> {
+        for chunk in message.chunks(MAX_PLAINTEXT_LEN) {
+            self.send_record(ContentType::Handshake, chunk)?;
+        }
+        Ok(())
+    }
+
+    /// Queues application data, split into records.
+    pub(crate) fn send_application_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        for chunk in data.chunks(MAX_PLAINTEXT_LEN) {
+            self.send_record(ContentType::ApplicationData, chunk)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send_alert(&mut self, description: AlertDescription) -> Result<(), Error> {
+        let level = match description {
+            AlertDescription::CloseNotify | AlertDescription::UserCanceled => AlertLevel::Warning,
+            _ => AlertLevel::Fatal,
+        };
+        let body = AlertMessage { level, description }.to_bytes()?;
+        self.send_record(ContentType::Alert, &body)
+    }
+
+    /// Sends close_notify once.
+    pub(crate) fn send_close_notify(&mut self) -> Result<(), Error> {
+        if self.sent_close || self.error.is_some() {
+            return Ok(());
+        }
+        self.sent_close = true;
+        self.send_alert(AlertDescription::CloseNotify)
+    }
+
+    pub(crate) fn sent_close(&self) -> bool {
+        self.sent_close
+    }
+
+    fn send_record(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), Error> {
+        let bytes = match &mut self.write {
+            Some(protection) => protection.seal(typ, payload, 0)?,
+            None => Record {
+                typ,
+                // RFC 8446 §5.1: 0x0301 for an initial ClientHello is allowed, 0x0303
+                // everywhere; 0x0303 is what every peer accepts.
+                version: ProtocolVersion::Tls12,
+                payload: payload.to_vec(),
+            }
+            .encode()?,
+        };
+        self.outgoing.extend_from_slice(&bytes);
+        Ok(())
+    }
+}

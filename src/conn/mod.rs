@@ -1,0 +1,142 @@
+//! What both sides of a connection share: the record layer ([`core`]), the handshake kind,
+//! the transcript hash, and the TLS 1.3 rules both sides compute alike (CertificateVerify
+//! content, the HelloRetryRequest `message_hash`, key-log lines).
+
+pub(crate) mod core;
+mod kind;
+
+pub use kind::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
+
+use crate::crypto::{HashAlgorithm, Hasher};
+use crate::kdf::tls13::{CipherSuite, TrafficSecret};
+use crate::msgs::handshake::KeyUpdateRequest;
+
+use self::core::Core;
+use crate::keylog::KeyLog;
+use crate::msgs::enums::HandshakeType;
+use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
+use crate::Error;
+
+/// A handshake message as received: decoded, and its exact bytes for the transcript.
+#[derive(Debug)]
+pub(crate) struct Message {
+    pub(crate) payload: HandshakePayload,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Message {
+    /// Decodes a whole TLS 1.3 handshake message.
+    pub(crate) fn decode(bytes: Vec<u8>) -> Result<Self, Error> {
+        let decoded = HandshakeMessage::decode(&bytes, Version::Tls13)?;
+        Ok(Self {
+            payload: decoded.payload,
+            bytes,
+        })
+    }
+
+    /// Encodes a payload to send.
+    pub(crate) fn encode(payload: HandshakePayload) -> Result<Self, Error> {
+        let bytes = HandshakeMessage {
+            payload: payload.clone(),
+        }
+        .encode()?;
+        Ok(Self { payload, bytes })
+    }
+}
+
+/// The running transcript hash (RFC 8446 §4.4.1).
+#[derive(Clone)]
+pub(crate) struct Transcript {
+    hasher: Hasher,
+}
+
+impl Transcript {
+    pub(crate) fn new(hash: HashAlgorithm) -> Self {
+        Self {
+            hasher: Hasher::new(hash),
+        }
+    }
+
+    /// A transcript that starts after a HelloRetryRequest: the first ClientHello is replaced
+    /// by `message_hash` = `254 ‖ 00 00 Hash.length ‖ Hash(ClientHello1)` (RFC 8446 §4.4.1).
+    pub(crate) fn after_retry(hash: HashAlgorithm, client_hello1: &[u8]) -> Self {
+        let mut first = Hasher::new(hash);
+        first.update(client_hello1);
+        let digest = first.current();
+        let mut t = Self::new(hash);
+        // Hash lengths (32, 48) fit the one length byte used.
+        t.add(&[
+            u8::from(HandshakeType::MessageHash),
+            0,
+            0,
+            hash.output_len() as u8,
+        ]);
+        t.add(digest.as_ref());
+        t
+    }
+
+    pub(crate) fn add(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+    }
+
+    /// The hash of everything added so far.
+    pub(crate) fn current(&self) -> ring::digest::Digest {
+        self.hasher.current()
+    }
+
+    /// The hash of everything so far followed by `more`, without adding `more`.
+    pub(crate) fn hash_with(&self, more: &[u8]) -> ring::digest::Digest {
+        let mut fork = self.hasher.clone();
+        fork.update(more);
+        fork.current()
+    }
+}
+
+/// The content a TLS 1.3 server signs in CertificateVerify (RFC 8446 §4.4.3): 64 spaces,
+/// the context string, a zero byte, and the transcript hash.
+pub(crate) fn server_signed_content(transcript_hash: &[u8]) -> Vec<u8> {
+    const CONTEXT: &[u8] = b"TLS 1.3, server CertificateVerify";
+    let mut content = Vec::with_capacity(64 + CONTEXT.len() + 1 + transcript_hash.len());
+    content.resize(64, 0x20);
+    content.extend_from_slice(CONTEXT);
+    content.push(0);
+    content.extend_from_slice(transcript_hash);
+    content
+}
+
+/// Writes one NSS key-log line, if the key log wants it.
+pub(crate) fn log_secret(
+    key_log: &dyn KeyLog,
+    label: &str,
+    client_random: &[u8; 32],
+    secret: &TrafficSecret,
+) {
+    if key_log.will_log(label) {
+        key_log.log(label, client_random, secret.secret().expose_secret());
+    }
+}
+
+/// Answers a KeyUpdate (RFC 8446 §4.6.3): the peer's next read secret, and ours too when
+/// asked. Returns (peer's secret, own secret).
+pub(crate) fn key_update(
+    core: &mut Core,
+    suite: CipherSuite,
+    peer: TrafficSecret,
+    own: TrafficSecret,
+    request: KeyUpdateRequest,
+) -> Result<(TrafficSecret, TrafficSecret), Error> {
+    let peer = peer.into_next_generation();
+    core.set_read_keys(&peer.traffic_keys(suite.aead()))?;
+    let own = match request {
+        KeyUpdateRequest::NotRequested => own,
+        KeyUpdateRequest::Requested => {
+            let message =
+                Message::encode(HandshakePayload::KeyUpdate(KeyUpdateRequest::NotRequested))?;
+            core.send_handshake(&message.bytes)?;
+            let own = own.into_next_generation();
+            core.set_write_keys(Some(&own.traffic_keys(suite.aead())))?;
+            own
+        }
+    };
+    Ok((peer, own))
+}

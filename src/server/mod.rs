@@ -1,0 +1,178 @@
+//! The server side of a connection.
+//!
+//! [`ServerConnection`] is the front both protocol versions will share: record plumbing, the
+//! application-facing calls and error handling live here; the TLS 1.3 handshake lives in
+//! `tls13.rs`. A TLS 1.2 state machine goes beside it, with version negotiation on the first
+//! ClientHello in this front.
+
+mod psk;
+mod retry;
+mod tls13;
+
+use std::sync::Arc;
+
+use crate::config::ServerConfig;
+use crate::conn::core::Core;
+use crate::conn::HandshakeKind;
+use crate::kdf::tls13::CipherSuite;
+use crate::time::Timestamp;
+use crate::Error;
+
+/// A server connection, sans-IO: feed it the peer's bytes with [`read_tls`](Self::read_tls),
+/// call [`process`](Self::process), send what [`write_tls`](Self::write_tls) gives.
+pub struct ServerConnection {
+    config: Arc<ServerConfig>,
+    core: Core,
+    state: Option<tls13::State>,
+    outcome: tls13::Outcome,
+    pending: Vec<u8>,
+}
+
+impl core::fmt::Debug for ServerConnection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServerConnection")
+            .field("kind", &self.outcome.kind)
+            .field("suite", &self.outcome.suite)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConnection {
+    /// A connection waiting for a ClientHello.
+    pub fn new(config: Arc<ServerConfig>) -> Self {
+        Self {
+            config,
+            core: Core::new(),
+            state: Some(tls13::State::initial()),
+            outcome: tls13::Outcome::default(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Takes bytes from the peer and returns how many it took; offer the rest again after
+    /// [`process`](Self::process). Takes nothing after an error, after the peer's
+    /// close_notify, or while 64 KiB of received plaintext wait to be taken.
+    pub fn read_tls(&mut self, data: &[u8]) -> usize {
+        self.core.read_tls(data)
+    }
+
+    /// Processes every complete record taken so far, at time `now`.
+    ///
+    /// # Errors
+    /// The error that ended the connection; the alert it names is queued for
+    /// [`write_tls`](Self::write_tls), and every later call returns the same error.
+    pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
+        self.core.check()?;
+        match self.process_inner(now) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.state = None;
+                Err(self.core.fail(e))
+            }
+        }
+    }
+
+    fn process_inner(&mut self, now: Timestamp) -> Result<(), Error> {
+        loop {
+            let handshaking = self.is_handshaking();
+            let Some(incoming) = self.core.next_incoming(handshaking)? else {
+                break;
+            };
+            let state = self
+                .state
+                .take()
+                .ok_or(Error::InvalidState("connection failed"))?;
+            let mut cx = tls13::Context {
+                config: &self.config,
+                core: &mut self.core,
+                now,
+                outcome: &mut self.outcome,
+            };
+            self.state = Some(state.handle(&mut cx, incoming)?);
+        }
+        if !self.is_handshaking() && !self.pending.is_empty() {
+            let pending = core::mem::take(&mut self.pending);
+            self.core.send_application_data(&pending)?;
+        }
+        Ok(())
+    }
+
+    /// Moves every byte waiting to be sent into `out`; returns how many.
+    pub fn write_tls(&mut self, out: &mut Vec<u8>) -> usize {
+        self.core.write_tls(out)
+    }
+
+    /// True when bytes wait to be sent.
+    pub fn wants_write(&self) -> bool {
+        self.core.wants_write()
+    }
+
+    /// Queues application data; it is sent once the handshake is complete.
+    ///
+    /// # Errors
+    /// The connection's error, or [`Error::InvalidState`] after close_notify was sent.
+    pub fn send_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.core.check()?;
+        if self.core.sent_close() {
+            return Err(Error::InvalidState("close_notify already sent"));
+        }
+        if self.is_handshaking() {
+            self.pending.extend_from_slice(data);
+            Ok(())
+        } else {
+            self.core.send_application_data(data)
+        }
+    }
+
+    /// Takes the application data received so far (after the handshake).
+    pub fn take_plaintext(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.core.plaintext)
+    }
+
+    /// Takes the 0-RTT data received so far. **Early data is replayable**: an attacker can
+    /// deliver the same first flight again to another server sharing the ticket keys, so it
+    /// must only trigger actions that are safe to repeat (RFC 8446 §8, §E.5).
+    pub fn take_early_data(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.outcome.early_data)
+    }
+
+    /// Queues close_notify.
+    ///
+    /// # Errors
+    /// Only if the alert cannot be encoded.
+    pub fn send_close_notify(&mut self) -> Result<(), Error> {
+        self.core.send_close_notify()
+    }
+
+    /// True once the peer sent close_notify.
+    pub fn peer_closed(&self) -> bool {
+        self.core.peer_closed()
+    }
+
+    /// True until the client's Finished verified (and after a failure).
+    pub fn is_handshaking(&self) -> bool {
+        self.state
+            .as_ref()
+            .map_or(true, tls13::State::is_handshaking)
+    }
+
+    /// How the handshake went, once the ServerHello is decided.
+    pub fn handshake_kind(&self) -> Option<HandshakeKind> {
+        self.outcome.kind
+    }
+
+    /// The negotiated suite, once decided.
+    pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        self.outcome.suite
+    }
+
+    /// The server name the client asked for (SNI), if any.
+    pub fn server_name(&self) -> Option<&str> {
+        self.outcome.server_name.as_deref()
+    }
+
+    /// The error that ended the connection, if any.
+    pub fn error(&self) -> Option<&Error> {
+        self.core.error()
+    }
+}

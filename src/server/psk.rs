@@ -1,0 +1,236 @@
+//! The server's side of TLS 1.3 resumption: finding the session state behind a PSK identity,
+//! deciding whether it may be used, verifying its binder, deciding on 0-RTT, and issuing
+//! NewSessionTickets (RFC 8446 §4.2.11, §4.2.10, §4.6.1).
+
+use std::time::Duration;
+
+use crate::antireplay::{ticket_age, EarlyDataAttempt};
+use crate::config::{ServerConfig, TicketMode};
+use crate::kdf::tls13::EarlySecret;
+use crate::kdf::tls13::{
+    BinderKind, BinderVerified, CipherSuite, KeySchedule, ResumptionMasterSecret,
+};
+use crate::msgs::extensions::OfferedPsks;
+use crate::msgs::server_extensions::ServerExtension;
+use crate::msgs::ticket::NewSessionTicket13;
+use crate::session::{SessionState, Tls13Session, MAX_TLS13_LIFETIME_SECS};
+use crate::ticket::{open_session, seal_session};
+use crate::time::Timestamp;
+use crate::Error;
+
+/// How many PSK identities are looked at: each costs a ticket decryption or a cache lookup,
+/// and an honest client offers one or two.
+const MAX_IDENTITIES_TRIED: usize = 4;
+
+/// A PSK the server found and will use, its binder not yet checked.
+pub(super) struct Candidate {
+    pub(super) index: usize,
+    pub(super) state: Tls13Session,
+    pub(super) obfuscated_age: u32,
+}
+
+/// Finds the first offered identity whose state opens, has not expired and fits `suite`'s
+/// hash. Anything that does not is skipped: an unusable ticket means a full handshake, never
+/// a failure (RFC 8446 §4.2.11).
+pub(super) fn find(
+    config: &ServerConfig,
+    offered: &OfferedPsks,
+    suite: CipherSuite,
+    now: Timestamp,
+) -> Option<Candidate> {
+    for (index, identity) in offered
+        .identities
+        .iter()
+        .enumerate()
+        .take(MAX_IDENTITIES_TRIED)
+    {
+        let state = match &config.tickets {
+            TicketMode::Disabled => return None,
+            TicketMode::Stateless(sealer) => {
+                match open_session(sealer.as_ref(), &identity.identity, now) {
+                    Ok((state, _renew)) => state,
+                    Err(_) => continue,
+                }
+            }
+            // Taken, not read: a stateful ticket resumes at most once even if this handshake
+            // fails later.
+            TicketMode::Stateful { cache, .. } => match cache.take(&identity.identity) {
+                Ok(Some(state)) if !state.is_expired(now) => state,
+                _ => continue,
+            },
+        };
+        let SessionState::Tls13(state) = state else {
+            continue;
+        };
+        // RFC 8446 §4.6.1: a ticket is not used past its lifetime, by the client's clock too.
+        let client_age_ms = ticket_age(identity.obfuscated_ticket_age, state.ticket_age_add);
+        if u64::from(client_age_ms) > u64::from(state.lifetime_secs) * 1000 {
+            continue;
+        }
+        // RFC 8446 §4.2.11: a PSK may only be used with a suite of the same hash.
+        let same_hash =
+            CipherSuite::from_u16(state.cipher_suite).is_some_and(|s| s.hash() == suite.hash());
+        if !same_hash {
+            continue;
+        }
+        return Some(Candidate {
+            index,
+            state,
+            obfuscated_age: identity.obfuscated_ticket_age,
+        });
+    }
+    None
+}
+
+/// The Early Secret of `candidate` and the proof its binder verified over
+/// `binder_transcript_hash` (the truncated ClientHello, after any retry).
+///
+/// # Errors
+/// [`crate::error::PeerMisbehaved::BadPskBinder`] (decrypt_error) when the binder does not
+/// verify: the server accepted this PSK, so the RFC demands the alert.
+pub(super) fn verify_binder(
+    candidate: &Candidate,
+    offered: &OfferedPsks,
+    suite: CipherSuite,
+    binder_transcript_hash: &[u8],
+) -> Result<(EarlySecret, BinderVerified), Error> {
+    let early = KeySchedule::with_psk(suite.hash(), candidate.state.resumption_psk.expose_secret());
+    let received = offered
+        .binders
+        .get(candidate.index)
+        .ok_or(crate::error::PeerMisbehaved::BadPskBinder)?;
+    let proof = early
+        .binder_key(BinderKind::Resumption)
+        .verify(binder_transcript_hash, received)?;
+    Ok((early, proof))
+}
+
+/// Whether 0-RTT may be accepted for this PSK (RFC 8446 §4.2.10, §8): the server takes
+/// early data, the ticket allowed it, it is the first PSK, the suite is the ticket's own,
+/// the ticket age is plausible, and the replay guard sees this ClientHello for the first
+/// time. The guard is asked last, so nothing is recorded for an attempt refused anyway.
+pub(super) fn accept_early_data(
+    config: &ServerConfig,
+    candidate: &Candidate,
+    binder: &[u8],
+    suite: CipherSuite,
+    now: Timestamp,
+    _binder_ok: &BinderVerified,
+) -> bool {
+    let Some(guard) = &config.replay_guard else {
+        return false;
+    };
+    // A ticket promising more than the server takes now (the limit was lowered since) is
+    // refused rather than cut short mid-stream.
+    if config.max_early_data == 0
+        || candidate.state.max_early_data == 0
+        || candidate.state.max_early_data > config.max_early_data
+        || candidate.index != 0
+        || candidate.state.cipher_suite != suite.to_u16()
+    {
+        return false;
+    }
+    let client_age = u64::from(ticket_age(
+        candidate.obfuscated_age,
+        candidate.state.ticket_age_add,
+    ));
+    let server_age = now
+        .saturating_duration_since(candidate.state.issued_at)
+        .as_millis() as u64;
+    let skew = config.max_ticket_age_skew.as_millis() as u64;
+    if client_age.abs_diff(server_age) > skew {
+        return false;
+    }
+    let attempt = EarlyDataAttempt {
+        id: binder,
+        issued_at: candidate.state.issued_at,
+        client_ticket_age_ms: ticket_age(candidate.obfuscated_age, candidate.state.ticket_age_add),
+    };
+    guard.check_and_record(&attempt, now).accepts_early_data()
+}
+
+/// What a ticket carries beyond its PSK.
+pub(super) struct TicketContext<'a> {
+    pub(super) suite: CipherSuite,
+    pub(super) server_name: Option<&'a str>,
+    pub(super) now: Timestamp,
+}
+
+/// Makes `count` NewSessionTickets from the resumption master secret. A ticket that cannot
+/// be sealed or stored is left out: the connection works, it just resumes less.
+pub(super) fn issue_tickets(
+    config: &ServerConfig,
+    resumption: &ResumptionMasterSecret,
+    count: usize,
+    cx: &TicketContext<'_>,
+) -> Vec<NewSessionTicket13> {
+    let lifetime = match &config.tickets {
+        TicketMode::Disabled => return Vec::new(),
+        TicketMode::Stateless(sealer) => sealer.lifetime(),
+        TicketMode::Stateful { lifetime, .. } => *lifetime,
+    };
+    let lifetime_secs = u32::try_from(lifetime.as_secs())
+        .unwrap_or(u32::MAX)
+        .min(MAX_TLS13_LIFETIME_SECS);
+    let max_early_data = if config.replay_guard.is_some() {
+        config.max_early_data
+    } else {
+        0
+    };
+    let mut out = Vec::new();
+    // Each ticket's nonce is its index: distinct within the connection, as RFC 8446 §4.6.1
+    // requires, so each ticket has its own PSK.
+    for i in 0..count.min(usize::from(u8::MAX)) {
+        let nonce = vec![i as u8];
+        let Ok(psk) = resumption.resumption_psk(&nonce) else {
+            continue;
+        };
+        let mut age_add = [0u8; 4];
+        if config.rng.fill(&mut age_add).is_err() {
+            continue;
+        }
+        let state = SessionState::Tls13(Tls13Session {
+            cipher_suite: cx.suite.to_u16(),
+            resumption_psk: psk,
+            ticket_age_add: u32::from_be_bytes(age_add),
+            lifetime_secs,
+            max_early_data,
+            server_name: cx.server_name.map(str::to_owned),
+            alpn: None,
+            issued_at: cx.now,
+        });
+        let Some(ticket) = make_ticket(config, &state, cx.now) else {
+            continue;
+        };
+        let extensions = if max_early_data > 0 {
+            vec![ServerExtension::MaxEarlyDataSize(max_early_data)]
+        } else {
+            Vec::new()
+        };
+        out.push(NewSessionTicket13 {
+            lifetime: lifetime_secs,
+            age_add: u32::from_be_bytes(age_add),
+            nonce,
+            ticket,
+            extensions,
+        });
+    }
+    out
+}
+
+fn make_ticket(config: &ServerConfig, state: &SessionState, now: Timestamp) -> Option<Vec<u8>> {
+    match &config.tickets {
+        TicketMode::Disabled => None,
+        TicketMode::Stateless(sealer) => seal_session(sealer.as_ref(), state).ok(),
+        TicketMode::Stateful { cache, .. } => {
+            let mut id = [0u8; 32];
+            config.rng.fill(&mut id).ok()?;
+            let expires = now.saturating_add(Duration::from_secs(u64::from(match state {
+                SessionState::Tls13(s) => s.lifetime_secs,
+                SessionState::Tls12(s) => s.lifetime_secs,
+            })));
+            cache.put(&id, state, expires).ok()?;
+            Some(id.to_vec())
+        }
+    }
+}
