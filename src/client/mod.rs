@@ -195,9 +195,7 @@ impl ClientConnection {
     /// True until the server's Finished verified and the client's was sent (and after a
     /// failure).
     pub fn is_handshaking(&self) -> bool {
-        self.state
-            .as_ref()
-            .map_or(true, tls13::State::is_handshaking)
+        self.state.as_ref().is_none_or(tls13::State::is_handshaking)
     }
 
     /// How the handshake went, once the server's EncryptedExtensions arrived.

@@ -151,9 +151,7 @@ impl ServerConnection {
 
     /// True until the client's Finished verified (and after a failure).
     pub fn is_handshaking(&self) -> bool {
-        self.state
-            .as_ref()
-            .map_or(true, tls13::State::is_handshaking)
+        self.state.as_ref().is_none_or(tls13::State::is_handshaking)
     }
 
     /// How the handshake went, once the ServerHello is decided.
