@@ -11,6 +11,10 @@ const SEEDED: &[&str] = &[
     "handshake_message",
     "client_hello",
     "record_open",
+    "ticket_open",
+    "session_state",
+    "server_connection",
+    "client_connection",
 ];
 
 #[test]

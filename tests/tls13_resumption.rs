@@ -550,3 +550,33 @@ fn a_ticket_the_client_reports_older_than_its_lifetime_means_a_full_handshake() 
     let out = ours::connect(&c, &s, NOW, None).unwrap();
     assert_eq!(out.server_kind, resumed(true, EarlyDataStatus::NotOffered));
 }
+
+#[test]
+fn a_rotating_sealer_resumes_across_rotations_and_not_after_its_key_is_erased() {
+    use tls_resumption::ticket::{RotatingSealer, Schedule, TicketError, TicketSealer};
+    let clock = Arc::new(ManualClock::new(NOW));
+    let sealer = Arc::new(RotatingSealer::new(clock.clone(), Schedule::default()).unwrap());
+    let s = arc(server().with_tickets(TicketMode::Stateless(sealer.clone())));
+    let store = Arc::new(DuplicatingStore::default());
+    let c = arc(client().with_session_store(Some(store.clone())));
+    ours::connect(&c, &s, NOW, None).unwrap();
+
+    // Two rotations later the issuing key is decrypt-only: the ticket still resumes.
+    let later = NOW.saturating_add(Duration::from_secs(2 * 3600 + 60));
+    clock.set(later);
+    let out = ours::connect(&c, &s, later, None).unwrap();
+    assert_eq!(out.server_kind, resumed(true, EarlyDataStatus::NotOffered));
+
+    // Past the decrypt window the key is erased: the ticket offered above no longer opens,
+    // and a client that offers it again anyway gets a full handshake.
+    let erased = NOW.saturating_add(Duration::from_secs(13 * 3600));
+    clock.set(erased);
+    let ticket = store.last.lock().unwrap().as_ref().unwrap().0.clone();
+    assert_eq!(
+        sealer.open(&ticket).unwrap_err(),
+        TicketError::UnknownKeyName
+    );
+    *store.replay_last.lock().unwrap() = true;
+    let out = ours::connect(&c, &s, erased, None).unwrap();
+    assert_eq!(out.server_kind, Some(HandshakeKind::Full));
+}
