@@ -142,6 +142,14 @@ pub enum PeerIncompatible {
     /// No signature scheme in common with the server's key.
     #[error("no common signature scheme")]
     NoCommonSignatureScheme,
+    /// A TLS 1.2 peer does not negotiate the extended master secret, which this side
+    /// requires (RFC 7627 §5.2).
+    #[error("extended master secret required")]
+    ExtendedMasterSecretRequired,
+    /// A TLS 1.2 peer does not support secure renegotiation signalling (RFC 5746), or asked
+    /// to renegotiate, which this side never does.
+    #[error("renegotiation refused")]
+    Renegotiation,
 }
 
 impl PeerIncompatible {
