@@ -2,6 +2,7 @@
 #![allow(dead_code)] // Each test binary uses the part it needs.
 
 pub mod openssl;
+pub mod openssl_server;
 pub mod ours;
 pub mod rustls_pair;
 

@@ -348,3 +348,146 @@ pub fn rustls_client_ours_server(
         rustls_early_accepted: early_accepted,
     })
 }
+
+/// When [`tcp_client`] stops reading.
+#[derive(Clone, Copy, Debug)]
+pub enum Stop {
+    /// When the server closes.
+    PeerClose,
+    /// Once the handshake is done and this many NewSessionTickets arrived (for servers that
+    /// never close on their own).
+    Tickets(usize),
+}
+
+/// Runs our client over TCP to `addr`: early data (if given and possible), `request` once the
+/// handshake allows, reads until `stop`, and sends close_notify.
+/// Returns the handshake kind and the reply.
+pub fn tcp_client(
+    config: &Arc<ClientConfig>,
+    addr: std::net::SocketAddr,
+    now: Timestamp,
+    early_data: Option<&[u8]>,
+    request: &[u8],
+    stop: Stop,
+) -> Result<(Option<tls_resumption::HandshakeKind>, Vec<u8>), String> {
+    use std::net::TcpStream;
+    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let mut conn =
+        ClientConnection::new(config.clone(), "localhost", now).map_err(|e| e.to_string())?;
+    if let Some(data) = early_data {
+        if conn.early_data_allowance() > 0 {
+            conn.send_early_data(data).map_err(|e| e.to_string())?;
+        }
+    }
+    conn.send_plaintext(request).map_err(|e| e.to_string())?;
+    let mut reply = Vec::new();
+    let mut buf = vec![0u8; 16384];
+    loop {
+        let mut out = Vec::new();
+        conn.write_tls(&mut out);
+        stream.write_all(&out).map_err(|e| e.to_string())?;
+        let done = match stop {
+            Stop::PeerClose => false,
+            Stop::Tickets(n) => !conn.is_handshaking() && conn.tickets_received() >= n,
+        };
+        if conn.peer_closed() || done {
+            break;
+        }
+        let n = match stream.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) => return Err(format!("read: {e}")),
+        };
+        if n == 0 {
+            break;
+        }
+        feed_client(&mut conn, &buf[..n], now).map_err(|e| e.to_string())?;
+        reply.extend(conn.take_plaintext());
+    }
+    conn.send_close_notify().map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    conn.write_tls(&mut out);
+    let _ = stream.write_all(&out);
+    Ok((conn.handshake_kind(), reply))
+}
+
+/// What our server saw on one TCP connection.
+#[derive(Debug)]
+pub struct Served {
+    pub kind: Option<tls_resumption::HandshakeKind>,
+    pub early_data: Vec<u8>,
+    pub request: Vec<u8>,
+}
+
+/// Serves `count` connections on `listener` with our server, answering each request with a
+/// line saying New or Reused, then close_notify.
+pub fn tcp_server(
+    listener: std::net::TcpListener,
+    config: Arc<ServerConfig>,
+    count: usize,
+    now: Timestamp,
+) -> std::thread::JoinHandle<Vec<Result<Served, String>>> {
+    std::thread::spawn(move || {
+        let mut results = Vec::new();
+        for _ in 0..count {
+            let Ok((mut stream, _)) = listener.accept() else {
+                break;
+            };
+            results.push(serve_one(&mut stream, &config, now));
+        }
+        results
+    })
+}
+
+fn serve_one(
+    stream: &mut std::net::TcpStream,
+    config: &Arc<ServerConfig>,
+    now: Timestamp,
+) -> Result<Served, String> {
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let mut conn = ServerConnection::new(config.clone());
+    let mut early = Vec::new();
+    let mut request = Vec::new();
+    let mut buf = vec![0u8; 16384];
+    loop {
+        let mut out = Vec::new();
+        conn.write_tls(&mut out);
+        stream.write_all(&out).map_err(|e| e.to_string())?;
+        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("closed before a request".into());
+        }
+        if let Err(e) = feed_server(&mut conn, &buf[..n], now) {
+            let mut out = Vec::new();
+            conn.write_tls(&mut out);
+            let _ = stream.write_all(&out);
+            return Err(e.to_string());
+        }
+        early.extend(conn.take_early_data());
+        request.extend(conn.take_plaintext());
+        if !conn.is_handshaking() && (request.ends_with(b"\r\n\r\n") || !early.is_empty()) {
+            let kind = conn.handshake_kind();
+            let word = if kind.is_some_and(|k| k.is_resumed()) {
+                "Reused"
+            } else {
+                "New"
+            };
+            let page = format!("HTTP/1.0 200 ok\r\n\r\n{word}, TLSv1.3\n");
+            conn.send_plaintext(page.as_bytes())
+                .map_err(|e| e.to_string())?;
+            conn.send_close_notify().map_err(|e| e.to_string())?;
+            let mut out = Vec::new();
+            conn.write_tls(&mut out);
+            stream.write_all(&out).map_err(|e| e.to_string())?;
+            return Ok(Served {
+                kind,
+                early_data: early,
+                request,
+            });
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! A TLS 1.3 server answering like `openssl s_server -www`: for any request it replies with a
+//! page saying whether the session was new or reused, how, and what early data arrived.
+//!
+//! ```text
+//! cargo run --release --example server -- --listen 127.0.0.1:4433 --cert cert.pem --key key.pem \
+//!     [--tls13|--tls12] [--no-tickets] [--no-session-cache] [--allow-psk-ke] \
+//!     [--early-data BYTES] [--keylog FILE]
+//! ```
+//!
+//! Tickets: stateless (sealed session state) by default. `--no-tickets` switches to stateful
+//! tickets (an ID into an in-memory session cache, each usable once), as OpenSSL's
+//! `-no_ticket` does for TLS 1.3; with `--no-session-cache` as well, no tickets are issued.
+//! `--keylog FILE` (or `SSLKEYLOGFILE`) writes NSS key-log lines.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tls_resumption::antireplay::StrikeRegister;
+use tls_resumption::kdf::tls13::CipherSuite;
+use tls_resumption::keylog::{KeyLog, KeyLogFile};
+use tls_resumption::store::MemoryCache;
+use tls_resumption::{HandshakeKind, ServerConfig, ServerConnection, TicketMode};
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("server: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let (mut listen, mut cert, mut key, mut keylog) = (None, None, None, None);
+    let (mut no_tickets, mut no_cache, mut psk_ke, mut early) = (false, false, false, 0u32);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--listen" => listen = Some(value()?),
+            "--cert" => cert = Some(value()?),
+            "--key" => key = Some(value()?),
+            "--keylog" => keylog = Some(value()?),
+            "--early-data" => early = value()?.parse().map_err(|e| format!("--early-data: {e}"))?,
+            "--no-tickets" => no_tickets = true,
+            "--no-session-cache" => no_cache = true,
+            "--allow-psk-ke" => psk_ke = true,
+            "--tls13" => {}
+            "--tls12" => return Err("TLS 1.2 is not implemented yet".into()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let listen = listen.ok_or("--listen is required")?;
+    let certs = CertificateDer::pem_file_iter(cert.ok_or("--cert is required")?)
+        .map_err(|e| format!("certificate: {e}"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("certificate: {e}"))?;
+    let key = PrivateKeyDer::from_pem_file(key.ok_or("--key is required")?)
+        .map_err(|e| format!("key: {e}"))?;
+    let mut config = ServerConfig::new(certs, &key).map_err(|e| e.to_string())?;
+    config = match (no_tickets, no_cache) {
+        (false, _) => config,
+        (true, false) => config.with_tickets(TicketMode::Stateful {
+            cache: Arc::new(MemoryCache::new(10_000)),
+            lifetime: Duration::from_secs(7200),
+        }),
+        (true, true) => config.with_tickets(TicketMode::Disabled),
+    };
+    config = config.with_psk_ke(psk_ke);
+    if early > 0 {
+        let guard = StrikeRegister::new(100_000, Duration::from_secs(10));
+        config = config.with_early_data(early, Arc::new(guard));
+    }
+    let log: Option<Arc<dyn KeyLog>> = match keylog {
+        Some(path) => Some(Arc::new(
+            KeyLogFile::open(&path).map_err(|e| format!("{path}: {e}"))?,
+        )),
+        None => KeyLogFile::from_env().map(|k| Arc::new(k) as Arc<dyn KeyLog>),
+    };
+    if let Some(log) = log {
+        config = config.with_key_log(log);
+    }
+    let config = Arc::new(config);
+    let listener = TcpListener::bind(&listen).map_err(|e| format!("{listen}: {e}"))?;
+    eprintln!("server: listening on {listen}");
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let config = config.clone();
+        std::thread::spawn(move || {
+            let peer = stream
+                .peer_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            match serve(stream, config) {
+                Ok(line) => eprintln!("server: {peer}: {line}"),
+                Err(e) => eprintln!("server: {peer}: failed: {e}"),
+            }
+        });
+    }
+    Ok(())
+}
+
+/// The IANA name of a suite.
+fn suite_name(suite: Option<CipherSuite>) -> &'static str {
+    match suite {
+        Some(CipherSuite::Aes128GcmSha256) => "TLS_AES_128_GCM_SHA256",
+        Some(CipherSuite::Aes256GcmSha384) => "TLS_AES_256_GCM_SHA384",
+        Some(CipherSuite::ChaCha20Poly1305Sha256) => "TLS_CHACHA20_POLY1305_SHA256",
+        None => "(none)",
+    }
+}
+
+fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, String> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let clock = config.clock().clone();
+    let mut conn = ServerConnection::new(config);
+    let mut early = Vec::new();
+    let mut request = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        flush(&mut conn, &mut stream)?;
+        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("peer closed before a request".into());
+        }
+        let mut data = &buf[..n];
+        while !data.is_empty() {
+            let taken = conn.read_tls(data);
+            data = &data[taken..];
+            let result = conn.process(clock.now());
+            if let Err(e) = result {
+                let _ = flush(&mut conn, &mut stream);
+                return Err(e.to_string());
+            }
+            if taken == 0 {
+                break;
+            }
+        }
+        early.extend(conn.take_early_data());
+        request.extend(conn.take_plaintext());
+        if !conn.is_handshaking() && (!request.is_empty() || !early.is_empty()) {
+            let kind = conn.handshake_kind().unwrap_or(HandshakeKind::Full);
+            let status = if kind.is_resumed() { "Reused" } else { "New" };
+            let first = format!(
+                "{status}, TLSv1.3, Cipher is {}",
+                suite_name(conn.cipher_suite())
+            );
+            let mut page =
+                format!("HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n{first}\n{kind}\n");
+            if !early.is_empty() {
+                page.push_str("early data: ");
+                page.push_str(&String::from_utf8_lossy(&early));
+                page.push('\n');
+            }
+            conn.send_plaintext(page.as_bytes())
+                .map_err(|e| e.to_string())?;
+            conn.send_close_notify().map_err(|e| e.to_string())?;
+            flush(&mut conn, &mut stream)?;
+            return Ok(format!("{first}; {kind}"));
+        }
+        if conn.peer_closed() {
+            return Err("peer closed before a request".into());
+        }
+    }
+}
+
+fn flush(conn: &mut ServerConnection, stream: &mut TcpStream) -> Result<(), String> {
+    let mut out = Vec::new();
+    conn.write_tls(&mut out);
+    stream.write_all(&out).map_err(|e| e.to_string())
+}
