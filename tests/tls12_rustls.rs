@@ -136,3 +136,67 @@ fn without_tickets_or_cache_our_server_never_resumes_rustls() {
     assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Full));
     assert_eq!(second.ours_kind, Some(HandshakeKind::Full));
 }
+
+fn rustls_server(session_ids: bool, tickets: bool) -> Arc<rustls::ServerConfig> {
+    let mut config = peers::rustls_pair::server_config(&[&rustls::version::TLS12]);
+    config.session_storage = if session_ids {
+        rustls::server::ServerSessionMemoryCache::new(64)
+    } else {
+        Arc::new(rustls::server::NoServerSessionStorage {})
+    };
+    if tickets {
+        config.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
+    }
+    Arc::new(config)
+}
+
+fn our_client() -> Arc<tls_resumption::ClientConfig> {
+    Arc::new(ours::client_config("server"))
+}
+
+#[test]
+fn our_client_completes_a_tls12_full_handshake_with_rustls() {
+    let client = our_client();
+    let server = rustls_server(true, false);
+    let out = ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    assert_eq!(out.ours_kind, Some(HandshakeKind::Full));
+    assert_eq!(out.rustls_kind, Some(rustls::HandshakeKind::Full));
+    assert_eq!(out.ours_received, b"pong");
+    assert_eq!(out.rustls_received, b"ping");
+}
+
+#[test]
+fn our_client_resumes_by_session_id_against_rustls() {
+    let client = our_client();
+    let server = rustls_server(true, false);
+    ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    let second = ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+    assert_eq!(second.ours_kind, Some(BY_ID));
+    assert_eq!(second.ours_received, b"pong");
+    let third = ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    assert_eq!(third.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+}
+
+#[test]
+fn our_client_resumes_by_ticket_against_rustls() {
+    let client = our_client();
+    let server = rustls_server(false, true);
+    ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    let second = ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+    assert_eq!(second.ours_kind, Some(BY_TICKET));
+    assert_eq!(second.ours_received, b"pong");
+    let third = ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    assert_eq!(third.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+}
+
+#[test]
+fn our_client_without_tickets_resumes_by_session_id_against_rustls() {
+    let client = Arc::new(ours::client_config("server").with_tls12_tickets(false));
+    let server = rustls_server(true, true);
+    ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    let second = ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+    assert_eq!(second.ours_kind, Some(BY_ID));
+}

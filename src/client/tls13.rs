@@ -107,6 +107,8 @@ pub(super) struct ExpectServerHello {
     /// After a HelloRetryRequest: the transcript so far and the suite it fixed.
     pub(super) retry: Option<(Transcript, CipherSuite)>,
     pub(super) retried: bool,
+    /// The TLS 1.2 session offered too, for a server that answers with TLS 1.2.
+    pub(super) tls12: Option<crate::store::ClientTls12Session>,
 }
 
 impl ExpectServerHello {
@@ -125,6 +127,7 @@ impl ExpectServerHello {
             .fill(&mut random)
             .and_then(|()| config.rng.fill(&mut session_id))
             .map_err(|_| crate::crypto::CryptoError::Random)?;
+        let tls12 = super::tls12::take_session(config, server_name, now, &mut session_id);
         let ticket = match &config.session_store {
             Some(store) => store
                 .take_tls13_ticket(server_name, now)
@@ -148,6 +151,7 @@ impl ExpectServerHello {
             random,
             session_id: &session_id,
             now,
+            tls12: tls12.as_ref(),
         };
         let hello = hello::build(
             &params,
@@ -185,6 +189,7 @@ impl ExpectServerHello {
             early_traffic,
             retry: None,
             retried: false,
+            tls12,
         })
     }
 
@@ -339,6 +344,7 @@ impl ExpectServerHello {
             random: self.random,
             session_id: &self.session_id,
             now: cx.now,
+            tls12: self.tls12.as_ref(),
         };
         let hello = hello::build(
             &params,
