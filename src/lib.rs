@@ -21,6 +21,60 @@
 //! keys. The long-lived key that *can* undo forward secrecy is the session-ticket encryption key
 //! (STEK): whoever holds it can open recorded tickets and recover their secrets. That is why the
 //! ticket layer rotates keys and reports their exposure.
+//!
+//! ## Handshakes
+//!
+//! [`ClientConnection`] and [`ServerConnection`] speak TLS 1.3 (RFC 8446), sans-IO: bytes in
+//! with `read_tls`, `process(now)`, bytes out with `write_tls`. Full handshakes with
+//! X25519/P-256/P-384 and ECDSA, Ed25519 or RSA-PSS certificates; resumption with `psk_dhe_ke`
+//! (or opt-in `psk_ke`) from stateless or stateful tickets; 0-RTT behind a replay guard.
+//! The client's trust check is an exact match of the server's certificate against the
+//! configured ones ([`verify::PinnedCertificates`]), or any [`verify::ServerCertVerifier`].
+//!
+//! A full handshake, then a resumed one, in memory:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rustls_pki_types::pem::PemObject;
+//! use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+//! use tls_resumption::time::Timestamp;
+//! use tls_resumption::verify::PinnedCertificates;
+//! use tls_resumption::*;
+//!
+//! let cert = CertificateDer::from_pem_slice(include_bytes!("../tests/data/pki/server.pem")).unwrap();
+//! let key = PrivateKeyDer::from_pem_slice(include_bytes!("../tests/data/pki/server.key")).unwrap();
+//! let server_config = Arc::new(ServerConfig::new(vec![cert.clone()], &key).unwrap());
+//! let client_config = Arc::new(ClientConfig::new(Arc::new(PinnedCertificates::new([cert]))));
+//! let now = Timestamp::from_secs(1_700_000_000);
+//!
+//! let mut kinds = Vec::new();
+//! for _ in 0..2 {
+//!     let mut client = ClientConnection::new(client_config.clone(), "localhost", now).unwrap();
+//!     let mut server = ServerConnection::new(server_config.clone());
+//!     // Move bytes until both sides are quiet (tickets arrive after the handshake).
+//!     loop {
+//!         let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
+//!         client.write_tls(&mut to_server);
+//!         server.read_tls(&to_server);
+//!         server.process(now).unwrap();
+//!         server.write_tls(&mut to_client);
+//!         client.read_tls(&to_client);
+//!         client.process(now).unwrap();
+//!         if to_server.is_empty() && to_client.is_empty() {
+//!             break;
+//!         }
+//!     }
+//!     kinds.push(server.handshake_kind().unwrap());
+//! }
+//! assert_eq!(kinds[0], HandshakeKind::Full);
+//! assert_eq!(
+//!     kinds[1],
+//!     HandshakeKind::Resumed {
+//!         mechanism: ResumptionMechanism::Tls13Psk { dhe: true },
+//!         early_data: EarlyDataStatus::NotOffered,
+//!     }
+//! );
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

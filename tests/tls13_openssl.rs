@@ -148,3 +148,41 @@ fn our_key_log_lines_equal_openssls_for_full_and_resumed_connections() {
     }
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn our_server_key_log_lines_equal_s_clients() {
+    if !peers::openssl::available("our_server_key_log_lines_equal_s_clients") {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = Arc::new(RecordingKeyLog::default());
+    let config = Arc::new(ours::server_config("server").with_key_log(log.clone()));
+    let served = ours::tcp_server(listener, config, 1, SystemClock.now());
+    let path = SServer::keylog_path("server");
+    let _ = std::fs::remove_file(&path);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let session = dir.join(format!("s_client-keylog-{}.pem", std::process::id()));
+    let _ = std::fs::remove_file(&session);
+    let path_arg = path.to_string_lossy().into_owned();
+    let run = peers::openssl::s_client(port, &["-tls1_3", "-keylogfile", &path_arg], &session);
+    assert!(run.new_session(), "{}", run.stdout);
+    served.join().unwrap().into_iter().for_each(|r| {
+        r.unwrap();
+    });
+    let theirs = std::fs::read_to_string(&path).unwrap();
+    let theirs: std::collections::BTreeSet<&str> = theirs
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+    let ours_lines = log.lines();
+    assert_eq!(ours_lines.len(), 5, "{ours_lines:?}");
+    for line in &ours_lines {
+        assert!(
+            theirs.contains(line.as_str()),
+            "OpenSSL did not log: {line}"
+        );
+    }
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&session);
+}

@@ -395,3 +395,33 @@ impl ClientSessionStore for DuplicatingStore {
         Ok(taken)
     }
 }
+
+#[test]
+fn an_untrusted_certificate_ends_the_handshake_with_unknown_ca() {
+    let c = arc(ours::client_config("server-p384"));
+    let err = ours::connect(&c, &arc(server()), NOW, None).unwrap_err();
+    assert_eq!(
+        err,
+        Error::InvalidCertificate(tls_resumption::verify::CertificateError::NotTrusted)
+    );
+    assert_eq!(err.alert(), AlertDescription::UnknownCa);
+}
+
+#[test]
+fn a_client_that_offers_no_common_suite_gets_handshake_failure() {
+    let c = arc(client().with_suites(&[CipherSuite::ChaCha20Poly1305Sha256]));
+    let s = arc(server().with_suites(&[CipherSuite::Aes128GcmSha256]));
+    let mut client = ClientConnection::new(c, "localhost", NOW).unwrap();
+    let mut server = ServerConnection::new(s);
+    let mut flight = Vec::new();
+    client.write_tls(&mut flight);
+    let err = ours::feed_server(&mut server, &flight, NOW).unwrap_err();
+    assert_eq!(err.alert(), AlertDescription::HandshakeFailure);
+    let mut alert = Vec::new();
+    server.write_tls(&mut alert);
+    let client_err = ours::feed_client(&mut client, &alert, NOW).unwrap_err();
+    assert_eq!(
+        client_err,
+        Error::AlertReceived(AlertDescription::HandshakeFailure)
+    );
+}

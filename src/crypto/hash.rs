@@ -51,12 +51,10 @@ pub(crate) fn hmac_key(alg: HashAlgorithm, key: &[u8]) -> hmac::Key {
 /// A running hash, e.g. of a handshake transcript. Cloning forks the running state, so the
 /// transcript hash "up to here" can be taken without ending it.
 #[derive(Clone)]
-#[allow(dead_code)] // The handshake layers are its users.
 pub(crate) struct Hasher {
     ctx: digest::Context,
 }
 
-#[allow(dead_code)] // Used by the handshake layers.
 impl Hasher {
     pub(crate) fn new(alg: HashAlgorithm) -> Self {
         Self {

@@ -9,7 +9,6 @@ pub mod secret;
 pub mod sign;
 
 pub use hash::HashAlgorithm;
-#[allow(unused_imports)] // The handshake layers are its users.
 pub(crate) use hash::Hasher;
 pub(crate) use hash::{hmac_key, hmac_sign_parts};
 

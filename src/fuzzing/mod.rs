@@ -3,9 +3,11 @@
 //! toolchain. Not part of the public API: each function takes arbitrary bytes and must never
 //! panic, allocate without bound or loop without bound, whatever they are.
 
+mod conn;
 mod state;
 mod wire;
 
+pub use conn::{client_connection, server_connection};
 pub use state::{session_state, ticket_open};
 pub use wire::{client_hello, deframer, handshake_message, record_open};
 
@@ -20,4 +22,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("record_open", record_open),
     ("ticket_open", ticket_open),
     ("session_state", session_state),
+    ("server_connection", server_connection),
+    ("client_connection", client_connection),
 ];

@@ -39,6 +39,8 @@ macro_rules! wire_enum {
         }
 
         impl $name {
+            // Not every enum is read by the handshakes (alert levels are written only).
+            #[allow(dead_code)]
             /// Reads one value.
             pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
                 r.$repr(stringify!($name)).map(Self::from)

@@ -6,8 +6,6 @@
 //! identities, non-empty lists where the syntax says `<1..>`) are enforced with a typed
 //! [`InvalidMessage`]. Because decoding is strict and extensions of unknown types are kept raw,
 //! re-encoding a decoded message gives back the exact bytes it came from.
-// The handshake layers are the users of most of these items; they arrive later.
-#![allow(dead_code)]
 
 pub(crate) mod alert;
 pub(crate) mod certificate;

@@ -31,6 +31,8 @@ impl Deframer {
         taken
     }
 
+    // The TLS 1.2 handshake checks it at ChangeCipherSpec.
+    #[allow(dead_code)]
     /// True when no partial record is buffered.
     pub(crate) fn is_empty(&self) -> bool {
         self.buf.is_empty()

@@ -4,8 +4,6 @@
 //! from the header), then, once keys are in place, through [`RecordProtection::open`], and
 //! handshake records through a [`HandshakeJoiner`], which reassembles messages split across
 //! records and splits records that pack several.
-// The connection layers are the users of most of these items; they arrive later.
-#![allow(dead_code)]
 
 mod deframer;
 mod joiner;

@@ -83,6 +83,8 @@ impl RecordProtection {
         })
     }
 
+    // For a KeyUpdate before the sequence number runs out, and for tests.
+    #[allow(dead_code)]
     /// The sequence number the next record will use.
     pub(crate) fn sequence_number(&self) -> u64 {
         self.sequence_number

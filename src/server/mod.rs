@@ -6,6 +6,7 @@
 //! ClientHello in this front.
 
 mod psk;
+mod retry;
 mod tls12;
 mod tls13;
 

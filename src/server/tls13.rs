@@ -15,22 +15,23 @@ use crate::conn::{
     key_update, log_secret, server_signed_content, EarlyDataStatus, HandshakeKind, Message,
     ResumptionMechanism, Transcript,
 };
-use crate::crypto::kx::{KeyShare, KxGroup};
+use crate::crypto::kx::KeyShare;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls13::{
     ApplicationSecrets, CipherSuite, KeySchedule, MasterSecret, TrafficSecret,
 };
 use crate::msgs::certificate::{Certificate13, CertificateEntry, CertificateVerify};
-use crate::msgs::client_hello::{binder_transcript_prefix, ClientHello};
+use crate::msgs::client_hello::binder_transcript_prefix;
 use crate::msgs::enums::{self, NamedGroup, ProtocolVersion, PskKeyExchangeMode};
 use crate::msgs::extensions::{ClientExtension, KeyShareEntry};
 use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::server_extensions::ServerExtension;
-use crate::msgs::server_hello::{ServerHello, HELLO_RETRY_REQUEST_RANDOM};
+use crate::msgs::server_hello::ServerHello;
 use crate::time::Timestamp;
 use crate::Error;
 
 use super::psk;
+use super::retry::{send, send_retry, server_name, wire_suite, Retry};
 
 /// What the states share for one step.
 pub(super) struct Context<'a> {
@@ -87,14 +88,6 @@ impl State {
     }
 }
 
-/// What a HelloRetryRequest fixed for the second ClientHello (RFC 8446 §4.1.4).
-struct Retry {
-    transcript: Transcript,
-    suite: CipherSuite,
-    group: KxGroup,
-    cookie: Vec<u8>,
-}
-
 /// Waiting for a ClientHello (the first, or the second after a HelloRetryRequest).
 pub(super) struct ExpectClientHello {
     retry: Option<Retry>,
@@ -102,13 +95,17 @@ pub(super) struct ExpectClientHello {
 
 /// The most early data bytes skipped when 0-RTT is refused, if the configuration allows less
 /// (RFC 8446 §4.2.10: a server that does not take early data skips it).
-const MIN_EARLY_DATA_SKIP: usize = 16384;
+pub(super) const MIN_EARLY_DATA_SKIP: usize = 16384;
 
 /// Per-record overhead a skipped early-data record may carry beyond its plaintext (content
 /// type, AEAD tag, some padding).
-const SKIP_SLACK: usize = 4096;
+pub(super) const SKIP_SLACK: usize = 4096;
 
 impl ExpectClientHello {
+    pub(super) fn after_retry(retry: Retry) -> Self {
+        Self { retry: Some(retry) }
+    }
+
     fn handle(self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
         let HandshakePayload::ClientHello(hello) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
@@ -439,51 +436,6 @@ impl ExpectClientHello {
     }
 }
 
-/// Answers a ClientHello without a usable key share with a HelloRetryRequest naming `group`
-/// and carrying a cookie the second ClientHello must echo (RFC 8446 §4.1.4, §4.2.2).
-fn send_retry(
-    cx: &mut Context<'_>,
-    hello: &ClientHello,
-    hello_bytes: &[u8],
-    suite: CipherSuite,
-    group: KxGroup,
-) -> Result<State, Error> {
-    let mut cookie = vec![0u8; 16];
-    cx.config
-        .rng
-        .fill(&mut cookie)
-        .map_err(|_| crate::crypto::CryptoError::Random)?;
-    let mut transcript = Transcript::after_retry(suite.hash(), hello_bytes);
-    let retry = Message::encode(HandshakePayload::ServerHello(ServerHello {
-        legacy_version: ProtocolVersion::Tls12,
-        random: HELLO_RETRY_REQUEST_RANDOM,
-        session_id: hello.session_id.clone(),
-        cipher_suite: wire_suite(suite),
-        compression_method: 0,
-        extensions: vec![
-            ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
-            ServerExtension::KeyShareRetry(NamedGroup::from(group.code_point())),
-            ServerExtension::Cookie(cookie.clone()),
-        ],
-        empty_extensions_block: false,
-    }))?;
-    cx.core.send_handshake(&retry.bytes)?;
-    transcript.add(&retry.bytes);
-    if hello.extension(enums::ExtensionType::EarlyData).is_some() {
-        // Early data sent with the first ClientHello is skipped (RFC 8446 §4.2.10).
-        let budget = (cx.config.max_early_data as usize).max(MIN_EARLY_DATA_SKIP);
-        cx.core.set_skip_budget(budget + SKIP_SLACK);
-    }
-    Ok(State::ExpectClientHello(ExpectClientHello {
-        retry: Some(Retry {
-            transcript,
-            suite,
-            group,
-            cookie,
-        }),
-    }))
-}
-
 /// Waiting for 0-RTT data and EndOfEarlyData (RFC 8446 §4.5).
 pub(super) struct ExpectEarlyData {
     finished: ExpectFinished,
@@ -592,30 +544,4 @@ impl Connected {
             _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
         }
     }
-}
-
-fn send(
-    core: &mut Core,
-    transcript: &mut Transcript,
-    payload: HandshakePayload,
-) -> Result<(), Error> {
-    let message = Message::encode(payload)?;
-    core.send_handshake(&message.bytes)?;
-    transcript.add(&message.bytes);
-    Ok(())
-}
-
-fn server_name(hello: &ClientHello) -> Option<String> {
-    match hello.extension(enums::ExtensionType::ServerName) {
-        Some(ClientExtension::ServerName(names)) => names
-            .iter()
-            .find(|n| n.name_type == 0)
-            .and_then(|n| String::from_utf8(n.name.clone()).ok()),
-        _ => None,
-    }
-}
-
-/// The wire code of a suite.
-pub(crate) fn wire_suite(suite: CipherSuite) -> enums::CipherSuite {
-    enums::CipherSuite::from(suite.to_u16())
 }

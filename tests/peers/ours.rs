@@ -34,7 +34,10 @@ pub fn client_config(name: &str) -> ClientConfig {
 
 /// A key log that keeps every line, to compare secrets.
 #[derive(Debug, Default)]
-pub struct RecordingKeyLog(pub Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>);
+pub struct RecordingKeyLog(pub Mutex<Vec<Logged>>);
+
+/// One logged secret: label, client random, secret.
+pub type Logged = (String, Vec<u8>, Vec<u8>);
 
 impl RecordingKeyLog {
     /// The secrets logged under `label`, in order.

@@ -1,0 +1,168 @@
+//! Fuzz entry points for whole connections: arbitrary bytes into a fresh server or client,
+//! or into one that has already seen a valid first flight.
+//!
+//! Randomness comes from the system: ring offers no supported deterministic generator, so
+//! randoms and key shares differ between runs. What the fuzzer controls (every byte after
+//! the first flight) takes the same path regardless, up to values derived from them. The
+//! first input byte chooses the mode (fresh, or after the valid prefix) and the size of
+//! the chunks the rest is fed in.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::antireplay::StrikeRegister;
+use crate::config::{ClientConfig, ServerConfig, TicketMode};
+use crate::ticket::{AeadSealer, TicketKeyMaterial};
+use crate::time::Timestamp;
+use crate::verify::PinnedCertificates;
+use crate::{ClientConnection, ServerConnection};
+
+const NOW: Timestamp = Timestamp::from_secs(1_700_000_000);
+
+/// A certificate the client pins; the server only sends it, so any bytes do.
+const CERT: &[u8] = b"fuzzing certificate";
+
+/// A fixed Ed25519 key: the PKCS#8 v1 prefix (RFC 8410) and a 32-byte seed.
+const ED25519_PKCS8: [u8; 48] = {
+    let mut der = [3u8; 48];
+    let prefix = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    let mut i = 0;
+    while i < prefix.len() {
+        der[i] = prefix[i];
+        i += 1;
+    }
+    der
+};
+
+fn server_config() -> &'static Arc<ServerConfig> {
+    static CONFIG: OnceLock<Arc<ServerConfig>> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let key = PrivateKeyDer::Pkcs8(ED25519_PKCS8.to_vec().into());
+        let sealer = TicketKeyMaterial::new([0; 16], &[1; 32])
+            .and_then(|m| AeadSealer::new(m, Duration::from_secs(3600)).ok())
+            .unwrap_or_else(|| unreachable!("fixed ticket key material is valid"));
+        let config = ServerConfig::new(vec![CertificateDer::from(CERT.to_vec())], &key)
+            .unwrap_or_else(|_| unreachable!("a valid key and a certificate"))
+            .with_tickets(TicketMode::Stateless(Arc::new(sealer)))
+            .with_psk_ke(true)
+            .with_early_data(
+                16384,
+                Arc::new(StrikeRegister::new(64, Duration::from_secs(10))),
+            );
+        Arc::new(config)
+    })
+}
+
+fn client_config() -> &'static Arc<ClientConfig> {
+    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let pinned = PinnedCertificates::new([CertificateDer::from(CERT.to_vec())]);
+        Arc::new(ClientConfig::new(Arc::new(pinned)).with_session_store(None))
+    })
+}
+
+/// Splits the input: mode bit, chunk size, and the bytes to feed.
+fn split(data: &[u8]) -> (bool, usize, &[u8]) {
+    match data.split_first() {
+        Some((&first, rest)) => (first & 1 == 1, usize::from(first >> 1).max(1), rest),
+        None => (false, 1, data),
+    }
+}
+
+fn client_hello() -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Ok(mut client) = ClientConnection::new(client_config().clone(), "localhost", NOW) {
+        client.write_tls(&mut out);
+    }
+    out
+}
+
+/// Feeds `input` to `read`/`process` in chunks until it is used up or the connection fails.
+/// Each round takes at least one byte or stops, so the loop ends.
+fn feed(
+    mut input: &[u8],
+    chunk: usize,
+    mut read: impl FnMut(&[u8]) -> usize,
+    mut process: impl FnMut() -> bool,
+) {
+    while !input.is_empty() {
+        let n = read(&input[..chunk.min(input.len())]);
+        input = &input[n..];
+        if !process() || n == 0 {
+            return;
+        }
+    }
+}
+
+/// Arbitrary bytes into a server: fresh, or after a valid ClientHello from our client.
+pub fn server_connection(data: &[u8]) {
+    let (after_hello, chunk, rest) = split(data);
+    let mut server = ServerConnection::new(server_config().clone());
+    if after_hello {
+        let hello = client_hello();
+        let _ = server.read_tls(&hello);
+        if server.process(NOW).is_err() {
+            return;
+        }
+    }
+    let server = std::cell::RefCell::new(server);
+    feed(
+        rest,
+        chunk,
+        |bytes| server.borrow_mut().read_tls(bytes),
+        || {
+            let mut s = server.borrow_mut();
+            let ok = s.process(NOW).is_ok();
+            let mut out = Vec::new();
+            s.write_tls(&mut out);
+            let _ = s.take_plaintext();
+            let _ = s.take_early_data();
+            ok
+        },
+    );
+}
+
+/// Arbitrary bytes into a client: fresh (its ClientHello sent), or after our server's valid
+/// answer to that ClientHello.
+pub fn client_connection(data: &[u8]) {
+    let (after_answer, chunk, rest) = split(data);
+    let Ok(mut client) = ClientConnection::new(client_config().clone(), "localhost", NOW) else {
+        return;
+    };
+    if after_answer {
+        let mut hello = Vec::new();
+        client.write_tls(&mut hello);
+        let mut server = ServerConnection::new(server_config().clone());
+        let _ = server.read_tls(&hello);
+        let _ = server.process(NOW);
+        let mut answer = Vec::new();
+        server.write_tls(&mut answer);
+        let mut at = 0;
+        while at < answer.len() {
+            let n = client.read_tls(&answer[at..]);
+            if client.process(NOW).is_err() || n == 0 {
+                return;
+            }
+            at += n;
+        }
+    }
+    let client = std::cell::RefCell::new(client);
+    feed(
+        rest,
+        chunk,
+        |bytes| client.borrow_mut().read_tls(bytes),
+        || {
+            let mut c = client.borrow_mut();
+            let ok = c.process(NOW).is_ok();
+            let mut out = Vec::new();
+            c.write_tls(&mut out);
+            let _ = c.take_plaintext();
+            ok
+        },
+    );
+}
