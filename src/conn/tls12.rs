@@ -54,7 +54,7 @@ impl Tls12CipherSuite {
         Self::ALL.into_iter().find(|s| s.to_u16() == code)
     }
 
-    /// The IANA name, as `openssl s_server -www` prints it in its `Cipher is` line.
+    /// The OpenSSL name, as `openssl s_server -www` prints it in its `Cipher is` line.
     pub const fn name(self) -> &'static str {
         match self {
             Self::EcdheEcdsaAes128GcmSha256 => "ECDHE-ECDSA-AES128-GCM-SHA256",
