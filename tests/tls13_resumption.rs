@@ -425,3 +425,83 @@ fn a_client_that_offers_no_common_suite_gets_handshake_failure() {
         Error::AlertReceived(AlertDescription::HandshakeFailure)
     );
 }
+
+/// The client handshake traffic secret a resumption would have if only the PSK went into the
+/// key schedule (psk_ke), computed from the wire bytes of ClientHello and ServerHello.
+fn psk_only_client_handshake_secret(
+    psk: &[u8],
+    client_hello: &[u8],
+    server_hello: &[u8],
+) -> Vec<u8> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(client_hello);
+    ctx.update(server_hello);
+    let transcript = ctx.finish();
+    let hs = tls_resumption::kdf::tls13::KeySchedule::with_psk(
+        tls_resumption::crypto::HashAlgorithm::Sha256,
+        psk,
+    )
+    .psk_ke();
+    let secrets = hs.traffic_secrets(transcript.as_ref()).unwrap();
+    secrets.client.secret().expose_secret().to_vec()
+}
+
+/// The body of the first record in `flight` (a plaintext handshake record).
+fn first_record(flight: &[u8]) -> &[u8] {
+    let len = usize::from(u16::from_be_bytes([flight[3], flight[4]]));
+    &flight[5..5 + len]
+}
+
+/// Resumes once and returns (PSK used, ClientHello, ServerHello, logged client handshake
+/// traffic secret).
+fn resume_and_capture(psk_ke: bool) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+    let store = Arc::new(DuplicatingStore::default());
+    let log = Arc::new(RecordingKeyLog::default());
+    let c = arc(client()
+        .with_session_store(Some(store.clone()))
+        .with_key_log(log.clone())
+        .with_psk_ke(psk_ke)
+        .with_suites(&[CipherSuite::Aes128GcmSha256]));
+    let s = arc(server().with_psk_ke(psk_ke));
+    ours::connect(&c, &s, NOW, None).unwrap();
+    let mut client = ClientConnection::new(c, "localhost", NOW).unwrap();
+    let mut server = ServerConnection::new(s);
+    let mut flight = Vec::new();
+    client.write_tls(&mut flight);
+    let client_hello = first_record(&flight).to_vec();
+    ours::feed_server(&mut server, &flight, NOW).unwrap();
+    let mut answer = Vec::new();
+    server.write_tls(&mut answer);
+    let server_hello = first_record(&answer).to_vec();
+    ours::feed_client(&mut client, &answer, NOW).unwrap();
+    ours::pump(&mut client, &mut server, NOW).unwrap();
+    assert_eq!(
+        server.handshake_kind(),
+        resumed(!psk_ke, EarlyDataStatus::NotOffered)
+    );
+    let psk = store
+        .last
+        .lock()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .1
+        .resumption_psk
+        .expose_secret()
+        .to_vec();
+    let logged = log
+        .secrets("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+        .pop()
+        .unwrap();
+    (psk, client_hello, server_hello, logged)
+}
+
+#[test]
+fn psk_dhe_ke_handshake_secret_takes_a_fresh_key_exchange_that_psk_ke_does_not() {
+    // psk_ke: the PSK and the transcript alone give the handshake secret.
+    let (psk, ch, sh, logged) = resume_and_capture(true);
+    assert_eq!(psk_only_client_handshake_secret(&psk, &ch, &sh), logged);
+    // psk_dhe_ke: the same computation misses the fresh (EC)DHE secret, so it cannot match.
+    let (psk, ch, sh, logged) = resume_and_capture(false);
+    assert_ne!(psk_only_client_handshake_secret(&psk, &ch, &sh), logged);
+}
