@@ -548,3 +548,18 @@ fn a_downgrade_to_tls12_is_detected_by_the_sentinel() {
         AlertDescription::IllegalParameter
     );
 }
+
+#[test]
+fn tls12_fuzz_entry_points_survive_arbitrary_bytes_after_a_valid_prefix() {
+    // A small deterministic sweep; the fuzz targets explore further.
+    let mut x: u32 = 0x1234_5678;
+    for len in 0..200usize {
+        let mut data = vec![1u8 | (len as u8) << 1];
+        for _ in 0..len {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            data.push((x >> 24) as u8);
+        }
+        tls_resumption::fuzzing::server_connection_tls12(&data);
+        tls_resumption::fuzzing::client_connection_tls12(&data);
+    }
+}
