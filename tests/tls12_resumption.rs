@@ -563,3 +563,50 @@ fn tls12_fuzz_entry_points_survive_arbitrary_bytes_after_a_valid_prefix() {
         tls_resumption::fuzzing::client_connection_tls12(&data);
     }
 }
+
+#[test]
+fn a_change_cipher_spec_before_the_client_key_exchange_is_unexpected() {
+    let clock = clock();
+    let (client, _) = client();
+    let mut c = ClientConnection::new(Arc::new(client), "localhost", NOW).unwrap();
+    let mut s = ServerConnection::new(Arc::new(server(&clock)));
+    let mut flight = Vec::new();
+    c.write_tls(&mut flight);
+    ours::feed_server(&mut s, &flight, NOW).unwrap();
+    let err = ours::feed_server(&mut s, &[20, 3, 3, 0, 1, 1], NOW).unwrap_err();
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedMessage)
+    );
+    assert_eq!(
+        s.error().unwrap().alert(),
+        AlertDescription::UnexpectedMessage
+    );
+}
+
+#[test]
+fn a_finished_without_change_cipher_spec_is_unexpected() {
+    // The client's Finished sent in plaintext where the protected one belongs.
+    let clock = clock();
+    let (client, _) = client();
+    let mut c = ClientConnection::new(Arc::new(client), "localhost", NOW).unwrap();
+    let mut s = ServerConnection::new(Arc::new(server(&clock)));
+    let mut flight = Vec::new();
+    c.write_tls(&mut flight);
+    ours::feed_server(&mut s, &flight, NOW).unwrap();
+    let mut answer = Vec::new();
+    s.write_tls(&mut answer);
+    ours::feed_client(&mut c, &answer, NOW).unwrap();
+    let mut second = Vec::new();
+    c.write_tls(&mut second);
+    // ClientKeyExchange record, then a plaintext Finished instead of CCS + protected Finished.
+    let cke_len = usize::from(u16::from_be_bytes([second[3], second[4]]));
+    let mut tampered = second[..5 + cke_len].to_vec();
+    tampered.extend_from_slice(&[22, 3, 3, 0, 16, 20, 0, 0, 12]);
+    tampered.extend_from_slice(&[0; 12]);
+    let err = ours::feed_server(&mut s, &tampered, NOW).unwrap_err();
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedMessage)
+    );
+}

@@ -298,13 +298,11 @@ fn is_rsa(algorithm: SignatureAlgorithm) -> bool {
 }
 
 fn server_hello(
-    hello: &ClientHello,
     random: [u8; 32],
     session_id: Vec<u8>,
     suite: Tls12CipherSuite,
     extensions: Vec<ServerExtension>,
 ) -> HandshakePayload {
-    let _ = hello;
     HandshakePayload::ServerHello(ServerHello {
         legacy_version: ProtocolVersion::Tls12,
         random,
@@ -383,13 +381,7 @@ fn full(
     common::send(
         cx.core,
         &mut transcript,
-        server_hello(
-            hello,
-            p.server_random,
-            p.session_id.clone(),
-            suite,
-            extensions,
-        ),
+        server_hello(p.server_random, p.session_id.clone(), suite, extensions),
     )?;
     common::send(
         cx.core,
@@ -457,13 +449,7 @@ fn resume(
     common::send(
         cx.core,
         &mut transcript,
-        server_hello(
-            hello,
-            server_random,
-            hello.session_id.clone(),
-            suite,
-            extensions,
-        ),
+        server_hello(server_random, hello.session_id.clone(), suite, extensions),
     )?;
     let ms = MasterSecret::new(*r.session.master_secret.expose_secret());
     if issue_ticket {
@@ -493,7 +479,6 @@ fn resume(
         session_id: Vec::new(),
         issue_ticket: false,
         ems,
-        client_random: hello.random,
     })))
 }
 
@@ -603,7 +588,6 @@ impl ExpectClientKeyExchange {
             session_id: self.session_id,
             issue_ticket: self.issue_ticket,
             ems: self.ems,
-            client_random: self.client_random,
         })))
     }
 }
@@ -618,7 +602,6 @@ pub(super) struct ExpectFinished {
     session_id: Vec<u8>,
     issue_ticket: bool,
     ems: bool,
-    client_random: [u8; 32],
 }
 
 impl ExpectFinished {
@@ -639,7 +622,6 @@ impl ExpectFinished {
             verify_data,
         )?;
         self.transcript.add(&message.bytes);
-        let _ = self.client_random;
         if let Some(keys) = self.keys.take() {
             let session = Tls12Session {
                 protocol_version: u16::from(ProtocolVersion::Tls12),
