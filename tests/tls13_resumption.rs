@@ -311,6 +311,8 @@ struct DuplicatingStore {
     replay_last: Mutex<bool>,
     ignore_expiry: Mutex<bool>,
     tamper: Mutex<bool>,
+    /// Makes the client believe the ticket was issued this long before it was.
+    backdate: Mutex<Option<Duration>>,
 }
 
 impl Default for DuplicatingStore {
@@ -321,6 +323,7 @@ impl Default for DuplicatingStore {
             replay_last: Mutex::default(),
             ignore_expiry: Mutex::default(),
             tamper: Mutex::default(),
+            backdate: Mutex::default(),
         }
     }
 }
@@ -387,6 +390,9 @@ impl ClientSessionStore for DuplicatingStore {
         let mut taken = self.inner().take_tls13_ticket(name, lookup)?;
         if let Some(t) = &mut taken {
             *self.last.lock().unwrap() = Some((t.ticket.clone(), dup(&t.state)));
+            if let Some(by) = *self.backdate.lock().unwrap() {
+                t.state.issued_at = t.state.issued_at.saturating_sub(by);
+            }
             if *self.tamper.lock().unwrap() {
                 let mid = t.ticket.len() / 2;
                 t.ticket[mid] ^= 0x80;
@@ -504,4 +510,43 @@ fn psk_dhe_ke_handshake_secret_takes_a_fresh_key_exchange_that_psk_ke_does_not()
     // psk_dhe_ke: the same computation misses the fresh (EC)DHE secret, so it cannot match.
     let (psk, ch, sh, logged) = resume_and_capture(false);
     assert_ne!(psk_only_client_handshake_secret(&psk, &ch, &sh), logged);
+}
+
+#[test]
+fn early_data_before_a_hello_retry_request_is_skipped_and_reported_rejected() {
+    let c = arc(client().with_early_data(true));
+    let mode = sealer();
+    ours::connect(
+        &c,
+        &arc(early_server(16384).with_tickets(mode.clone())),
+        NOW,
+        None,
+    )
+    .unwrap();
+    // Same ticket keys, but only P-384: the first hello (X25519 share) gets a retry.
+    let s = arc(early_server(16384)
+        .with_tickets(mode)
+        .with_groups(&[KxGroup::Secp384r1]));
+    let out = ours::connect(&c, &s, NOW, Some(b"lost early data")).unwrap();
+    assert_eq!(out.server_kind, resumed(true, EarlyDataStatus::Rejected));
+    assert_eq!(out.client_kind, out.server_kind);
+    assert!(out.early_data_received.is_empty());
+    assert_eq!(out.server_received, b"ping");
+}
+
+#[test]
+fn a_ticket_the_client_reports_older_than_its_lifetime_means_a_full_handshake() {
+    let store = Arc::new(DuplicatingStore::default());
+    let c = arc(client().with_session_store(Some(store.clone())));
+    let s = arc(server().with_tickets(sealer()));
+    ours::connect(&c, &s, NOW, None).unwrap();
+    // The client's age (over two hours) is past the one-hour lifetime; the server's own
+    // view says the ticket is fresh, and still refuses it.
+    *store.backdate.lock().unwrap() = Some(Duration::from_secs(7200));
+    let out = ours::connect(&c, &s, NOW, None).unwrap();
+    assert_eq!(out.server_kind, Some(HandshakeKind::Full));
+    // The same setup without backdating resumes: the age is what made the difference.
+    *store.backdate.lock().unwrap() = None;
+    let out = ours::connect(&c, &s, NOW, None).unwrap();
+    assert_eq!(out.server_kind, resumed(true, EarlyDataStatus::NotOffered));
 }

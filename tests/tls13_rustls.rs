@@ -234,3 +234,94 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAny {
             .supported_schemes()
     }
 }
+
+#[test]
+fn our_server_skips_rustls_early_data_it_does_not_take() {
+    let mut client = rustls_client();
+    client.enable_early_data = true;
+    let client = Arc::new(client);
+    let rng = ring::rand::SystemRandom::new();
+    let sealer = Arc::new(
+        tls_resumption::ticket::AeadSealer::new(
+            tls_resumption::ticket::TicketKeyMaterial::generate(&rng).unwrap(),
+            std::time::Duration::from_secs(3600),
+        )
+        .unwrap(),
+    );
+    let mode = tls_resumption::TicketMode::Stateless(sealer);
+    let guard = Arc::new(tls_resumption::antireplay::StrikeRegister::new(
+        100,
+        std::time::Duration::from_secs(10),
+    ));
+    let issuing = Arc::new(
+        ours::server_config("server")
+            .with_tickets(mode.clone())
+            .with_early_data(16384, guard),
+    );
+    ours::rustls_client_ours_server(&client, &issuing, NOW, None).unwrap();
+    // The same ticket keys, but no 0-RTT: the early data must be skipped, not fail the
+    // handshake (RFC 8446 §4.2.10).
+    let refusing = Arc::new(ours::server_config("server").with_tickets(mode));
+    let second = ours::rustls_client_ours_server(&client, &refusing, NOW, Some(b"early")).unwrap();
+    assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Resumed));
+    assert!(!second.rustls_early_accepted);
+    assert!(second.early_data_received.is_empty());
+    assert_eq!(
+        second.ours_kind,
+        Some(HandshakeKind::Resumed {
+            mechanism: ResumptionMechanism::Tls13Psk { dhe: true },
+            early_data: EarlyDataStatus::Rejected,
+        })
+    );
+    assert_eq!(second.ours_received, b"ping");
+}
+
+/// Moves bytes one way between a rustls connection and one of ours, both directions, until
+/// quiet.
+fn exchange(
+    client: &mut rustls::ClientConnection,
+    server: &mut tls_resumption::ServerConnection,
+) -> Vec<u8> {
+    use std::io::Read;
+    let mut received = Vec::new();
+    for _ in 0..16 {
+        let mut buf = Vec::new();
+        while client.wants_write() {
+            client.write_tls(&mut buf).unwrap();
+        }
+        let mut moved = buf.len();
+        ours::feed_server(server, &buf, NOW).unwrap();
+        let mut back = Vec::new();
+        server.write_tls(&mut back);
+        moved += back.len();
+        let mut slice = &back[..];
+        while !slice.is_empty() {
+            client.read_tls(&mut slice).unwrap();
+            client.process_new_packets().unwrap();
+        }
+        let _ = client.reader().read_to_end(&mut received);
+        if moved == 0 {
+            break;
+        }
+    }
+    received
+}
+
+#[test]
+fn our_server_answers_a_key_update_from_rustls() {
+    use std::io::Write;
+    let config = Arc::new(rustls_client());
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut client = rustls::ClientConnection::new(config, name).unwrap();
+    let mut server = tls_resumption::ServerConnection::new(Arc::new(ours::server_config("server")));
+    exchange(&mut client, &mut server);
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+    // rustls asks for an update of both directions (update_requested).
+    client.refresh_traffic_keys().unwrap();
+    client.writer().write_all(b"after update").unwrap();
+    exchange(&mut client, &mut server);
+    assert_eq!(server.take_plaintext(), b"after update");
+    // Our answer went out under our new keys: rustls reads it.
+    server.send_plaintext(b"new keys").unwrap();
+    assert_eq!(exchange(&mut client, &mut server), b"new keys");
+}

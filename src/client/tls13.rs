@@ -284,7 +284,7 @@ impl ExpectServerHello {
             .early_traffic
             .take()
             .filter(|_| psk_selected && ticket_suite == Some(suite));
-        if early_traffic.is_none() && self.early_traffic.is_none() && self.early_data_offered {
+        if early_traffic.is_none() && self.early_data_offered && !self.retried {
             // Early data cannot be accepted; stop writing under the early keys.
             cx.core.set_write_keys(None)?;
         }
@@ -296,7 +296,8 @@ impl ExpectServerHello {
             handshake,
             hs,
             resumed: psk_selected.then_some(dhe),
-            early_data_offered: self.early_data_offered && !self.retried,
+            // Early data sent before a HelloRetryRequest was offered, and lost: rejected.
+            early_data_offered: self.early_data_offered,
             early_traffic,
             early_accepted: false,
         })))

@@ -62,6 +62,11 @@ pub(super) fn find(
         let SessionState::Tls13(state) = state else {
             continue;
         };
+        // RFC 8446 §4.6.1: a ticket is not used past its lifetime, by the client's clock too.
+        let client_age_ms = ticket_age(identity.obfuscated_ticket_age, state.ticket_age_add);
+        if u64::from(client_age_ms) > u64::from(state.lifetime_secs) * 1000 {
+            continue;
+        }
         // RFC 8446 §4.2.11: a PSK may only be used with a suite of the same hash.
         let same_hash =
             CipherSuite::from_u16(state.cipher_suite).is_some_and(|s| s.hash() == suite.hash());

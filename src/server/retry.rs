@@ -20,6 +20,8 @@ pub(super) struct Retry {
     pub(super) suite: CipherSuite,
     pub(super) group: KxGroup,
     pub(super) cookie: Vec<u8>,
+    /// Whether the first ClientHello offered early data (skipped, so reported as rejected).
+    pub(super) offered_early: bool,
 }
 
 /// Answers a ClientHello without a usable key share with a HelloRetryRequest naming `group`
@@ -52,7 +54,8 @@ pub(super) fn send_retry(
     }))?;
     cx.core.send_handshake(&retry.bytes)?;
     transcript.add(&retry.bytes);
-    if hello.extension(enums::ExtensionType::EarlyData).is_some() {
+    let offered_early = hello.extension(enums::ExtensionType::EarlyData).is_some();
+    if offered_early {
         // Early data sent with the first ClientHello is skipped (RFC 8446 §4.2.10).
         let budget = (cx.config.max_early_data as usize).max(MIN_EARLY_DATA_SKIP);
         cx.core.set_skip_budget(budget + SKIP_SLACK);
@@ -63,6 +66,7 @@ pub(super) fn send_retry(
             suite,
             group,
             cookie,
+            offered_early,
         },
     )))
 }

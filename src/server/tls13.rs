@@ -180,6 +180,7 @@ impl ExpectClientHello {
             }
         }
         cx.outcome.server_name = server_name(hello);
+        let offered_early_before_retry = self.retry.as_ref().is_some_and(|r| r.offered_early);
         let mut transcript = match self.retry {
             Some(retry) => retry.transcript,
             None => Transcript::new(suite.hash()),
@@ -289,7 +290,7 @@ impl ExpectClientHello {
                     Some(shared) => early.psk_dhe_ke(shared.expose_secret()),
                     None => early.psk_ke(),
                 };
-                let status = match (offered_early, early_ok) {
+                let status = match (offered_early || offered_early_before_retry, early_ok) {
                     (_, true) => EarlyDataStatus::Accepted,
                     (true, false) => EarlyDataStatus::Rejected,
                     (false, false) => EarlyDataStatus::NotOffered,
@@ -303,7 +304,7 @@ impl ExpectClientHello {
             None => {
                 let shared = shared.ok_or(PeerMisbehaved::UnexpectedMessage)?;
                 let handshake = KeySchedule::full_handshake(suite.hash(), shared.expose_secret());
-                let status = if offered_early {
+                let status = if offered_early || offered_early_before_retry {
                     EarlyDataStatus::Rejected
                 } else {
                     EarlyDataStatus::NotOffered
