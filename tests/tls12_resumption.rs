@@ -610,3 +610,117 @@ fn a_finished_without_change_cipher_spec_is_unexpected() {
         Error::PeerMisbehaved(PeerMisbehaved::UnexpectedMessage)
     );
 }
+
+/// A full TLS 1.2 handshake between our client and server whose key block the test knows
+/// (from the server's CLIENT_RANDOM line and both randoms), so it can inject records.
+fn handshake_with_known_keys() -> (ClientConnection, ServerConnection, kdf::KeyMaterial) {
+    let clock = clock();
+    let log = Arc::new(RecordingKeyLog::default());
+    let (client, _) = client();
+    let mut c = ClientConnection::new(Arc::new(client), "localhost", NOW).unwrap();
+    let server = server(&clock)
+        .with_key_log(log.clone())
+        .with_tls12_suites(&[Tls12CipherSuite::EcdheEcdsaAes128GcmSha256]);
+    let mut s = ServerConnection::new(Arc::new(server));
+    let mut flight = Vec::new();
+    c.write_tls(&mut flight);
+    let client_random: [u8; 32] = flight[11..43].try_into().unwrap();
+    ours::feed_server(&mut s, &flight, NOW).unwrap();
+    let mut answer = Vec::new();
+    s.write_tls(&mut answer);
+    let sr = server_random(&answer);
+    ours::feed_client(&mut c, &answer, NOW).unwrap();
+    ours::pump(&mut c, &mut s, NOW).unwrap();
+    assert!(!c.is_handshaking() && !s.is_handshaking());
+    let ms = log.secrets("CLIENT_RANDOM").pop().unwrap();
+    let ms = kdf::MasterSecret::new(ms.try_into().unwrap());
+    let keys = kdf::KeyMaterial::derive(
+        tls_resumption::crypto::HashAlgorithm::Sha256,
+        tls_resumption::crypto::aead::AeadAlgorithm::Aes128Gcm,
+        &ms,
+        &sr,
+        &client_random,
+    );
+    (c, s, keys)
+}
+
+/// A TLS 1.2 AES-GCM handshake record (RFC 5288 §3) under `keys` with sequence number `seq`.
+fn protected_handshake_record(keys: &kdf::WriteKeys, seq: u64, body: &[u8]) -> Vec<u8> {
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
+    let key = LessSafeKey::new(UnboundKey::new(&AES_128_GCM, keys.key.expose_secret()).unwrap());
+    let mut aad = seq.to_be_bytes().to_vec();
+    aad.extend_from_slice(&[22, 3, 3]);
+    aad.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    let mut sealed = body.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(keys.iv.nonce(seq)),
+        Aad::from(aad),
+        &mut sealed,
+    )
+    .unwrap();
+    let mut record = vec![22, 3, 3];
+    record.extend_from_slice(&((8 + sealed.len()) as u16).to_be_bytes());
+    record.extend_from_slice(&seq.to_be_bytes());
+    record.extend_from_slice(&sealed);
+    record
+}
+
+/// Whether `out` is exactly one protected alert record holding a no_renegotiation warning
+/// (level 1, description 100), sealed under `keys` with sequence number `seq`.
+fn is_no_renegotiation_warning(out: &[u8], keys: &kdf::WriteKeys, seq: u64) -> bool {
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
+    if out.len() != 5 + 8 + 2 + 16 || out[0] != 21 {
+        return false;
+    }
+    let key = LessSafeKey::new(UnboundKey::new(&AES_128_GCM, keys.key.expose_secret()).unwrap());
+    let mut aad = seq.to_be_bytes().to_vec();
+    aad.extend_from_slice(&[21, 3, 3, 0, 2]);
+    let mut body = out[13..].to_vec();
+    let explicit = u64::from_be_bytes(out[5..13].try_into().unwrap());
+    let nonce = Nonce::assume_unique_for_key(keys.iv.nonce(explicit));
+    matches!(key.open_in_place(nonce, Aad::from(aad), &mut body), Ok(p) if p == [1, 100])
+}
+
+#[test]
+fn a_renegotiating_client_hello_gets_no_renegotiation_warnings_then_the_close() {
+    let (_c, mut s, keys) = handshake_with_known_keys();
+    let hello = {
+        let (client, _) = client();
+        let mut fresh = ClientConnection::new(Arc::new(client), "localhost", NOW).unwrap();
+        let mut flight = Vec::new();
+        fresh.write_tls(&mut flight);
+        flight[5..].to_vec()
+    };
+    // The client's Finished used sequence number 0.
+    for seq in 1..=4 {
+        let record = protected_handshake_record(&keys.client, seq, &hello);
+        ours::feed_server(&mut s, &record, NOW).unwrap();
+        let mut out = Vec::new();
+        s.write_tls(&mut out);
+        assert!(
+            is_no_renegotiation_warning(&out, &keys.server, seq),
+            "{out:?}"
+        );
+    }
+    let record = protected_handshake_record(&keys.client, 5, &hello);
+    let err = ours::feed_server(&mut s, &record, NOW).unwrap_err();
+    assert_eq!(
+        err,
+        Error::PeerIncompatible(PeerIncompatible::Renegotiation)
+    );
+}
+
+#[test]
+fn a_hello_request_gets_a_no_renegotiation_warning() {
+    let (mut c, _s, keys) = handshake_with_known_keys();
+    // The server's Finished used sequence number 0; HelloRequest is empty (RFC 5246 §7.4.1.1).
+    let record = protected_handshake_record(&keys.server, 1, &[0, 0, 0, 0]);
+    ours::feed_client(&mut c, &record, NOW).unwrap();
+    let mut out = Vec::new();
+    c.write_tls(&mut out);
+    assert!(
+        is_no_renegotiation_warning(&out, &keys.client, 1),
+        "{out:?}"
+    );
+    assert!(c.error().is_none());
+}
