@@ -293,7 +293,9 @@ impl ServerConfig {
     }
 
     /// Where TLS 1.2 sessions are kept under their session IDs (RFC 5246 §7.4.1.2);
-    /// `None` resumes by ticket only. Default: an in-memory cache of 1024 sessions.
+    /// `None` resumes by ticket only. Default: an in-memory cache of 1024 sessions on the
+    /// system clock. The cache checks expiry against its own clock, so a cache for a server
+    /// driven with another `now` (tests, a [`crate::time::ManualClock`]) should share it.
     pub fn with_session_cache(mut self, cache: Option<Arc<dyn SessionCache>>) -> Self {
         self.session_cache = cache;
         self

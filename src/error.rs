@@ -130,7 +130,7 @@ impl PeerMisbehaved {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PeerIncompatible {
-    /// The peer does not offer TLS 1.3, the only version this side speaks (RFC 8446 §4.2.1).
+    /// No protocol version both sides enable (RFC 8446 §4.2.1; RFC 5246 §E.1).
     #[error("no common protocol version")]
     NoCommonVersion,
     /// No cipher suite in common.

@@ -1,8 +1,8 @@
 //! The client side of a connection.
 //!
 //! [`ClientConnection`] is the front both protocol versions will share; the TLS 1.3 handshake
-//! lives in `tls13.rs` (and the ClientHello it sends in `hello.rs`). A TLS 1.2 state machine
-//! goes beside it, with the version decided on the ServerHello in this front.
+//! lives in `tls13.rs` (and the ClientHello it sends in `hello.rs`), the TLS 1.2 one in
+//! `tls12.rs`; the ServerHello decides which.
 
 mod hello;
 mod tls12;

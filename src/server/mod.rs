@@ -2,8 +2,8 @@
 //!
 //! [`ServerConnection`] is the front both protocol versions will share: record plumbing, the
 //! application-facing calls and error handling live here; the TLS 1.3 handshake lives in
-//! `tls13.rs`. A TLS 1.2 state machine goes beside it, with version negotiation on the first
-//! ClientHello in this front.
+//! `tls13.rs`, the TLS 1.2 one in `tls12.rs`; the first ClientHello decides which
+//! (TLS 1.3 whenever both sides enable it).
 
 mod psk;
 mod retry;
