@@ -129,7 +129,8 @@ impl ExpectServerHello {
             .map_err(|_| crate::crypto::CryptoError::Random)?;
         let tls12 = super::tls12::take_session(config, server_name, now, &mut session_id);
         let ticket = match &config.session_store {
-            Some(store) => store
+            // A TLS 1.2-only client keeps its TLS 1.3 tickets for later.
+            Some(store) if config.versions.tls13 => store
                 .take_tls13_ticket(server_name, now)
                 .ok()
                 .flatten()
@@ -137,7 +138,7 @@ impl ExpectServerHello {
                     CipherSuite::from_u16(t.state.cipher_suite)
                         .is_some_and(|s| config.suites.contains(&s))
                 }),
-            None => None,
+            _ => None,
         };
         let early_data_offered =
             config.early_data && ticket.as_ref().is_some_and(|t| t.state.max_early_data > 0);
