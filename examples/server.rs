@@ -11,6 +11,12 @@
 //! tickets (an ID into an in-memory session cache, each usable once), as OpenSSL's
 //! `-no_ticket` does for TLS 1.3; with `--no-session-cache` as well, no tickets are issued.
 //! `--keylog FILE` (or `SSLKEYLOGFILE`) writes NSS key-log lines.
+//!
+//! A fleet (built with `--features redis`): `--redis redis://127.0.0.1:6379 --fleet-key FILE`
+//! (the file: 32 random bytes, `head -c 32 /dev/urandom > fleet.key`) puts the session cache
+//! in Redis (encrypted under a key derived from the fleet key), takes ticket keys from the
+//! fleet's schedule in Redis, and checks 0-RTT replay fleet-wide, so several server processes
+//! resume each other's sessions and accept a ClientHello's early data at most once between them.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -19,10 +25,10 @@ use std::time::Duration;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tls_resumption::antireplay::StrikeRegister;
+use tls_resumption::antireplay::{ReplayGuard, StrikeRegister};
 use tls_resumption::kdf::tls13::CipherSuite;
 use tls_resumption::keylog::{KeyLog, KeyLogFile};
-use tls_resumption::store::MemoryCache;
+use tls_resumption::store::{MemoryCache, SessionCache};
 use tls_resumption::{HandshakeKind, ServerConfig, ServerConnection, TicketMode, TlsVersion};
 
 fn main() {
@@ -37,6 +43,7 @@ fn run() -> Result<(), String> {
     let (mut listen, mut cert, mut key, mut keylog) = (None, None, None, None);
     let (mut no_tickets, mut no_cache, mut psk_ke, mut early) = (false, false, false, 0u32);
     let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
+    let (mut redis, mut fleet_key) = (None, None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -50,6 +57,8 @@ fn run() -> Result<(), String> {
             "--allow-psk-ke" => psk_ke = true,
             "--tls13" => versions = vec![TlsVersion::Tls13],
             "--tls12" => versions = vec![TlsVersion::Tls12],
+            "--redis" => redis = Some(value()?),
+            "--fleet-key" => fleet_key = Some(value()?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -60,11 +69,25 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("certificate: {e}"))?;
     let key = PrivateKeyDer::from_pem_file(key.ok_or("--key is required")?)
         .map_err(|e| format!("key: {e}"))?;
+    let fleet = match (redis, fleet_key) {
+        (Some(url), Some(file)) => Some(fleet::join(&url, &file)?),
+        (None, None) => None,
+        _ => return Err("--redis and --fleet-key go together".into()),
+    };
     let mut config = ServerConfig::new(certs, &key).map_err(|e| e.to_string())?;
+    let cache: Arc<dyn SessionCache> = match &fleet {
+        Some(f) => f.cache.clone(),
+        None => Arc::new(MemoryCache::new(10_000)),
+    };
+    if let Some(f) = &fleet {
+        config = config
+            .with_tickets(TicketMode::Stateless(f.sealer.clone()))
+            .with_session_cache(Some(cache.clone()));
+    }
     config = match (no_tickets, no_cache) {
         (false, _) => config,
         (true, false) => config.with_tickets(TicketMode::Stateful {
-            cache: Arc::new(MemoryCache::new(10_000)),
+            cache: cache.clone(),
             lifetime: Duration::from_secs(7200),
         }),
         (true, true) => config.with_tickets(TicketMode::Disabled),
@@ -76,8 +99,11 @@ fn run() -> Result<(), String> {
     }
     config = config.with_psk_ke(psk_ke);
     if early > 0 {
-        let guard = StrikeRegister::new(100_000, Duration::from_secs(10));
-        config = config.with_early_data(early, Arc::new(guard));
+        let guard: Arc<dyn ReplayGuard> = match &fleet {
+            Some(f) => f.replay_guard.clone(),
+            None => Arc::new(StrikeRegister::new(100_000, Duration::from_secs(10))),
+        };
+        config = config.with_early_data(early, guard);
     }
     let log: Option<Arc<dyn KeyLog>> = match keylog {
         Some(path) => Some(Arc::new(
@@ -181,4 +207,68 @@ fn flush(conn: &mut ServerConnection, stream: &mut TcpStream) -> Result<(), Stri
     let mut out = Vec::new();
     conn.write_tls(&mut out);
     stream.write_all(&out).map_err(|e| e.to_string())
+}
+
+/// Joining a fleet through Redis (feature `redis`).
+mod fleet {
+    use std::sync::Arc;
+
+    use tls_resumption::antireplay::ReplayGuard;
+    use tls_resumption::store::SessionCache;
+    use tls_resumption::ticket::RotatingSealer;
+
+    /// What the fleet shares.
+    pub struct Fleet {
+        pub cache: Arc<dyn SessionCache>,
+        pub sealer: Arc<RotatingSealer>,
+        pub replay_guard: Arc<dyn ReplayGuard>,
+    }
+
+    /// Connects to Redis, loads the fleet key, syncs the ticket keys once and keeps them in
+    /// step from a background thread.
+    #[cfg(feature = "redis")]
+    pub fn join(url: &str, key_file: &str) -> Result<Fleet, String> {
+        use std::time::Duration;
+        use tls_resumption::crypto::aead::AeadAlgorithm;
+        use tls_resumption::fleet::{
+            FleetKey, FleetKeys, Redis, RedisOptions, RedisReplayGuard, RedisSessionCache,
+        };
+        use tls_resumption::ticket::{KeySource, Schedule};
+        use tls_resumption::time::{Clock, SystemClock};
+
+        let clock = Arc::new(SystemClock);
+        let key = FleetKey::from_file(std::path::Path::new(key_file)).map_err(|e| e.to_string())?;
+        let redis =
+            Arc::new(Redis::open(url, RedisOptions::default()).map_err(|e| format!("{url}: {e}"))?);
+        let sealer = Arc::new(
+            RotatingSealer::with_options(
+                clock.clone(),
+                Schedule::default(),
+                AeadAlgorithm::Aes256Gcm,
+                KeySource::External,
+            )
+            .map_err(|e| e.to_string())?,
+        );
+        let keys = FleetKeys::new(redis.clone(), &key, sealer.clone(), Duration::from_secs(60));
+        let report = keys.sync(clock.now());
+        if report.failures > 0 {
+            eprintln!(
+                "server: ticket keys not synced yet ({report:?}); retrying in the background"
+            );
+        }
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(5));
+            keys.sync_if_due(SystemClock.now());
+        });
+        Ok(Fleet {
+            cache: Arc::new(RedisSessionCache::new(redis.clone(), &key, clock)),
+            sealer,
+            replay_guard: Arc::new(RedisReplayGuard::new(redis, Duration::from_secs(10))),
+        })
+    }
+
+    #[cfg(not(feature = "redis"))]
+    pub fn join(_: &str, _: &str) -> Result<Fleet, String> {
+        Err("--redis needs the example built with `--features redis`".into())
+    }
 }
