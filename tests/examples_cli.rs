@@ -1,0 +1,105 @@
+//! The `server` and `client` examples, run as a user would: separate processes on loopback
+//! with the command lines their docs give.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+fn example(name: &str) -> PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples").join(name)
+}
+
+fn pki(name: &str) -> String {
+    format!("{}/tests/data/pki/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `examples/server` on a free port with `args`; returns it and the address.
+fn server(args: &[&str]) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(example("server"))
+        .args([
+            "--listen",
+            &addr,
+            "--cert",
+            &pki("server.pem"),
+            "--key",
+            &pki("server.key"),
+        ])
+        .args(args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run examples/server (cargo test builds it)");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("listening") {
+        line.clear();
+    }
+    assert!(line.contains("listening"), "examples/server did not start");
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    (Server(child), addr)
+}
+
+fn client(addr: &str, args: &[&str]) -> String {
+    let out = Command::new(example("client"))
+        .args([
+            "--connect",
+            addr,
+            "--server-name",
+            "localhost",
+            "--ca",
+            &pki("server.pem"),
+        ])
+        .args(args)
+        .output()
+        .expect("run examples/client");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_client_example_resumes_against_the_server_example_with_early_data() {
+    let (_server, addr) = server(&["--early-data", "16384"]);
+    let out = client(&addr, &["--repeat", "3", "--early-data", "hello early"]);
+    assert!(out.contains("connection 1: full"), "{out}");
+    assert!(out.contains("New, TLSv1.3, Cipher is"), "{out}");
+    assert_eq!(out.matches("early data accepted").count(), 4, "{out}");
+    assert!(out.contains("connection 3: resumed"), "{out}");
+    assert!(out.contains("Reused, TLSv1.3"), "{out}");
+    assert!(out.contains("early data: hello early"), "{out}");
+}
+
+#[test]
+fn the_examples_resume_tls12_by_ticket_and_by_session_id() {
+    let (_server, addr) = server(&[]);
+    let out = client(&addr, &["--tls12", "--repeat", "2"]);
+    assert!(out.contains("New, TLSv1.2"), "{out}");
+    assert!(out.contains("connection 2: resumed"), "{out}");
+    assert!(out.contains("Reused, TLSv1.2"), "{out}");
+    let (_server, addr) = server(&["--no-tickets"]);
+    let out = client(&addr, &["--tls12", "--repeat", "2"]);
+    assert!(out.contains("connection 2: resumed"), "{out}");
+    assert!(out.to_lowercase().contains("session id"), "{out}");
+}
