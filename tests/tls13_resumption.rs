@@ -580,3 +580,78 @@ fn a_rotating_sealer_resumes_across_rotations_and_not_after_its_key_is_erased() 
     let out = ours::connect(&c, &s, erased, None).unwrap();
     assert_eq!(out.server_kind, Some(HandshakeKind::Full));
 }
+
+#[test]
+fn a_forged_binder_does_not_burn_the_clients_stateful_ticket() {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let cache = Arc::new(MemoryCache::builder().capacity(100).clock(clock).build());
+    let s = arc(server().with_tickets(TicketMode::Stateful {
+        cache,
+        lifetime: Duration::from_secs(3600),
+    }));
+    let c = arc(client());
+    ours::connect(&c, &s, NOW, None).unwrap();
+    let mut client = ClientConnection::new(c.clone(), "localhost", NOW).unwrap();
+    let mut genuine = Vec::new();
+    client.write_tls(&mut genuine);
+    // An observer replays the ticket identity with a forged binder (the ClientHello's last
+    // bytes): refused with decrypt_error, and the ticket must still be there afterwards.
+    let mut forged = genuine.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let err = ours::feed_server(&mut ServerConnection::new(s.clone()), &forged, NOW).unwrap_err();
+    assert_eq!(err, Error::from(PeerMisbehaved::BadPskBinder));
+    let mut server = ServerConnection::new(s);
+    ours::feed_server(&mut server, &genuine, NOW).unwrap();
+    assert_eq!(
+        server.handshake_kind(),
+        resumed(true, EarlyDataStatus::NotOffered)
+    );
+}
+
+/// A client store that hands out every server's tickets under any name, to present a ticket
+/// to a server name it was not issued for.
+struct AnyNameStore(MemoryClientStore);
+
+impl ClientSessionStore for AnyNameStore {
+    fn set_tls12_session(
+        &self,
+        _: &str,
+        session: tls_resumption::store::ClientTls12Session,
+    ) -> Result<(), StoreError> {
+        self.0.set_tls12_session("any", session)
+    }
+
+    fn take_tls12_session(
+        &self,
+        _: &str,
+        now: Timestamp,
+    ) -> Result<Option<tls_resumption::store::ClientTls12Session>, StoreError> {
+        self.0.take_tls12_session("any", now)
+    }
+
+    fn insert_tls13_ticket(&self, _: &str, ticket: ClientTls13Ticket) -> Result<(), StoreError> {
+        self.0.insert_tls13_ticket("any", ticket)
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        _: &str,
+        now: Timestamp,
+    ) -> Result<Option<ClientTls13Ticket>, StoreError> {
+        self.0.take_tls13_ticket("any", now)
+    }
+}
+
+#[test]
+fn a_ticket_issued_for_one_server_name_does_not_resume_under_another() {
+    let s = arc(server());
+    let store = Arc::new(AnyNameStore(MemoryClientStore::new(8, 8)));
+    let c = arc(client().with_session_store(Some(store)));
+    ours::connect(&c, &s, NOW, None).unwrap();
+    let mut client = ClientConnection::new(c.clone(), "other.example", NOW).unwrap();
+    let mut server = ServerConnection::new(s.clone());
+    ours::pump(&mut client, &mut server, NOW).unwrap();
+    assert_eq!(server.server_name(), Some("other.example"));
+    assert_eq!(server.handshake_kind(), Some(HandshakeKind::Full));
+}

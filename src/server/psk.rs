@@ -27,15 +27,23 @@ pub(super) struct Candidate {
     pub(super) index: usize,
     pub(super) state: Tls13Session,
     pub(super) obfuscated_age: u32,
+    /// The ticket as the client presented it: what the replay guard records.
+    identity: Vec<u8>,
+    /// Whether the identity is a cache key to take once the binder verified.
+    stateful: bool,
 }
 
-/// Finds the first offered identity whose state opens, has not expired and fits `suite`'s
-/// hash. Anything that does not is skipped: an unusable ticket means a full handshake, never
-/// a failure (RFC 8446 §4.2.11).
+/// Finds the first offered identity whose state opens, has not expired, was issued for this
+/// server name and fits `suite`'s hash. Anything that does not is skipped: an unusable ticket
+/// means a full handshake, never a failure (RFC 8446 §4.2.11).
+///
+/// Stateful tickets are only looked at here; [`claim`] takes them once the binder verified,
+/// so an identity replayed with a forged binder cannot burn the client's ticket.
 pub(super) fn find(
     config: &ServerConfig,
     offered: &OfferedPsks,
     suite: CipherSuite,
+    server_name: Option<&str>,
     now: Timestamp,
 ) -> Option<Candidate> {
     for (index, identity) in offered
@@ -44,24 +52,27 @@ pub(super) fn find(
         .enumerate()
         .take(MAX_IDENTITIES_TRIED)
     {
-        let state = match &config.tickets {
+        let (state, stateful) = match &config.tickets {
             TicketMode::Disabled => return None,
             TicketMode::Stateless(sealer) => {
                 match open_session(sealer.as_ref(), &identity.identity, now) {
-                    Ok((state, _renew)) => state,
+                    Ok((state, _renew)) => (state, false),
                     Err(_) => continue,
                 }
             }
-            // Taken, not read: a stateful ticket resumes at most once even if this handshake
-            // fails later.
-            TicketMode::Stateful { cache, .. } => match cache.take(&identity.identity) {
-                Ok(Some(state)) if !state.is_expired(now) => state,
+            TicketMode::Stateful { cache, .. } => match cache.get(&identity.identity) {
+                Ok(Some(state)) if !state.is_expired(now) => (state, true),
                 _ => continue,
             },
         };
         let SessionState::Tls13(state) = state else {
             continue;
         };
+        // A session resumes only under the name it was made for: its certificate was checked
+        // for that name, and for no other.
+        if state.server_name.as_deref() != server_name {
+            continue;
+        }
         // RFC 8446 §4.6.1: a ticket is not used past its lifetime, by the client's clock too.
         let client_age_ms = ticket_age(identity.obfuscated_ticket_age, state.ticket_age_add);
         if u64::from(client_age_ms) > u64::from(state.lifetime_secs) * 1000 {
@@ -77,6 +88,8 @@ pub(super) fn find(
             index,
             state,
             obfuscated_age: identity.obfuscated_ticket_age,
+            identity: identity.identity.clone(),
+            stateful,
         });
     }
     None
@@ -105,14 +118,33 @@ pub(super) fn verify_binder(
     Ok((early, proof))
 }
 
+/// Makes a verified PSK this handshake's: a stateful ticket is taken from the cache, and of
+/// any number of handshakes presenting it only the one whose take succeeds resumes (the
+/// others fall back to a full handshake). Stateless tickets need nothing.
+pub(super) fn claim(
+    config: &ServerConfig,
+    candidate: &Candidate,
+    _binder_ok: &BinderVerified,
+) -> bool {
+    match &config.tickets {
+        TicketMode::Stateful { cache, .. } if candidate.stateful => {
+            matches!(cache.take_encoded(&candidate.identity), Ok(Some(_)))
+        }
+        _ => true,
+    }
+}
+
 /// Whether 0-RTT may be accepted for this PSK (RFC 8446 §4.2.10, §8): the server takes
 /// early data, the ticket allowed it, it is the first PSK, the suite is the ticket's own,
-/// the ticket age is plausible, and the replay guard sees this ClientHello for the first
-/// time. The guard is asked last, so nothing is recorded for an attempt refused anyway.
+/// the ticket age is plausible, and the replay guard sees this ticket for the first time.
+/// The guard records the ticket identity rather than the binder: a replayed ClientHello has
+/// the same identity, and so does a client reusing a ticket with a new ClientHello, so early
+/// data rides on each ticket at most once (RFC 8446 §8.1), which also covers §8.2's
+/// ClientHello recording. The guard is asked last, so nothing is recorded for an attempt
+/// refused anyway.
 pub(super) fn accept_early_data(
     config: &ServerConfig,
     candidate: &Candidate,
-    binder: &[u8],
     suite: CipherSuite,
     now: Timestamp,
     _binder_ok: &BinderVerified,
@@ -142,7 +174,7 @@ pub(super) fn accept_early_data(
         return false;
     }
     let attempt = EarlyDataAttempt {
-        id: binder,
+        id: &candidate.identity,
         issued_at: candidate.state.issued_at,
         client_ticket_age_ms: ticket_age(candidate.obfuscated_age, candidate.state.ticket_age_add),
     };

@@ -198,20 +198,20 @@ impl ExpectClientHello {
         let offered_early = hello.extension(enums::ExtensionType::EarlyData).is_some();
         let mut resumed = None;
         if let Some(offered) = hello.offered_psks().filter(|_| dhe_mode || ke_mode) {
-            if let Some(candidate) = psk::find(config, offered, suite, cx.now) {
+            let name = cx.outcome.server_name.as_deref();
+            if let Some(candidate) = psk::find(config, offered, suite, name, cx.now) {
                 let prefix = binder_transcript_prefix(&message.bytes)?
                     .ok_or(PeerMisbehaved::UnexpectedMessage)?;
                 let binder_hash = transcript.hash_with(prefix);
                 let (early, proof) =
                     psk::verify_binder(&candidate, offered, suite, binder_hash.as_ref())?;
-                let binder = offered
-                    .binders
-                    .get(candidate.index)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                let early_ok = offered_early
-                    && psk::accept_early_data(config, &candidate, binder, suite, cx.now, &proof);
-                resumed = Some((candidate.index, early, early_ok));
+                // Another handshake may have taken this stateful ticket first: then this one
+                // is a full handshake.
+                if psk::claim(config, &candidate, &proof) {
+                    let early_ok = offered_early
+                        && psk::accept_early_data(config, &candidate, suite, cx.now, &proof);
+                    resumed = Some((candidate.index, early, early_ok));
+                }
             }
         }
         let resuming = resumed.is_some();
