@@ -655,3 +655,45 @@ fn a_ticket_issued_for_one_server_name_does_not_resume_under_another() {
     assert_eq!(server.server_name(), Some("other.example"));
     assert_eq!(server.handshake_kind(), Some(HandshakeKind::Full));
 }
+
+/// Seals like an `AeadSealer` and pads every ticket to 65,400 bytes: legal on the wire, but
+/// too big to fit in a later ClientHello beside everything else.
+struct PaddingSealer(AeadSealer);
+
+impl tls_resumption::ticket::TicketSealer for PaddingSealer {
+    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, tls_resumption::ticket::TicketError> {
+        let mut ticket = self.0.seal(plaintext)?;
+        ticket.resize(65_400, 0);
+        Ok(ticket)
+    }
+
+    fn open(
+        &self,
+        ticket: &[u8],
+    ) -> Result<tls_resumption::ticket::Opened, tls_resumption::ticket::TicketError> {
+        self.0.open(ticket)
+    }
+
+    fn lifetime(&self) -> Duration {
+        self.0.lifetime()
+    }
+}
+
+#[test]
+fn a_server_sending_oversized_tickets_only_costs_the_client_its_resumption() {
+    use tls_resumption::ticket::TicketSealer;
+    let rng = ring::rand::SystemRandom::new();
+    let sealer = AeadSealer::new(
+        TicketKeyMaterial::generate(&rng).unwrap(),
+        Duration::from_secs(3600),
+    )
+    .unwrap();
+    assert!(sealer.lifetime() > Duration::ZERO);
+    let s = arc(server().with_tickets(TicketMode::Stateless(Arc::new(PaddingSealer(sealer)))));
+    let c = arc(client());
+    let first = ours::connect(&c, &s, NOW, None).unwrap();
+    assert_eq!(first.tickets_received, 2);
+    // The next connection starts (its ClientHello encodes) and makes a full handshake.
+    let second = ours::connect(&c, &s, NOW, None).unwrap();
+    assert_eq!(second.server_kind, Some(HandshakeKind::Full));
+}

@@ -17,6 +17,13 @@ use crate::kdf::tls13::CipherSuite;
 use crate::time::Timestamp;
 use crate::Error;
 
+/// The longest ticket the client keeps (TLS 1.2 or 1.3). A ticket travels in a ClientHello
+/// extension next to everything else the hello carries; a server sending one near the 64 KiB
+/// field limit would make the next ClientHello impossible to encode, so such tickets are
+/// dropped at once rather than breaking a later connection. Real tickets are a few hundred
+/// bytes.
+pub(crate) const MAX_STORED_TICKET_LEN: usize = 16 * 1024;
+
 /// A client connection, sans-IO: the ClientHello is queued at creation; move bytes with
 /// [`write_tls`](Self::write_tls) and [`read_tls`](Self::read_tls) and call
 /// [`process`](Self::process).

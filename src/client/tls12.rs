@@ -454,7 +454,11 @@ impl Handshaking {
             None => (cx.now, None),
         };
         let (ticket, lifetime) = match this.new_ticket {
-            Some((ticket, hint)) if !ticket.is_empty() => (Some(ticket), hint),
+            Some((ticket, hint))
+                if !ticket.is_empty() && ticket.len() <= super::MAX_STORED_TICKET_LEN =>
+            {
+                (Some(ticket), hint)
+            }
             _ => (
                 old_ticket,
                 previous.as_ref().map_or(0, |p| p.state.lifetime_secs),

@@ -555,7 +555,8 @@ impl Connected {
                     return Err(PeerMisbehaved::IllegalParameter("ticket lifetime").into());
                 }
                 cx.outcome.tickets_received += 1;
-                if let (Some(store), true) = (&cx.config.session_store, nst.lifetime > 0) {
+                let keep = nst.lifetime > 0 && nst.ticket.len() <= super::MAX_STORED_TICKET_LEN;
+                if let (Some(store), true) = (&cx.config.session_store, keep) {
                     let psk = self.resumption.resumption_psk(&nst.nonce)?;
                     let max_early_data = nst.max_early_data_size().unwrap_or(0);
                     let ticket = ClientTls13Ticket {
