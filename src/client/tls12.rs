@@ -250,7 +250,7 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
         .session
         .as_ref()
         .ok_or(Error::InvalidState("resumed without a session"))?;
-    let ms = MasterSecret::new(*session.state.master_secret.expose_secret());
+    let ms = session.state.master_secret.duplicate();
     log_master_secret(cx.config.key_log.as_ref(), &hs.offer.random, &ms);
     let keys = KeyMaterial::derive(
         suite.hash(),
@@ -395,7 +395,9 @@ impl Handshaking {
         cx: &mut Context<'_>,
         message: Message,
     ) -> Result<State, Error> {
-        let _ = cx;
+        if cx.core.read_switched() {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        }
         let HandshakePayload::NewSessionTicket12(ticket) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };

@@ -251,13 +251,21 @@ impl ExpectServerHello {
                     return Err(PeerMisbehaved::IllegalParameter("PSK of another hash").into());
                 }
                 match share {
-                    Some(share) => early.psk_dhe_ke(self.share.agree(&share)?.expose_secret()),
+                    Some(share) => early.psk_dhe_ke(
+                        self.share
+                            .agree(&share)
+                            .map_err(|_| PeerMisbehaved::IllegalParameter("key share"))?
+                            .expose_secret(),
+                    ),
                     None if cx.config.psk_ke => early.psk_ke(),
                     None => return Err(PeerMisbehaved::MissingExtension("key_share").into()),
                 }
             }
             (false, Some(share), _) => {
-                let shared = self.share.agree(&share)?;
+                let shared = self
+                    .share
+                    .agree(&share)
+                    .map_err(|_| PeerMisbehaved::IllegalParameter("key share"))?;
                 KeySchedule::full_handshake(suite.hash(), shared.expose_secret())
             }
             _ => return Err(PeerMisbehaved::MissingExtension("key_share").into()),

@@ -198,7 +198,13 @@ impl Core {
             };
             match plain.typ {
                 ContentType::Handshake => self.joiner.push(&plain.payload)?,
-                ContentType::Alert => self.receive_alert(&plain.payload)?,
+                ContentType::Alert => {
+                    // RFC 8446 §5.1: nothing may interleave with a fragmented handshake message.
+                    if !self.joiner.is_empty() {
+                        return Err(PeerMisbehaved::UnexpectedMessage.into());
+                    }
+                    self.receive_alert(&plain.payload)?
+                }
                 ContentType::ApplicationData => {
                     if !self.joiner.is_empty() {
                         return Err(PeerMisbehaved::UnexpectedMessage.into());

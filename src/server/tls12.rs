@@ -474,7 +474,7 @@ impl ExpectFinished {
             let session = Tls12Session {
                 protocol_version: u16::from(ProtocolVersion::Tls12),
                 cipher_suite: suite.to_u16(),
-                master_secret: MasterSecret::new(*self.master_secret.expose_secret()),
+                master_secret: self.master_secret.duplicate(),
                 extended_master_secret: self.ems,
                 server_name: cx.outcome.server_name.clone(),
                 alpn: None,

@@ -247,7 +247,11 @@ impl ExpectClientHello {
                 group: NamedGroup::from(group.code_point()),
                 key_exchange: ours.public_key().to_vec(),
             }));
-            shared = Some(ours.agree(&client_share.key_exchange)?);
+            // RFC 8446 §4.2.8: a share that is not a valid point of its group is the peer's fault.
+            shared = Some(
+                ours.agree(&client_share.key_exchange)
+                    .map_err(|_| PeerMisbehaved::IllegalParameter("key share"))?,
+            );
         }
         if let Some((index, ..)) = &resumed {
             // At most MAX_IDENTITIES_TRIED, so the index fits.

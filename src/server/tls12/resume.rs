@@ -8,7 +8,7 @@ use crate::config::TicketMode;
 use crate::conn::tls12::{log_master_secret, protection, Transcript12};
 use crate::conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism, Tls12CipherSuite};
 use crate::error::PeerIncompatible;
-use crate::kdf::tls12::{KeyMaterial, MasterSecret};
+use crate::kdf::tls12::KeyMaterial;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{self, ExtensionType, ProtocolVersion};
 use crate::msgs::extensions::ClientExtension;
@@ -113,7 +113,7 @@ pub(super) fn resume(
         &mut transcript,
         server_hello(server_random, hello.session_id.clone(), suite, extensions),
     )?;
-    let ms = MasterSecret::new(*r.session.master_secret.expose_secret());
+    let ms = r.session.master_secret.duplicate();
     if issue_ticket {
         send_ticket(cx, &mut transcript, &SessionState::Tls12(r.session))?;
     }
