@@ -179,6 +179,10 @@ impl ExpectClientHello {
                 return Err(PeerMisbehaved::IllegalParameter("key share of another group").into());
             }
         }
+        // RFC 8446 §4.1.2: TLS 1.3 has no compression.
+        if hello.compression_methods != [0] {
+            return Err(PeerMisbehaved::IllegalParameter("compression methods").into());
+        }
         cx.outcome.server_name = server_name(hello);
         let offered_early_before_retry = self.retry.as_ref().is_some_and(|r| r.offered_early);
         let mut transcript = match self.retry {
@@ -190,6 +194,10 @@ impl ExpectClientHello {
         let modes: &[PskKeyExchangeMode] =
             match hello.extension(enums::ExtensionType::PskKeyExchangeModes) {
                 Some(ClientExtension::PskKeyExchangeModes(m)) => m,
+                // RFC 8446 §4.2.9: a client offering a PSK must say how it may be used.
+                _ if hello.offered_psks().is_some() => {
+                    return Err(PeerMisbehaved::MissingExtension("psk_key_exchange_modes").into())
+                }
                 _ => &[],
             };
         let dhe_mode = modes.contains(&PskKeyExchangeMode::PskDheKe);
