@@ -175,6 +175,9 @@ impl ExpectClientHello {
             return send_retry(cx, hello, &message.bytes, suite, group);
         };
         if let Some(retry) = &self.retry {
+            // Early data of the first flight came before this second ClientHello: from here on
+            // a record that fails to decrypt is an error again, not something to skip.
+            cx.core.set_skip_budget(0);
             if retry.group != group {
                 return Err(PeerMisbehaved::IllegalParameter("key share of another group").into());
             }
