@@ -74,11 +74,14 @@ pub struct Demo {
 
 /// A key log that keeps every line in memory.
 #[derive(Debug, Default)]
-pub struct MemoryKeyLog(Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>);
+pub struct MemoryKeyLog(Mutex<Vec<Line>>);
+
+/// One key-log line: label, client random, secret.
+pub type Line = (String, Vec<u8>, Vec<u8>);
 
 impl MemoryKeyLog {
     /// Removes and returns every line logged so far.
-    fn drain(&self) -> Vec<(String, Vec<u8>, Vec<u8>)> {
+    fn drain(&self) -> Vec<Line> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -157,19 +160,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// A demo mode: how the pair is configured.
 #[derive(Clone, Copy, Debug)]
 enum Mode {
-    Tls13PskDheKe,
-    Tls13PskKe,
-    Tls13ZeroRtt,
+    PskDheKe,
+    PskKe,
+    ZeroRtt,
 }
 
 impl Mode {
-    const ALL: [Mode; 3] = [Mode::Tls13PskDheKe, Mode::Tls13PskKe, Mode::Tls13ZeroRtt];
+    const ALL: [Mode; 3] = [Mode::PskDheKe, Mode::PskKe, Mode::ZeroRtt];
 
     fn name(self) -> &'static str {
         match self {
-            Mode::Tls13PskDheKe => "TLS 1.3 psk_dhe_ke",
-            Mode::Tls13PskKe => "TLS 1.3 psk_ke",
-            Mode::Tls13ZeroRtt => "TLS 1.3 0-RTT",
+            Mode::PskDheKe => "TLS 1.3 psk_dhe_ke",
+            Mode::PskKe => "TLS 1.3 psk_ke",
+            Mode::ZeroRtt => "TLS 1.3 0-RTT",
         }
     }
 
@@ -197,12 +200,12 @@ fn pair(mode: Mode, base: &ServerConfig, clock: &Arc<ManualClock>) -> Result<Pai
         .with_key_log(client_log.clone());
     let mut server = base.clone().with_key_log(server_log.clone());
     match mode {
-        Mode::Tls13PskDheKe => {}
-        Mode::Tls13PskKe => {
+        Mode::PskDheKe => {}
+        Mode::PskKe => {
             client = client.with_psk_ke(true);
             server = server.with_psk_ke(true);
         }
-        Mode::Tls13ZeroRtt => {
+        Mode::ZeroRtt => {
             client = client.with_early_data(true);
             let guard = SingleUseTickets::new(1024, Duration::from_secs(7 * 24 * 3600));
             server = server.with_early_data(16 * 1024, Arc::new(guard));
@@ -275,7 +278,7 @@ fn feed(end: &mut impl Endpoint, mut bytes: &[u8], now: Timestamp) -> Result<(),
     Ok(())
 }
 
-fn logged(lines: &[(String, Vec<u8>, Vec<u8>)], label: &str) -> Result<String, String> {
+fn logged(lines: &[Line], label: &str) -> Result<String, String> {
     lines
         .iter()
         .find(|(l, _, _)| l == label)
