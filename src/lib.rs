@@ -119,6 +119,8 @@ pub mod fleet;
 pub mod kdf;
 pub mod keylog;
 pub(crate) mod msgs;
+#[cfg(doctest)]
+mod readme;
 pub(crate) mod record;
 #[cfg(feature = "rustls")]
 pub mod rustls_adapter;
