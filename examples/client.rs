@@ -20,7 +20,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use tls_resumption::keylog::{KeyLog, KeyLogFile};
 use tls_resumption::verify::PinnedCertificates;
-use tls_resumption::{ClientConfig, ClientConnection, HandshakeKind};
+use tls_resumption::{ClientConfig, ClientConnection, HandshakeKind, TlsVersion};
 
 fn main() {
     if let Err(e) = run() {
@@ -33,6 +33,7 @@ fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let (mut connect, mut name, mut ca, mut keylog, mut early) = (None, None, None, None, None);
     let (mut repeat, mut no_tickets, mut psk_ke) = (1usize, false, false);
+    let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -44,8 +45,8 @@ fn run() -> Result<(), String> {
             "--repeat" => repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--no-tickets" => no_tickets = true,
             "--psk-ke" => psk_ke = true,
-            "--tls13" => {}
-            "--tls12" => return Err("TLS 1.2 is not implemented yet".into()),
+            "--tls13" => versions = vec![TlsVersion::Tls13],
+            "--tls12" => versions = vec![TlsVersion::Tls12],
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -58,8 +59,13 @@ fn run() -> Result<(), String> {
     let mut config = ClientConfig::new(Arc::new(PinnedCertificates::new(trusted)))
         .with_psk_ke(psk_ke)
         .with_early_data(early.is_some());
+    config = config.with_versions(&versions);
+    // TLS 1.2 without tickets still resumes by session ID; TLS 1.3 resumes only by ticket.
     if no_tickets {
-        config = config.with_session_store(None);
+        config = config.with_tls12_tickets(false);
+        if versions.contains(&TlsVersion::Tls13) {
+            config = config.with_session_store(None);
+        }
     }
     let log: Option<Arc<dyn KeyLog>> = match keylog {
         Some(path) => Some(Arc::new(

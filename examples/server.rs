@@ -1,4 +1,4 @@
-//! A TLS 1.3 server answering like `openssl s_server -www`: for any request it replies with a
+//! A TLS 1.3 and TLS 1.2 server answering like `openssl s_server -www`: for any request it replies with a
 //! page saying whether the session was new or reused, how, and what early data arrived.
 //!
 //! ```text
@@ -23,7 +23,7 @@ use tls_resumption::antireplay::StrikeRegister;
 use tls_resumption::kdf::tls13::CipherSuite;
 use tls_resumption::keylog::{KeyLog, KeyLogFile};
 use tls_resumption::store::MemoryCache;
-use tls_resumption::{HandshakeKind, ServerConfig, ServerConnection, TicketMode};
+use tls_resumption::{HandshakeKind, ServerConfig, ServerConnection, TicketMode, TlsVersion};
 
 fn main() {
     if let Err(e) = run() {
@@ -36,6 +36,7 @@ fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let (mut listen, mut cert, mut key, mut keylog) = (None, None, None, None);
     let (mut no_tickets, mut no_cache, mut psk_ke, mut early) = (false, false, false, 0u32);
+    let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -47,8 +48,8 @@ fn run() -> Result<(), String> {
             "--no-tickets" => no_tickets = true,
             "--no-session-cache" => no_cache = true,
             "--allow-psk-ke" => psk_ke = true,
-            "--tls13" => {}
-            "--tls12" => return Err("TLS 1.2 is not implemented yet".into()),
+            "--tls13" => versions = vec![TlsVersion::Tls13],
+            "--tls12" => versions = vec![TlsVersion::Tls12],
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -68,6 +69,11 @@ fn run() -> Result<(), String> {
         }),
         (true, true) => config.with_tickets(TicketMode::Disabled),
     };
+    // TLS 1.2: `--no-tickets` resumes by session ID only, `--no-session-cache` by ticket only.
+    config = config.with_versions(&versions);
+    if no_cache {
+        config = config.with_session_cache(None);
+    }
     config = config.with_psk_ke(psk_ke);
     if early > 0 {
         let guard = StrikeRegister::new(100_000, Duration::from_secs(10));
@@ -145,10 +151,13 @@ fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, Str
         if !conn.is_handshaking() && (!request.is_empty() || !early.is_empty()) {
             let kind = conn.handshake_kind().unwrap_or(HandshakeKind::Full);
             let status = if kind.is_resumed() { "Reused" } else { "New" };
-            let first = format!(
-                "{status}, TLSv1.3, Cipher is {}",
-                suite_name(conn.cipher_suite())
-            );
+            let first = match conn.tls12_cipher_suite() {
+                Some(suite) => format!("{status}, TLSv1.2, Cipher is {suite}"),
+                None => format!(
+                    "{status}, TLSv1.3, Cipher is {}",
+                    suite_name(conn.cipher_suite())
+                ),
+            };
             let mut page =
                 format!("HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n{first}\n{kind}\n");
             if !early.is_empty() {

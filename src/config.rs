@@ -1,6 +1,6 @@
 //! Client and server configuration, with safe defaults.
 //!
-//! Defaults: TLS 1.3; suites TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+//! Defaults: TLS 1.3 and TLS 1.2 (ECDHE AEAD suites, extended master secret required); suites TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
 //! TLS_CHACHA20_POLY1305_SHA256; groups X25519, secp256r1, secp384r1 (a client sends an
 //! X25519 share first and answers a HelloRetryRequest for the others). A server issues two
 //! stateless tickets after a full handshake and one after a resumption, accepts only
@@ -13,12 +13,13 @@ use ring::rand::{SecureRandom, SystemRandom};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::antireplay::ReplayGuard;
+use crate::conn::Tls12CipherSuite;
 use crate::crypto::kx::KxGroup;
 use crate::crypto::sign::SigningKey;
 use crate::crypto::CryptoError;
 use crate::kdf::tls13::CipherSuite;
 use crate::keylog::{KeyLog, NoKeyLog};
-use crate::store::{ClientSessionStore, MemoryClientStore, SessionCache};
+use crate::store::{ClientSessionStore, MemoryCache, MemoryClientStore, SessionCache};
 use crate::ticket::{AeadSealer, TicketError, TicketKeyMaterial, TicketSealer};
 use crate::time::{Clock, SystemClock};
 use crate::verify::ServerCertVerifier;
@@ -45,6 +46,10 @@ pub struct ClientConfig {
     pub(crate) rng: Rng,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) key_log: Arc<dyn KeyLog>,
+    pub(crate) versions: Versions,
+    pub(crate) tls12_suites: Vec<Tls12CipherSuite>,
+    pub(crate) tls12_tickets: bool,
+    pub(crate) require_ems: bool,
 }
 
 impl core::fmt::Debug for ClientConfig {
@@ -73,7 +78,38 @@ impl ClientConfig {
             rng: Arc::new(SystemRandom::new()),
             clock: Arc::new(SystemClock),
             key_log: Arc::new(NoKeyLog),
+            versions: Versions::BOTH,
+            tls12_suites: Tls12CipherSuite::ALL.to_vec(),
+            tls12_tickets: true,
+            require_ems: true,
         }
+    }
+
+    /// The protocol versions to offer (default both; TLS 1.3 is preferred when the server
+    /// has it).
+    pub fn with_versions(mut self, versions: &[TlsVersion]) -> Self {
+        self.versions = Versions::from_list(versions);
+        self
+    }
+
+    /// The TLS 1.2 suites to offer, most preferred first.
+    pub fn with_tls12_suites(mut self, suites: &[Tls12CipherSuite]) -> Self {
+        self.tls12_suites = suites.to_vec();
+        self
+    }
+
+    /// Offer and accept RFC 5077 session tickets in TLS 1.2 (default on); off resumes by
+    /// session ID only.
+    pub fn with_tls12_tickets(mut self, enabled: bool) -> Self {
+        self.tls12_tickets = enabled;
+        self
+    }
+
+    /// Refuse a TLS 1.2 server that does not negotiate the extended master secret
+    /// (RFC 7627 §5.2); on by default. Off, such a handshake completes but is never resumed.
+    pub fn with_require_extended_master_secret(mut self, require: bool) -> Self {
+        self.require_ems = require;
+        self
     }
 
     /// The suites to offer, most preferred first.
@@ -167,6 +203,11 @@ pub struct ServerConfig {
     pub(crate) rng: Rng,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) key_log: Arc<dyn KeyLog>,
+    pub(crate) versions: Versions,
+    pub(crate) tls12_suites: Vec<Tls12CipherSuite>,
+    pub(crate) session_cache: Option<Arc<dyn SessionCache>>,
+    pub(crate) tls12_session_lifetime: Duration,
+    pub(crate) require_ems: bool,
 }
 
 impl core::fmt::Debug for ServerConfig {
@@ -231,7 +272,46 @@ impl ServerConfig {
             rng,
             clock: Arc::new(SystemClock),
             key_log: Arc::new(NoKeyLog),
+            versions: Versions::BOTH,
+            tls12_suites: Tls12CipherSuite::ALL.to_vec(),
+            session_cache: Some(Arc::new(MemoryCache::new(1024))),
+            tls12_session_lifetime: Duration::from_secs(2 * 3600),
+            require_ems: true,
         })
+    }
+
+    /// The protocol versions to accept (default both; TLS 1.3 when the client offers it).
+    pub fn with_versions(mut self, versions: &[TlsVersion]) -> Self {
+        self.versions = Versions::from_list(versions);
+        self
+    }
+
+    /// The TLS 1.2 suites to accept, most preferred first.
+    pub fn with_tls12_suites(mut self, suites: &[Tls12CipherSuite]) -> Self {
+        self.tls12_suites = suites.to_vec();
+        self
+    }
+
+    /// Where TLS 1.2 sessions are kept under their session IDs (RFC 5246 §7.4.1.2);
+    /// `None` resumes by ticket only. Default: an in-memory cache of 1024 sessions on the
+    /// system clock. The cache checks expiry against its own clock, so a cache for a server
+    /// driven with another `now` (tests, a [`crate::time::ManualClock`]) should share it.
+    pub fn with_session_cache(mut self, cache: Option<Arc<dyn SessionCache>>) -> Self {
+        self.session_cache = cache;
+        self
+    }
+
+    /// How long a TLS 1.2 session stays resumable by session ID (default 2 hours).
+    pub fn with_tls12_session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.tls12_session_lifetime = lifetime;
+        self
+    }
+
+    /// Refuse TLS 1.2 clients that do not offer the extended master secret (RFC 7627 §5.2);
+    /// on by default. Off, such a client gets a full handshake that is never resumable.
+    pub fn with_require_extended_master_secret(mut self, require: bool) -> Self {
+        self.require_ems = require;
+        self
     }
 
     /// The suites to accept, most preferred first (the server's preference decides).
@@ -302,5 +382,35 @@ impl ServerConfig {
     /// The configured clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+}
+
+/// A protocol version a configuration may enable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246), ECDHE with AEAD suites only.
+    Tls12,
+    /// TLS 1.3 (RFC 8446).
+    Tls13,
+}
+
+/// Which versions are enabled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Versions {
+    pub(crate) tls12: bool,
+    pub(crate) tls13: bool,
+}
+
+impl Versions {
+    const BOTH: Self = Self {
+        tls12: true,
+        tls13: true,
+    };
+
+    fn from_list(list: &[TlsVersion]) -> Self {
+        Self {
+            tls12: list.contains(&TlsVersion::Tls12),
+            tls13: list.contains(&TlsVersion::Tls13),
+        }
     }
 }

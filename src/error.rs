@@ -130,7 +130,7 @@ impl PeerMisbehaved {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PeerIncompatible {
-    /// The peer does not offer TLS 1.3, the only version this side speaks (RFC 8446 §4.2.1).
+    /// No protocol version both sides enable (RFC 8446 §4.2.1; RFC 5246 §E.1).
     #[error("no common protocol version")]
     NoCommonVersion,
     /// No cipher suite in common.
@@ -142,6 +142,14 @@ pub enum PeerIncompatible {
     /// No signature scheme in common with the server's key.
     #[error("no common signature scheme")]
     NoCommonSignatureScheme,
+    /// A TLS 1.2 peer does not negotiate the extended master secret, which this side
+    /// requires (RFC 7627 §5.2).
+    #[error("extended master secret required")]
+    ExtendedMasterSecretRequired,
+    /// A TLS 1.2 peer does not support secure renegotiation signalling (RFC 5746), or asked
+    /// to renegotiate, which this side never does.
+    #[error("renegotiation refused")]
+    Renegotiation,
 }
 
 impl PeerIncompatible {

@@ -134,8 +134,8 @@ pub mod fuzzing;
 
 pub use alert::AlertDescription;
 pub use client::ClientConnection;
-pub use config::{ClientConfig, ServerConfig, TicketMode};
-pub use conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
+pub use config::{ClientConfig, ServerConfig, TicketMode, TlsVersion};
+pub use conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism, Tls12CipherSuite};
 pub use error::Error;
 pub use server::ServerConnection;
 

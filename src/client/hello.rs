@@ -12,7 +12,7 @@ use crate::msgs::extensions::{
     ClientExtension, KeyShareEntry, OfferedPsks, PskIdentity, ServerNameEntry,
 };
 use crate::msgs::handshake::HandshakePayload;
-use crate::store::ClientTls13Ticket;
+use crate::store::{ClientTls12Session, ClientTls13Ticket};
 use crate::time::Timestamp;
 use crate::Error;
 
@@ -33,6 +33,8 @@ pub(super) struct HelloParams<'a> {
     pub(super) random: [u8; 32],
     pub(super) session_id: &'a [u8],
     pub(super) now: Timestamp,
+    /// The TLS 1.2 session offered alongside (its ticket goes in `session_ticket`).
+    pub(super) tls12: Option<&'a ClientTls12Session>,
 }
 
 /// Builds a ClientHello with a share for `group`, offering `ticket` (when given) with its
@@ -65,13 +67,19 @@ pub(super) fn build(
     extensions.push(ClientExtension::SignatureAlgorithms(
         SignatureAlgorithm::ALL
             .iter()
-            .filter(|a| a.allowed_in_tls13())
+            .filter(|a| config.versions.tls12 || a.allowed_in_tls13())
             .map(|a| SignatureScheme::from(a.code_point()))
             .collect(),
     ));
-    extensions.push(ClientExtension::SupportedVersions(vec![
-        ProtocolVersion::Tls13,
-    ]));
+    let mut versions = Vec::new();
+    if config.versions.tls13 {
+        versions.push(ProtocolVersion::Tls13);
+    }
+    if config.versions.tls12 {
+        versions.push(ProtocolVersion::Tls12);
+        super::tls12::hello_extensions(config, p.tls12, &mut extensions);
+    }
+    extensions.push(ClientExtension::SupportedVersions(versions));
     let mode = if config.psk_ke {
         PskKeyExchangeMode::PskKe
     } else {
@@ -106,11 +114,20 @@ pub(super) fn build(
             binders: vec![vec![0; suite.hash().output_len()]],
         }));
     }
-    let suites = config
+    let mut suites: Vec<enums::CipherSuite> = config
         .suites
         .iter()
+        .filter(|_| config.versions.tls13)
         .map(|s| enums::CipherSuite::from(s.to_u16()))
         .collect();
+    if config.versions.tls12 {
+        suites.extend(
+            config
+                .tls12_suites
+                .iter()
+                .map(|s| enums::CipherSuite::from(s.to_u16())),
+        );
+    }
     let hello = Message::encode(HandshakePayload::ClientHello(ClientHello {
         legacy_version: ProtocolVersion::Tls12,
         random: p.random,

@@ -1,16 +1,17 @@
 //! The client side of a connection.
 //!
 //! [`ClientConnection`] is the front both protocol versions will share; the TLS 1.3 handshake
-//! lives in `tls13.rs` (and the ClientHello it sends in `hello.rs`). A TLS 1.2 state machine
-//! goes beside it, with the version decided on the ServerHello in this front.
+//! lives in `tls13.rs` (and the ClientHello it sends in `hello.rs`), the TLS 1.2 one in
+//! `tls12.rs`; the ServerHello decides which.
 
 mod hello;
+mod tls12;
 mod tls13;
 
 use std::sync::Arc;
 
 use crate::config::ClientConfig;
-use crate::conn::core::Core;
+use crate::conn::core::{Core, Incoming};
 use crate::conn::HandshakeKind;
 use crate::kdf::tls13::CipherSuite;
 use crate::time::Timestamp;
@@ -27,6 +28,9 @@ pub struct ClientConnection {
     pending: Vec<u8>,
     early_data_sent: usize,
     early_data_limit: usize,
+    /// Set when the server chose TLS 1.2; `state` is then unused.
+    tls12: Option<tls12::State>,
+    tls12_suite: Option<crate::conn::Tls12CipherSuite>,
 }
 
 impl core::fmt::Debug for ClientConnection {
@@ -65,6 +69,8 @@ impl ClientConnection {
             pending: Vec::new(),
             early_data_sent: 0,
             early_data_limit,
+            tls12: None,
+            tls12_suite: None,
         })
     }
 
@@ -84,6 +90,7 @@ impl ClientConnection {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.state = None;
+                self.tls12 = None;
                 Err(self.core.fail(e))
             }
         }
@@ -94,6 +101,9 @@ impl ClientConnection {
             let handshaking = self.is_handshaking();
             let Some(incoming) = self.core.next_incoming(handshaking)? else {
                 break;
+            };
+            let Some(incoming) = self.tls12_step(now, incoming)? else {
+                continue;
             };
             let state = self
                 .state
@@ -112,6 +122,76 @@ impl ClientConnection {
             self.core.send_application_data(&pending)?;
         }
         Ok(())
+    }
+
+    /// Runs `incoming` through the TLS 1.2 state machine when the server chose TLS 1.2 (seen
+    /// on its ServerHello); gives it back when TLS 1.3 takes it.
+    fn tls12_step(
+        &mut self,
+        now: Timestamp,
+        incoming: Incoming,
+    ) -> Result<Option<Incoming>, Error> {
+        let state = match self.tls12.take() {
+            Some(state) => state,
+            None => {
+                let (Incoming::Handshake(bytes), Some(tls13::State::ExpectServerHello(hello))) =
+                    (&incoming, &self.state)
+                else {
+                    return Ok(Some(incoming));
+                };
+                if hello.retried || !self.config.versions.tls12 {
+                    return Ok(Some(incoming));
+                }
+                let message = crate::conn::tls12::decode(bytes.clone())?;
+                if !tls12::is_tls12_server_hello(&message) {
+                    return Ok(Some(incoming));
+                }
+                let Some(tls13::State::ExpectServerHello(hello)) = self.state.take() else {
+                    return Err(Error::InvalidState("no ClientHello sent"));
+                };
+                let hello = *hello;
+                let offer = tls12::Offer {
+                    server_name: hello.server_name,
+                    random: hello.random,
+                    session_id: hello.session_id,
+                    hello_bytes: hello.hello_bytes,
+                    session: hello.tls12,
+                };
+                let mut cx = tls12::Context {
+                    config: &self.config,
+                    core: &mut self.core,
+                    now,
+                    outcome: &mut self.outcome,
+                    suite: &mut self.tls12_suite,
+                };
+                self.tls12 = Some(tls12::start(&mut cx, offer, message)?);
+                return Ok(None);
+            }
+        };
+        let mut cx = tls12::Context {
+            config: &self.config,
+            core: &mut self.core,
+            now,
+            outcome: &mut self.outcome,
+            suite: &mut self.tls12_suite,
+        };
+        self.tls12 = Some(state.handle(&mut cx, incoming)?);
+        Ok(None)
+    }
+
+    /// The negotiated protocol version, once the ServerHello arrived.
+    pub fn protocol_version(&self) -> Option<crate::TlsVersion> {
+        if self.tls12_suite.is_some() {
+            Some(crate::TlsVersion::Tls12)
+        } else {
+            self.outcome.suite.map(|_| crate::TlsVersion::Tls13)
+        }
+    }
+
+    /// The negotiated TLS 1.2 suite ([`cipher_suite`](Self::cipher_suite) is the TLS 1.3
+    /// one).
+    pub fn tls12_cipher_suite(&self) -> Option<crate::conn::Tls12CipherSuite> {
+        self.tls12_suite
     }
 
     /// Moves every byte waiting to be sent into `out`; returns how many.
@@ -195,6 +275,12 @@ impl ClientConnection {
     /// True until the server's Finished verified and the client's was sent (and after a
     /// failure).
     pub fn is_handshaking(&self) -> bool {
+        if self.tls12_suite.is_some() {
+            return self
+                .tls12
+                .as_ref()
+                .is_none_or(tls12::State::is_handshaking);
+        }
         self.state.as_ref().is_none_or(tls13::State::is_handshaking)
     }
 

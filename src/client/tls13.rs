@@ -107,6 +107,8 @@ pub(super) struct ExpectServerHello {
     /// After a HelloRetryRequest: the transcript so far and the suite it fixed.
     pub(super) retry: Option<(Transcript, CipherSuite)>,
     pub(super) retried: bool,
+    /// The TLS 1.2 session offered too, for a server that answers with TLS 1.2.
+    pub(super) tls12: Option<crate::store::ClientTls12Session>,
 }
 
 impl ExpectServerHello {
@@ -125,8 +127,10 @@ impl ExpectServerHello {
             .fill(&mut random)
             .and_then(|()| config.rng.fill(&mut session_id))
             .map_err(|_| crate::crypto::CryptoError::Random)?;
+        let tls12 = super::tls12::take_session(config, server_name, now, &mut session_id);
         let ticket = match &config.session_store {
-            Some(store) => store
+            // A TLS 1.2-only client keeps its TLS 1.3 tickets for later.
+            Some(store) if config.versions.tls13 => store
                 .take_tls13_ticket(server_name, now)
                 .ok()
                 .flatten()
@@ -134,7 +138,7 @@ impl ExpectServerHello {
                     CipherSuite::from_u16(t.state.cipher_suite)
                         .is_some_and(|s| config.suites.contains(&s))
                 }),
-            None => None,
+            _ => None,
         };
         let early_data_offered =
             config.early_data && ticket.as_ref().is_some_and(|t| t.state.max_early_data > 0);
@@ -148,6 +152,7 @@ impl ExpectServerHello {
             random,
             session_id: &session_id,
             now,
+            tls12: tls12.as_ref(),
         };
         let hello = hello::build(
             &params,
@@ -185,6 +190,7 @@ impl ExpectServerHello {
             early_traffic,
             retry: None,
             retried: false,
+            tls12,
         })
     }
 
@@ -340,6 +346,7 @@ impl ExpectServerHello {
             random: self.random,
             session_id: &self.session_id,
             now: cx.now,
+            tls12: self.tls12.as_ref(),
         };
         let hello = hello::build(
             &params,

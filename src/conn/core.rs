@@ -52,6 +52,12 @@ pub(crate) struct Core {
     skip_budget: usize,
     change_cipher_specs: usize,
     empty_records: usize,
+    /// TLS 1.2 rules for change_cipher_spec: it switches the read keys, once, where the
+    /// handshake expects it.
+    tls12: bool,
+    /// TLS 1.2: the read protection the next change_cipher_spec installs; `None` while no
+    /// change_cipher_spec is expected (RFC 5246 §7.1).
+    pending_read: Option<RecordProtection>,
 }
 
 impl Core {
@@ -69,6 +75,8 @@ impl Core {
             skip_budget: 0,
             change_cipher_specs: 0,
             empty_records: 0,
+            tls12: false,
+            pending_read: None,
         }
     }
 
@@ -169,6 +177,10 @@ impl Core {
             let Some(record) = self.deframer.pop()? else {
                 return Ok(None);
             };
+            if record.typ == ContentType::ChangeCipherSpec && self.tls12 {
+                self.tls12_change_cipher_spec(&record.payload)?;
+                continue;
+            }
             if record.typ == ContentType::ChangeCipherSpec {
                 // RFC 8446 §5: during the handshake a change_cipher_spec of the single byte 1
                 // is dropped unprotected; anything else is unexpected_message.
@@ -308,5 +320,56 @@ impl Core {
         };
         self.outgoing.extend_from_slice(&bytes);
         Ok(())
+    }
+
+    /// Switches this connection to TLS 1.2 record rules (RFC 5246 §7.1).
+    pub(crate) fn set_tls12(&mut self) {
+        self.tls12 = true;
+    }
+
+    /// TLS 1.2: the read protection the peer's next change_cipher_spec switches to; until it
+    /// arrives [`Self::read_switched`] is false.
+    pub(crate) fn expect_change_cipher_spec(&mut self, read: RecordProtection) {
+        self.pending_read = Some(read);
+    }
+
+    /// TLS 1.2: true when no change_cipher_spec is pending, i.e. the one expected arrived.
+    pub(crate) fn read_switched(&self) -> bool {
+        self.pending_read.is_none()
+    }
+
+    /// A TLS 1.2 change_cipher_spec: valid only as the single byte 1, only when the handshake
+    /// expects one, and not in the middle of a handshake message (RFC 5246 §7.1).
+    fn tls12_change_cipher_spec(&mut self, payload: &[u8]) -> Result<(), Error> {
+        if payload != [1] {
+            return Err(InvalidMessage::InvalidChangeCipherSpec.into());
+        }
+        if !self.joiner.is_empty() {
+            return Err(PeerMisbehaved::KeyChangeMidMessage.into());
+        }
+        let read = self
+            .pending_read
+            .take()
+            .ok_or(PeerMisbehaved::UnexpectedMessage)?;
+        self.read = Some(read);
+        Ok(())
+    }
+
+    /// TLS 1.2: sends change_cipher_spec under the current keys, then protects every later
+    /// record with `write` (RFC 5246 §7.1).
+    pub(crate) fn send_change_cipher_spec(&mut self, write: RecordProtection) -> Result<(), Error> {
+        self.send_record(ContentType::ChangeCipherSpec, &[1])?;
+        self.write = Some(write);
+        Ok(())
+    }
+
+    /// Sends a warning-level alert (TLS 1.2 `no_renegotiation`, RFC 5746 §4.2).
+    pub(crate) fn send_warning(&mut self, description: AlertDescription) -> Result<(), Error> {
+        let body = AlertMessage {
+            level: AlertLevel::Warning,
+            description,
+        }
+        .to_bytes()?;
+        self.send_record(ContentType::Alert, &body)
     }
 }

@@ -34,6 +34,12 @@ pub enum ResumptionMechanism {
         /// Whether a fresh (EC)DHE exchange went into the key schedule.
         dhe: bool,
     },
+    /// A TLS 1.2 session ID the server found in its cache (RFC 5246 §7.4.1.2). The master
+    /// secret is reused; the keys are fresh, from the new randoms (RFC 5246 §6.3).
+    SessionId,
+    /// A TLS 1.2 RFC 5077 session ticket the server opened. As for `SessionId`, the master
+    /// secret is reused and the keys come from the new randoms.
+    Ticket,
 }
 
 /// What happened to 0-RTT data (RFC 8446 §4.2.10).
@@ -67,6 +73,14 @@ impl core::fmt::Display for HandshakeKind {
                     EarlyDataStatus::NotOffered => Ok(()),
                 }
             }
+            Self::Resumed {
+                mechanism: ResumptionMechanism::SessionId,
+                ..
+            } => f.write_str("resumed via session ID"),
+            Self::Resumed {
+                mechanism: ResumptionMechanism::Ticket,
+                ..
+            } => f.write_str("resumed via ticket (RFC 5077)"),
         }
     }
 }

@@ -4,8 +4,10 @@
 
 pub(crate) mod core;
 mod kind;
+pub(crate) mod tls12;
 
 pub use kind::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
+pub use tls12::Tls12CipherSuite;
 
 use crate::crypto::{HashAlgorithm, Hasher};
 use crate::kdf::tls13::{CipherSuite, TrafficSecret};

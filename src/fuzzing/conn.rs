@@ -10,10 +10,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::antireplay::StrikeRegister;
-use crate::config::{ClientConfig, ServerConfig, TicketMode};
+use crate::config::{ClientConfig, ServerConfig, TicketMode, TlsVersion};
 use crate::ticket::{AeadSealer, TicketKeyMaterial};
 use crate::time::Timestamp;
 use crate::verify::PinnedCertificates;
@@ -74,9 +75,49 @@ fn split(data: &[u8]) -> (bool, usize, &[u8]) {
     }
 }
 
-fn client_hello() -> Vec<u8> {
+/// The test PKI's Ed25519 certificate and key: the TLS 1.2 client checks the
+/// ServerKeyExchange signature against the certificate, so it must be a real one for the
+/// fuzzed bytes after the valid prefix to meet a live connection.
+const CERT12_PEM: &str = include_str!("../../tests/data/pki/server-ed25519.pem");
+const KEY12_PEM: &str = include_str!("../../tests/data/pki/server-ed25519.key");
+
+fn cert12() -> CertificateDer<'static> {
+    CertificateDer::from_pem_slice(CERT12_PEM.as_bytes())
+        .unwrap_or_else(|_| unreachable!("the committed certificate parses"))
+}
+
+/// The TLS 1.2-only counterparts, so fuzzed bytes reach the TLS 1.2 states.
+fn server_config12() -> &'static Arc<ServerConfig> {
+    static CONFIG: OnceLock<Arc<ServerConfig>> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let key = PrivateKeyDer::from_pem_slice(KEY12_PEM.as_bytes())
+            .unwrap_or_else(|_| unreachable!("the committed key parses"));
+        let sealer = TicketKeyMaterial::new([0; 16], &[1; 32])
+            .and_then(|m| AeadSealer::new(m, Duration::from_secs(3600)).ok())
+            .unwrap_or_else(|| unreachable!("fixed ticket key material is valid"));
+        let config = ServerConfig::new(vec![cert12()], &key)
+            .unwrap_or_else(|_| unreachable!("a valid key and its certificate"))
+            .with_tickets(TicketMode::Stateless(Arc::new(sealer)))
+            .with_versions(&[TlsVersion::Tls12]);
+        Arc::new(config)
+    })
+}
+
+fn client_config12() -> &'static Arc<ClientConfig> {
+    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let pinned = PinnedCertificates::new([cert12()]);
+        Arc::new(
+            ClientConfig::new(Arc::new(pinned))
+                .with_session_store(None)
+                .with_versions(&[TlsVersion::Tls12]),
+        )
+    })
+}
+
+fn client_hello(config: &Arc<ClientConfig>) -> Vec<u8> {
     let mut out = Vec::new();
-    if let Ok(mut client) = ClientConnection::new(client_config().clone(), "localhost", NOW) {
+    if let Ok(mut client) = ClientConnection::new(config.clone(), "localhost", NOW) {
         client.write_tls(&mut out);
     }
     out
@@ -101,10 +142,26 @@ fn feed(
 
 /// Arbitrary bytes into a server: fresh, or after a valid ClientHello from our client.
 pub fn server_connection(data: &[u8]) {
+    run_server(server_config(), client_config(), data);
+}
+
+/// As [`server_connection`], with a TLS 1.2-only server and client: after the prefix the
+/// server waits for a ClientKeyExchange.
+pub fn server_connection_tls12(data: &[u8]) {
+    run_server(server_config12(), client_config12(), data);
+}
+
+/// As [`client_connection`], with a TLS 1.2-only client and server: after the prefix the
+/// client has a verified ServerKeyExchange and has sent its Finished.
+pub fn client_connection_tls12(data: &[u8]) {
+    run_client(client_config12(), server_config12(), data);
+}
+
+fn run_server(config: &Arc<ServerConfig>, client: &Arc<ClientConfig>, data: &[u8]) {
     let (after_hello, chunk, rest) = split(data);
-    let mut server = ServerConnection::new(server_config().clone());
+    let mut server = ServerConnection::new(config.clone());
     if after_hello {
-        let hello = client_hello();
+        let hello = client_hello(client);
         let _ = server.read_tls(&hello);
         if server.process(NOW).is_err() {
             return;
@@ -130,14 +187,18 @@ pub fn server_connection(data: &[u8]) {
 /// Arbitrary bytes into a client: fresh (its ClientHello sent), or after our server's valid
 /// answer to that ClientHello.
 pub fn client_connection(data: &[u8]) {
+    run_client(client_config(), server_config(), data);
+}
+
+fn run_client(config: &Arc<ClientConfig>, server: &Arc<ServerConfig>, data: &[u8]) {
     let (after_answer, chunk, rest) = split(data);
-    let Ok(mut client) = ClientConnection::new(client_config().clone(), "localhost", NOW) else {
+    let Ok(mut client) = ClientConnection::new(config.clone(), "localhost", NOW) else {
         return;
     };
     if after_answer {
         let mut hello = Vec::new();
         client.write_tls(&mut hello);
-        let mut server = ServerConnection::new(server_config().clone());
+        let mut server = ServerConnection::new(server.clone());
         let _ = server.read_tls(&hello);
         let _ = server.process(NOW);
         let mut answer = Vec::new();

@@ -7,7 +7,9 @@ mod conn;
 mod state;
 mod wire;
 
-pub use conn::{client_connection, server_connection};
+pub use conn::{
+    client_connection, client_connection_tls12, server_connection, server_connection_tls12,
+};
 pub use state::{session_state, ticket_open};
 pub use wire::{client_hello, deframer, handshake_message, record_open};
 
@@ -24,4 +26,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("session_state", session_state),
     ("server_connection", server_connection),
     ("client_connection", client_connection),
+    ("server_connection_tls12", server_connection_tls12),
+    ("client_connection_tls12", client_connection_tls12),
 ];

@@ -2,19 +2,21 @@
 //!
 //! [`ServerConnection`] is the front both protocol versions will share: record plumbing, the
 //! application-facing calls and error handling live here; the TLS 1.3 handshake lives in
-//! `tls13.rs`. A TLS 1.2 state machine goes beside it, with version negotiation on the first
-//! ClientHello in this front.
+//! `tls13.rs`, the TLS 1.2 one in `tls12.rs`; the first ClientHello decides which
+//! (TLS 1.3 whenever both sides enable it).
 
 mod psk;
 mod retry;
+mod tls12;
 mod tls13;
 
 use std::sync::Arc;
 
 use crate::config::ServerConfig;
-use crate::conn::core::Core;
+use crate::conn::core::{Core, Incoming};
 use crate::conn::HandshakeKind;
 use crate::kdf::tls13::CipherSuite;
+use crate::msgs::handshake::HandshakePayload;
 use crate::time::Timestamp;
 use crate::Error;
 
@@ -26,6 +28,10 @@ pub struct ServerConnection {
     state: Option<tls13::State>,
     outcome: tls13::Outcome,
     pending: Vec<u8>,
+    /// Set when the first ClientHello chose TLS 1.2; `state` is then unused.
+    tls12: Option<tls12::State>,
+    tls12_suite: Option<crate::conn::Tls12CipherSuite>,
+    version_chosen: bool,
 }
 
 impl core::fmt::Debug for ServerConnection {
@@ -46,6 +52,9 @@ impl ServerConnection {
             state: Some(tls13::State::initial()),
             outcome: tls13::Outcome::default(),
             pending: Vec::new(),
+            tls12: None,
+            tls12_suite: None,
+            version_chosen: false,
         }
     }
 
@@ -67,6 +76,7 @@ impl ServerConnection {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.state = None;
+                self.tls12 = None;
                 Err(self.core.fail(e))
             }
         }
@@ -78,6 +88,9 @@ impl ServerConnection {
             let Some(incoming) = self.core.next_incoming(handshaking)? else {
                 break;
             };
+            if self.tls12_step(now, &incoming)? {
+                continue;
+            }
             let state = self
                 .state
                 .take()
@@ -95,6 +108,65 @@ impl ServerConnection {
             self.core.send_application_data(&pending)?;
         }
         Ok(())
+    }
+
+    /// Runs `incoming` through the TLS 1.2 state machine when this connection speaks TLS 1.2
+    /// (deciding the version on the first ClientHello); false when TLS 1.3 takes it.
+    fn tls12_step(&mut self, now: Timestamp, incoming: &Incoming) -> Result<bool, Error> {
+        if !self.version_chosen {
+            let Incoming::Handshake(bytes) = incoming else {
+                return Ok(false);
+            };
+            self.version_chosen = true;
+            let message = crate::conn::tls12::decode(bytes.clone())?;
+            let HandshakePayload::ClientHello(hello) = &message.payload else {
+                return Ok(false);
+            };
+            if !tls12::chooses_tls12(&self.config, hello)? {
+                return Ok(false);
+            }
+            let mut cx = tls12::Context {
+                config: &self.config,
+                core: &mut self.core,
+                now,
+                outcome: &mut self.outcome,
+                suite: &mut self.tls12_suite,
+            };
+            self.tls12 = Some(tls12::start(&mut cx, message)?);
+            self.state = None;
+            return Ok(true);
+        }
+        let Some(state) = self.tls12.take() else {
+            return Ok(false);
+        };
+        let mut cx = tls12::Context {
+            config: &self.config,
+            core: &mut self.core,
+            now,
+            outcome: &mut self.outcome,
+            suite: &mut self.tls12_suite,
+        };
+        let incoming = match incoming {
+            Incoming::Handshake(b) => Incoming::Handshake(b.clone()),
+            Incoming::ApplicationData(d) => Incoming::ApplicationData(d.clone()),
+        };
+        self.tls12 = Some(state.handle(&mut cx, incoming)?);
+        Ok(true)
+    }
+
+    /// The negotiated protocol version, once the ClientHello is answered.
+    pub fn protocol_version(&self) -> Option<crate::TlsVersion> {
+        if self.tls12_suite.is_some() {
+            Some(crate::TlsVersion::Tls12)
+        } else {
+            self.outcome.suite.map(|_| crate::TlsVersion::Tls13)
+        }
+    }
+
+    /// The negotiated TLS 1.2 suite, once decided ([`cipher_suite`](Self::cipher_suite) is
+    /// the TLS 1.3 one).
+    pub fn tls12_cipher_suite(&self) -> Option<crate::conn::Tls12CipherSuite> {
+        self.tls12_suite
     }
 
     /// Moves every byte waiting to be sent into `out`; returns how many.
@@ -151,6 +223,12 @@ impl ServerConnection {
 
     /// True until the client's Finished verified (and after a failure).
     pub fn is_handshaking(&self) -> bool {
+        if self.tls12_suite.is_some() {
+            return self
+                .tls12
+                .as_ref()
+                .is_none_or(tls12::State::is_handshaking);
+        }
         self.state.as_ref().is_none_or(tls13::State::is_handshaking)
     }
 

@@ -1,0 +1,555 @@
+//! The TLS 1.2 client handshake (RFC 5246 §7.3) with ECDHE (RFC 8422), the extended master
+//! secret (RFC 7627), and resumption by session ID or RFC 5077 ticket.
+//!
+//! ```text
+//! ServerHello ─(full)──► ExpectCertificate ─► ExpectServerKeyExchange ─► ExpectServerHelloDone
+//!             │          ─► ClientKeyExchange, CCS, Finished ─► [ExpectNewSessionTicket]
+//!             │          ─► ExpectFinished ─► Connected
+//!             └(resumed)─► [ExpectNewSessionTicket] ─► ExpectFinished ─► CCS, Finished
+//!                        ─► Connected
+//! ```
+//!
+//! The client offers the one stored TLS 1.2 session: its ticket in `session_ticket` with a
+//! fresh random session ID (RFC 5077 §3.4: an echo of that ID is how acceptance shows), or
+//! its session ID. Renegotiation is never performed: a HelloRequest is answered with a
+//! `no_renegotiation` warning (RFC 5246 §7.4.1.1), and the connection ends after a few.
+
+use rustls_pki_types::CertificateDer;
+
+use crate::config::ClientConfig;
+use crate::conn::core::{Core, Incoming};
+use crate::conn::tls12::{
+    self as common, log_master_secret, protection, signed_params, Transcript12, DOWNGRADE_TLS12,
+};
+use crate::conn::{EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Tls12CipherSuite};
+use crate::crypto::kx::{KeyShare, KxGroup};
+use crate::crypto::sign::{verify, SignatureAlgorithm};
+use crate::error::{PeerIncompatible, PeerMisbehaved};
+use crate::kdf::tls12::{self as kdf, KeyMaterial, MasterSecret};
+use crate::msgs::enums::{ExtensionType, HandshakeType, ProtocolVersion};
+use crate::msgs::extensions::ClientExtension;
+use crate::msgs::handshake::HandshakePayload;
+use crate::msgs::key_exchange::ClientKeyExchange;
+use crate::msgs::server_extensions::ServerExtension;
+use crate::msgs::Codec;
+use crate::session::Tls12Session;
+use crate::store::ClientTls12Session;
+use crate::time::Timestamp;
+use crate::{AlertDescription, Error, Side};
+
+use super::tls13::Outcome;
+
+/// How many HelloRequests are answered with a warning before the connection ends.
+const MAX_RENEGOTIATION_ATTEMPTS: usize = 4;
+
+/// What the states share for one step.
+pub(super) struct Context<'a> {
+    pub(super) config: &'a ClientConfig,
+    pub(super) core: &'a mut Core,
+    pub(super) now: Timestamp,
+    pub(super) outcome: &'a mut Outcome,
+    pub(super) suite: &'a mut Option<Tls12CipherSuite>,
+}
+
+/// Takes the stored TLS 1.2 session for `server_name`, if TLS 1.2 is enabled. Offered by ID
+/// (no ticket), it sets `session_id`; with a ticket the random `session_id` stays.
+pub(super) fn take_session(
+    config: &ClientConfig,
+    server_name: &str,
+    now: Timestamp,
+    session_id: &mut Vec<u8>,
+) -> Option<ClientTls12Session> {
+    if !config.versions.tls12 {
+        return None;
+    }
+    let store = config.session_store.as_ref()?;
+    // A store failure only means there is nothing to resume.
+    let session = store.take_tls12_session(server_name, now).ok().flatten()?;
+    let usable = Tls12CipherSuite::from_u16(session.state.cipher_suite)
+        .is_some_and(|s| config.tls12_suites.contains(&s))
+        && session.state.extended_master_secret;
+    if !usable {
+        return None;
+    }
+    match (&session.ticket, config.tls12_tickets) {
+        (Some(_), true) => {}
+        _ if !session.session_id.is_empty() => session_id.clone_from(&session.session_id),
+        _ => return None,
+    }
+    Some(session)
+}
+
+/// The TLS 1.2 extensions of the ClientHello (RFC 5746, RFC 7627, RFC 8422, RFC 5077).
+pub(super) fn hello_extensions(
+    config: &ClientConfig,
+    session: Option<&ClientTls12Session>,
+    extensions: &mut Vec<ClientExtension>,
+) {
+    extensions.push(ClientExtension::EcPointFormats(vec![0]));
+    extensions.push(ClientExtension::ExtendedMasterSecret);
+    extensions.push(ClientExtension::RenegotiationInfo(Vec::new()));
+    if config.tls12_tickets {
+        let ticket = session.and_then(|s| s.ticket.clone()).unwrap_or_default();
+        extensions.push(ClientExtension::SessionTicket(ticket));
+    }
+}
+
+/// What the ClientHello offered, as the TLS 1.2 handshake needs it.
+pub(super) struct Offer {
+    pub(super) server_name: String,
+    pub(super) random: [u8; 32],
+    pub(super) session_id: Vec<u8>,
+    pub(super) hello_bytes: Vec<u8>,
+    pub(super) session: Option<ClientTls12Session>,
+}
+
+/// True when a ServerHello selects TLS 1.2: no supported_versions (RFC 8446 §4.1.3).
+pub(super) fn is_tls12_server_hello(message: &Message) -> bool {
+    matches!(&message.payload, HandshakePayload::ServerHello(sh)
+        if !sh.is_retry_request() && sh.extension(ExtensionType::SupportedVersions).is_none())
+}
+
+/// The client's TLS 1.2 states.
+pub(super) enum State {
+    ExpectCertificate(Box<Handshaking>),
+    ExpectServerKeyExchange(Box<Handshaking>, CertificateDer<'static>),
+    ExpectServerHelloDone(Box<Handshaking>, KxGroup, Vec<u8>),
+    ExpectNewSessionTicket(Box<Handshaking>),
+    ExpectFinished(Box<Handshaking>),
+    Connected(Connected),
+}
+
+impl State {
+    pub(super) fn is_handshaking(&self) -> bool {
+        !matches!(self, Self::Connected(_))
+    }
+
+    pub(super) fn handle(self, cx: &mut Context<'_>, incoming: Incoming) -> Result<Self, Error> {
+        let bytes = match (self, incoming) {
+            (Self::Connected(s), Incoming::ApplicationData(data)) => {
+                cx.core.plaintext.extend_from_slice(&data);
+                return Ok(Self::Connected(s));
+            }
+            (_, Incoming::ApplicationData(_)) => {
+                return Err(PeerMisbehaved::UnexpectedMessage.into())
+            }
+            (state, Incoming::Handshake(bytes)) => (state, bytes),
+        };
+        let (state, bytes) = bytes;
+        let message = common::decode(bytes)?;
+        match state {
+            Self::ExpectCertificate(s) => s.certificate(cx, message),
+            Self::ExpectServerKeyExchange(s, cert) => s.server_key_exchange(cx, message, cert),
+            Self::ExpectServerHelloDone(s, group, public) => {
+                s.server_hello_done(cx, message, group, &public)
+            }
+            Self::ExpectNewSessionTicket(s) => s.new_session_ticket(cx, message),
+            Self::ExpectFinished(s) => s.finished(cx, message),
+            Self::Connected(s) => s.handle(cx, message),
+        }
+    }
+}
+
+/// Everything the handshake carries from state to state.
+pub(super) struct Handshaking {
+    offer: Offer,
+    transcript: Transcript12,
+    suite: Tls12CipherSuite,
+    server_random: [u8; 32],
+    server_session_id: Vec<u8>,
+    ems: bool,
+    expect_ticket: bool,
+    /// Set when resuming: the mechanism and the master secret reused.
+    resumed: Option<ResumptionMechanism>,
+    master_secret: Option<MasterSecret>,
+    keys: Option<KeyMaterial>,
+    new_ticket: Option<(Vec<u8>, u32)>,
+}
+
+/// Handles the ServerHello that chose TLS 1.2 (RFC 5246 §7.4.1.3).
+pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Result<State, Error> {
+    let HandshakePayload::ServerHello(sh) = &message.payload else {
+        return Err(PeerMisbehaved::UnexpectedMessage.into());
+    };
+    let config = cx.config;
+    cx.core.set_tls12();
+    // Early data written for a TLS 1.3 ticket is moot: back to plaintext records.
+    cx.core.set_write_keys(None)?;
+    if !config.versions.tls12 || sh.legacy_version != ProtocolVersion::Tls12 {
+        return Err(PeerIncompatible::NoCommonVersion.into());
+    }
+    // RFC 8446 §4.1.3: a TLS 1.3 client must detect a server that was pushed down.
+    if config.versions.tls13 && sh.random[24..] == DOWNGRADE_TLS12 {
+        return Err(PeerMisbehaved::IllegalParameter("TLS 1.3 downgrade sentinel").into());
+    }
+    let suite = Tls12CipherSuite::from_u16(u16::from(sh.cipher_suite))
+        .filter(|s| config.tls12_suites.contains(s))
+        .ok_or(PeerMisbehaved::SelectedUnoffered("cipher suite"))?;
+    if sh.compression_method != 0 {
+        return Err(PeerMisbehaved::SelectedUnoffered("compression method").into());
+    }
+    // RFC 5746 §3.4: an empty renegotiation_info; without it the server might renegotiate
+    // insecurely, so the handshake ends.
+    match sh.extension(ExtensionType::RenegotiationInfo) {
+        Some(ServerExtension::RenegotiationInfo(data)) if data.is_empty() => {}
+        _ => return Err(PeerIncompatible::Renegotiation.into()),
+    }
+    let ems = sh.extension(ExtensionType::ExtendedMasterSecret).is_some();
+    let expect_ticket = sh.extension(ExtensionType::SessionTicket).is_some();
+    if expect_ticket && !config.tls12_tickets {
+        return Err(PeerMisbehaved::SelectedUnoffered("session_ticket").into());
+    }
+    let echoed = !offer.session_id.is_empty() && sh.session_id == offer.session_id;
+    let resumed = match (&offer.session, echoed) {
+        (Some(session), true) => {
+            // RFC 7627 §5.3: the resumed session and this handshake agree on EMS, or abort.
+            if session.state.extended_master_secret != ems {
+                return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
+            }
+            if session.state.cipher_suite != suite.to_u16() {
+                return Err(PeerMisbehaved::IllegalParameter("suite of a resumed session").into());
+            }
+            Some(if session.ticket.is_some() && config.tls12_tickets {
+                ResumptionMechanism::Ticket
+            } else {
+                ResumptionMechanism::SessionId
+            })
+        }
+        _ => None,
+    };
+    if !ems && config.require_ems {
+        return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
+    }
+    let mut transcript = Transcript12::new(suite.hash());
+    transcript.add(&offer.hello_bytes);
+    transcript.add(&message.bytes);
+    *cx.suite = Some(suite);
+    let mut hs = Box::new(Handshaking {
+        transcript,
+        suite,
+        server_random: sh.random,
+        server_session_id: sh.session_id.clone(),
+        ems,
+        expect_ticket,
+        resumed,
+        master_secret: None,
+        keys: None,
+        new_ticket: None,
+        offer,
+    });
+    let Some(mechanism) = resumed else {
+        cx.outcome.kind = Some(HandshakeKind::Full);
+        return Ok(State::ExpectCertificate(hs));
+    };
+    cx.outcome.kind = Some(HandshakeKind::Resumed {
+        mechanism,
+        early_data: EarlyDataStatus::NotOffered,
+    });
+    let session = hs
+        .offer
+        .session
+        .as_ref()
+        .ok_or(Error::InvalidState("resumed without a session"))?;
+    let ms = MasterSecret::new(*session.state.master_secret.expose_secret());
+    log_master_secret(cx.config.key_log.as_ref(), &hs.offer.random, &ms);
+    let keys = KeyMaterial::derive(
+        suite.hash(),
+        suite.aead(),
+        &ms,
+        &hs.server_random,
+        &hs.offer.random,
+    );
+    cx.core
+        .expect_change_cipher_spec(protection(&keys, Side::Server)?);
+    hs.master_secret = Some(ms);
+    hs.keys = Some(keys);
+    Ok(if hs.expect_ticket {
+        State::ExpectNewSessionTicket(hs)
+    } else {
+        State::ExpectFinished(hs)
+    })
+}
+
+impl Handshaking {
+    fn certificate(
+        mut self: Box<Self>,
+        cx: &mut Context<'_>,
+        message: Message,
+    ) -> Result<State, Error> {
+        let HandshakePayload::Certificate12(certs) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        let mut chain = certs.certificates.iter();
+        let end_entity = CertificateDer::from(
+            chain
+                .next()
+                .ok_or(PeerMisbehaved::IllegalParameter("empty certificate chain"))?
+                .clone(),
+        );
+        let intermediates: Vec<CertificateDer<'_>> =
+            chain.map(|c| CertificateDer::from(c.as_slice())).collect();
+        cx.config.verifier.verify_server_cert(
+            &end_entity,
+            &intermediates,
+            &self.offer.server_name,
+            cx.now,
+        )?;
+        self.transcript.add(&message.bytes);
+        Ok(State::ExpectServerKeyExchange(self, end_entity))
+    }
+
+    /// Checks the ServerKeyExchange signature over both randoms and the parameters
+    /// (RFC 8422 §5.4) with the certificate's key.
+    fn server_key_exchange(
+        mut self: Box<Self>,
+        cx: &mut Context<'_>,
+        message: Message,
+        cert: CertificateDer<'static>,
+    ) -> Result<State, Error> {
+        let HandshakePayload::ServerKeyExchange(ske) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        let group = KxGroup::from_code_point(u16::from(ske.params.group))
+            .filter(|g| cx.config.groups.contains(g))
+            .ok_or(PeerMisbehaved::SelectedUnoffered("group"))?;
+        let algorithm = SignatureAlgorithm::from_code_point(u16::from(ske.signed.scheme))
+            .ok_or(PeerMisbehaved::SelectedUnoffered("signature scheme"))?;
+        if algorithm_is_rsa(algorithm) != self.suite.is_rsa() {
+            return Err(
+                PeerMisbehaved::IllegalParameter("signature scheme of another suite").into(),
+            );
+        }
+        let content = signed_params(
+            &self.offer.random,
+            &self.server_random,
+            &ske.params.to_bytes()?,
+        );
+        verify(cert.as_ref(), algorithm, &content, &ske.signed.signature)
+            .map_err(|_| PeerMisbehaved::BadCertificateVerify)?;
+        self.transcript.add(&message.bytes);
+        let public = ske.params.public.clone();
+        Ok(State::ExpectServerHelloDone(self, group, public))
+    }
+
+    /// Sends ClientKeyExchange, change_cipher_spec and Finished (RFC 5246 §7.4.7–7.4.9).
+    fn server_hello_done(
+        mut self: Box<Self>,
+        cx: &mut Context<'_>,
+        message: Message,
+        group: KxGroup,
+        server_public: &[u8],
+    ) -> Result<State, Error> {
+        if !matches!(message.payload, HandshakePayload::ServerHelloDone) {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        }
+        self.transcript.add(&message.bytes);
+        let share = KeyShare::generate(group, cx.config.rng.as_ref())?;
+        let public = share.public_key().to_vec();
+        let pre_master = share
+            .agree(server_public)
+            .map_err(|_| PeerMisbehaved::IllegalParameter("server ECDHE public key"))?;
+        common::send(
+            cx.core,
+            &mut self.transcript,
+            HandshakePayload::ClientKeyExchange(ClientKeyExchange { public }),
+        )?;
+        let suite = self.suite;
+        // RFC 7627 §4: the session hash covers the messages up to the ClientKeyExchange.
+        let ms = if self.ems {
+            kdf::extended_master_secret(
+                suite.hash(),
+                pre_master.expose_secret(),
+                self.transcript.current().as_ref(),
+            )?
+        } else {
+            kdf::master_secret(
+                suite.hash(),
+                pre_master.expose_secret(),
+                &self.offer.random,
+                &self.server_random,
+            )
+        };
+        log_master_secret(cx.config.key_log.as_ref(), &self.offer.random, &ms);
+        let keys = KeyMaterial::derive(
+            suite.hash(),
+            suite.aead(),
+            &ms,
+            &self.server_random,
+            &self.offer.random,
+        );
+        send_finished(cx.core, &mut self.transcript, suite, &ms, &keys)?;
+        cx.core
+            .expect_change_cipher_spec(protection(&keys, Side::Server)?);
+        self.master_secret = Some(ms);
+        Ok(if self.expect_ticket {
+            State::ExpectNewSessionTicket(self)
+        } else {
+            State::ExpectFinished(self)
+        })
+    }
+
+    /// RFC 5077 §3.3: the ticket comes after the client's Finished (full handshake) or right
+    /// after the ServerHello (abbreviated), before the server's change_cipher_spec.
+    fn new_session_ticket(
+        mut self: Box<Self>,
+        cx: &mut Context<'_>,
+        message: Message,
+    ) -> Result<State, Error> {
+        let _ = cx;
+        let HandshakePayload::NewSessionTicket12(ticket) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        self.transcript.add(&message.bytes);
+        self.new_ticket = Some((ticket.ticket.clone(), ticket.lifetime_hint));
+        Ok(State::ExpectFinished(self))
+    }
+
+    fn finished(
+        mut self: Box<Self>,
+        cx: &mut Context<'_>,
+        message: Message,
+    ) -> Result<State, Error> {
+        let HandshakePayload::Finished(verify_data) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        if !cx.core.read_switched() {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        }
+        let suite = self.suite;
+        let ms = self
+            .master_secret
+            .take()
+            .ok_or(Error::InvalidState("no master secret"))?;
+        let _proof: kdf::FinishedVerified = kdf::verify_finished(
+            suite.hash(),
+            &ms,
+            Side::Server,
+            self.transcript.current().as_ref(),
+            verify_data,
+        )?;
+        self.transcript.add(&message.bytes);
+        if let Some(keys) = self.keys.take() {
+            send_finished(cx.core, &mut self.transcript, suite, &ms, &keys)?;
+        }
+        self.store(cx, ms);
+        Ok(State::Connected(Connected {
+            renegotiation_attempts: 0,
+        }))
+    }
+
+    /// Keeps the session for the next connection (sessions without EMS are never resumed,
+    /// RFC 7627 §5.3). A resumed session goes back with its original issue time.
+    fn store(self: Box<Self>, cx: &mut Context<'_>, ms: MasterSecret) {
+        let Some(store) = &cx.config.session_store else {
+            return;
+        };
+        let this = *self;
+        if !this.ems {
+            return;
+        }
+        let resumed = this.resumed.is_some();
+        let previous = this.offer.session.filter(|_| resumed);
+        let (issued_at, old_ticket) = match &previous {
+            Some(p) => (p.state.issued_at, p.ticket.clone()),
+            None => (cx.now, None),
+        };
+        let (ticket, lifetime) = match this.new_ticket {
+            Some((ticket, hint)) if !ticket.is_empty() => (Some(ticket), hint),
+            _ => (
+                old_ticket,
+                previous.as_ref().map_or(0, |p| p.state.lifetime_secs),
+            ),
+        };
+        // Session IDs have no announced lifetime; a day bounds how long one is offered.
+        let lifetime_secs = if lifetime == 0 { 24 * 3600 } else { lifetime };
+        let session_id = match &previous {
+            Some(p) if p.ticket.is_none() => p.session_id.clone(),
+            _ => this.server_session_id.clone(),
+        };
+        // RFC 5077 §3.4: with a ticket, the server's echo of our random ID means nothing later.
+        let session_id = if ticket.is_some() && session_id == this.offer.session_id {
+            Vec::new()
+        } else {
+            session_id
+        };
+        if ticket.is_none() && session_id.is_empty() {
+            return;
+        }
+        let state = Tls12Session {
+            protocol_version: u16::from(ProtocolVersion::Tls12),
+            cipher_suite: this.suite.to_u16(),
+            master_secret: ms,
+            extended_master_secret: true,
+            server_name: Some(this.offer.server_name.clone()),
+            alpn: None,
+            issued_at,
+            lifetime_secs,
+        };
+        // A store failure only means the next connection makes a full handshake.
+        let _ = store.set_tls12_session(
+            &this.offer.server_name,
+            ClientTls12Session {
+                session_id,
+                ticket,
+                state,
+            },
+        );
+    }
+}
+
+fn algorithm_is_rsa(algorithm: SignatureAlgorithm) -> bool {
+    matches!(
+        algorithm,
+        SignatureAlgorithm::RsaPssSha256
+            | SignatureAlgorithm::RsaPssSha384
+            | SignatureAlgorithm::RsaPssSha512
+            | SignatureAlgorithm::RsaPkcs1Sha256
+            | SignatureAlgorithm::RsaPkcs1Sha384
+    )
+}
+
+/// Sends change_cipher_spec and the client's Finished (RFC 5246 §7.4.9).
+fn send_finished(
+    core: &mut Core,
+    transcript: &mut Transcript12,
+    suite: Tls12CipherSuite,
+    ms: &MasterSecret,
+    keys: &KeyMaterial,
+) -> Result<(), Error> {
+    core.send_change_cipher_spec(protection(keys, Side::Client)?)?;
+    let verify_data = kdf::finished_verify_data(
+        suite.hash(),
+        ms,
+        Side::Client,
+        transcript.current().as_ref(),
+    )?;
+    common::send(
+        core,
+        transcript,
+        HandshakePayload::Finished(verify_data.to_vec()),
+    )
+}
+
+/// The handshake is done; application data flows.
+pub(super) struct Connected {
+    renegotiation_attempts: usize,
+}
+
+impl Connected {
+    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
+        match message.payload {
+            HandshakePayload::Unknown {
+                typ: HandshakeType::HelloRequest,
+                ..
+            } => {
+                self.renegotiation_attempts += 1;
+                if self.renegotiation_attempts > MAX_RENEGOTIATION_ATTEMPTS {
+                    return Err(PeerIncompatible::Renegotiation.into());
+                }
+                cx.core.send_warning(AlertDescription::NoRenegotiation)?;
+                Ok(State::Connected(self))
+            }
+            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
+        }
+    }
+}

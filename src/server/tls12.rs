@@ -1,0 +1,539 @@
+//! The TLS 1.2 server handshake (RFC 5246 §7.3) with ECDHE (RFC 8422), the extended master
+//! secret (RFC 7627), and resumption by session ID or RFC 5077 ticket.
+//!
+//! ```text
+//! full:        ClientHello ─► ServerHello, Certificate, ServerKeyExchange, ServerHelloDone
+//!              ExpectClientKeyExchange ─► ExpectFinished (after the client's CCS)
+//!              ─► [NewSessionTicket], CCS, Finished ─► Connected
+//! abbreviated: ClientHello ─► ServerHello, [NewSessionTicket], CCS, Finished
+//!              ExpectFinished (after the client's CCS) ─► Connected
+//! ```
+//!
+//! Renegotiation is never performed: the server sends an empty `renegotiation_info`
+//! (RFC 5746 §3.6) and answers a ClientHello on an established connection with a
+//! `no_renegotiation` warning (RFC 5246 §7.2.2), closing after a few such attempts.
+
+use crate::config::{ServerConfig, TicketMode};
+use crate::conn::core::{Core, Incoming};
+use crate::conn::tls12::{
+    self as common, log_master_secret, protection, signed_params, Transcript12, DOWNGRADE_TLS12,
+};
+use crate::conn::{HandshakeKind, Message, Tls12CipherSuite};
+use crate::crypto::kx::{KeyShare, KxGroup};
+use crate::crypto::sign::SignatureAlgorithm;
+use crate::crypto::CryptoError;
+use crate::error::{PeerIncompatible, PeerMisbehaved};
+use crate::kdf::tls12::{self as kdf, KeyMaterial, MasterSecret};
+use crate::msgs::certificate::{Certificate12, CertificateVerify};
+use crate::msgs::client_hello::ClientHello;
+use crate::msgs::enums::{self, ExtensionType, NamedGroup, ProtocolVersion};
+use crate::msgs::extensions::ClientExtension;
+use crate::msgs::handshake::HandshakePayload;
+use crate::msgs::key_exchange::{EcdheParams, ServerKeyExchange};
+use crate::msgs::server_extensions::ServerExtension;
+use crate::msgs::server_hello::ServerHello;
+use crate::msgs::Codec;
+use crate::session::{SessionState, Tls12Session};
+use crate::time::Timestamp;
+use crate::{AlertDescription, Error, Side};
+
+use super::tls13::Outcome;
+
+mod resume;
+
+use resume::{find_session, resume, send_ticket};
+
+/// How many renegotiation attempts are answered with a warning before the connection ends.
+const MAX_RENEGOTIATION_ATTEMPTS: usize = 4;
+
+/// What the states share for one step.
+pub(super) struct Context<'a> {
+    pub(super) config: &'a ServerConfig,
+    pub(super) core: &'a mut Core,
+    pub(super) now: Timestamp,
+    pub(super) outcome: &'a mut Outcome,
+    pub(super) suite: &'a mut Option<Tls12CipherSuite>,
+}
+
+/// The server's TLS 1.2 states.
+pub(super) enum State {
+    ExpectClientKeyExchange(Box<ExpectClientKeyExchange>),
+    ExpectFinished(Box<ExpectFinished>),
+    Connected(Connected),
+}
+
+impl State {
+    pub(super) fn is_handshaking(&self) -> bool {
+        !matches!(self, Self::Connected(_))
+    }
+
+    pub(super) fn handle(self, cx: &mut Context<'_>, incoming: Incoming) -> Result<Self, Error> {
+        match (self, incoming) {
+            (Self::Connected(s), Incoming::ApplicationData(data)) => {
+                cx.core.plaintext.extend_from_slice(&data);
+                Ok(Self::Connected(s))
+            }
+            (_, Incoming::ApplicationData(_)) => Err(PeerMisbehaved::UnexpectedMessage.into()),
+            (state, Incoming::Handshake(bytes)) => {
+                let message = common::decode(bytes)?;
+                match state {
+                    Self::ExpectClientKeyExchange(s) => s.handle(cx, message),
+                    Self::ExpectFinished(s) => s.handle(cx, message),
+                    Self::Connected(s) => s.handle(cx, message),
+                }
+            }
+        }
+    }
+}
+
+/// Whether this ClientHello gets TLS 1.2: the client does not offer TLS 1.3 (or this server
+/// does not speak it) and offers TLS 1.2 (RFC 8446 §4.2.1, RFC 5246 §E.1).
+pub(super) fn chooses_tls12(config: &ServerConfig, hello: &ClientHello) -> Result<bool, Error> {
+    let versions = match hello.extension(ExtensionType::SupportedVersions) {
+        Some(ClientExtension::SupportedVersions(v)) => Some(v.as_slice()),
+        _ => None,
+    };
+    let offers13 = versions.is_some_and(|v| v.contains(&ProtocolVersion::Tls13));
+    if config.versions.tls13 && offers13 {
+        return Ok(false);
+    }
+    let offers12 = match versions {
+        Some(v) => v.contains(&ProtocolVersion::Tls12),
+        None => u16::from(hello.legacy_version) >= u16::from(ProtocolVersion::Tls12),
+    };
+    if config.versions.tls12 && offers12 {
+        return Ok(true);
+    }
+    Err(PeerIncompatible::NoCommonVersion.into())
+}
+
+/// Answers the ClientHello (RFC 5246 §7.4.1.3), with an abbreviated handshake when the
+/// offered session is usable.
+pub(super) fn start(cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
+    let HandshakePayload::ClientHello(hello) = &message.payload else {
+        return Err(PeerMisbehaved::UnexpectedMessage.into());
+    };
+    cx.core.set_tls12();
+    let config = cx.config;
+    if !hello.compression_methods.contains(&0) {
+        return Err(PeerMisbehaved::IllegalParameter("no null compression").into());
+    }
+    // RFC 5746 §3.6: an initial ClientHello carries an empty renegotiation_info or the SCSV.
+    let secure_renegotiation = match hello.extension(ExtensionType::RenegotiationInfo) {
+        Some(ClientExtension::RenegotiationInfo(data)) if !data.is_empty() => {
+            return Err(PeerIncompatible::Renegotiation.into())
+        }
+        Some(_) => true,
+        None => hello
+            .cipher_suites
+            .contains(&enums::CipherSuite::EmptyRenegotiationInfoScsv),
+    };
+    if let Some(ClientExtension::EcPointFormats(formats)) =
+        hello.extension(ExtensionType::EcPointFormats)
+    {
+        // RFC 8422 §5.1.2: uncompressed points must be supported by every client.
+        if !formats.contains(&0) {
+            return Err(PeerMisbehaved::IllegalParameter("no uncompressed points").into());
+        }
+    }
+    let ems = hello
+        .extension(ExtensionType::ExtendedMasterSecret)
+        .is_some();
+    cx.outcome.server_name = server_name(hello);
+
+    let resumable = find_session(cx, hello, ems)?;
+    if !ems && config.require_ems {
+        return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
+    }
+
+    let mut server_random = [0u8; 32];
+    config
+        .rng
+        .fill(&mut server_random)
+        .map_err(|_| CryptoError::Random)?;
+    if config.versions.tls13 {
+        // RFC 8446 §4.1.3: a TLS 1.3 server negotiating TLS 1.2 says so in its random.
+        server_random[24..].copy_from_slice(&DOWNGRADE_TLS12);
+    }
+    let offered_ticket = hello.extension(ExtensionType::SessionTicket).is_some();
+    let sealer = match &config.tickets {
+        TicketMode::Stateless(sealer) => Some(sealer.clone()),
+        _ => None,
+    };
+
+    match resumable {
+        Some(r) => resume(
+            cx,
+            hello,
+            &message.bytes,
+            r,
+            server_random,
+            secure_renegotiation,
+            ems,
+        ),
+        None => {
+            let suite = choose_suite(config, hello)?;
+            let issue_ticket = ems && offered_ticket && sealer.is_some();
+            let mut session_id = Vec::new();
+            if ems && config.session_cache.is_some() {
+                session_id = vec![0u8; 32];
+                config
+                    .rng
+                    .fill(&mut session_id)
+                    .map_err(|_| CryptoError::Random)?;
+            }
+            full(
+                cx,
+                hello,
+                &message.bytes,
+                FullParams {
+                    suite,
+                    server_random,
+                    session_id,
+                    issue_ticket,
+                    secure_renegotiation,
+                    ems,
+                },
+            )
+        }
+    }
+}
+
+/// The server's most preferred suite the client offers and this key can sign for.
+fn choose_suite(config: &ServerConfig, hello: &ClientHello) -> Result<Tls12CipherSuite, Error> {
+    let rsa_key = config.key.algorithms().iter().any(|a| is_rsa(*a));
+    config
+        .tls12_suites
+        .iter()
+        .copied()
+        .filter(|s| s.is_rsa() == rsa_key)
+        .find(|s| {
+            hello
+                .cipher_suites
+                .contains(&enums::CipherSuite::from(s.to_u16()))
+        })
+        .ok_or_else(|| PeerIncompatible::NoCommonSuite.into())
+}
+
+fn is_rsa(algorithm: SignatureAlgorithm) -> bool {
+    matches!(
+        algorithm,
+        SignatureAlgorithm::RsaPssSha256
+            | SignatureAlgorithm::RsaPssSha384
+            | SignatureAlgorithm::RsaPssSha512
+            | SignatureAlgorithm::RsaPkcs1Sha256
+            | SignatureAlgorithm::RsaPkcs1Sha384
+    )
+}
+
+fn server_hello(
+    random: [u8; 32],
+    session_id: Vec<u8>,
+    suite: Tls12CipherSuite,
+    extensions: Vec<ServerExtension>,
+) -> HandshakePayload {
+    HandshakePayload::ServerHello(ServerHello {
+        legacy_version: ProtocolVersion::Tls12,
+        random,
+        session_id,
+        cipher_suite: enums::CipherSuite::from(suite.to_u16()),
+        compression_method: 0,
+        empty_extensions_block: extensions.is_empty(),
+        extensions,
+    })
+}
+
+fn hello_extensions(
+    hello: &ClientHello,
+    secure_renegotiation: bool,
+    ems: bool,
+    ticket: bool,
+) -> Vec<ServerExtension> {
+    let mut extensions = Vec::new();
+    if secure_renegotiation {
+        extensions.push(ServerExtension::RenegotiationInfo(Vec::new()));
+    }
+    if ems {
+        extensions.push(ServerExtension::ExtendedMasterSecret);
+    }
+    if hello.extension(ExtensionType::EcPointFormats).is_some() {
+        extensions.push(ServerExtension::EcPointFormats(vec![0]));
+    }
+    if ticket {
+        extensions.push(ServerExtension::SessionTicket);
+    }
+    extensions
+}
+
+struct FullParams {
+    suite: Tls12CipherSuite,
+    server_random: [u8; 32],
+    session_id: Vec<u8>,
+    issue_ticket: bool,
+    secure_renegotiation: bool,
+    ems: bool,
+}
+
+/// The full handshake's first flight (RFC 5246 §7.3; RFC 8422 §5.4).
+fn full(
+    cx: &mut Context<'_>,
+    hello: &ClientHello,
+    hello_bytes: &[u8],
+    p: FullParams,
+) -> Result<State, Error> {
+    let config = cx.config;
+    let suite = p.suite;
+    let offered: Vec<u16> = match hello.extension(ExtensionType::SignatureAlgorithms) {
+        Some(ClientExtension::SignatureAlgorithms(s)) => s.iter().map(|s| u16::from(*s)).collect(),
+        // RFC 5246 §7.4.1.4.1: without the extension SHA-1 is implied, which is not offered.
+        _ => Vec::new(),
+    };
+    let scheme = config
+        .key
+        .choose(&offered, false)
+        .ok_or(PeerIncompatible::NoCommonSignatureScheme)?;
+    // RFC 8422 §4: without supported_groups any curve may be used; P-256 is the safe one.
+    let client_groups: Vec<NamedGroup> = match hello.extension(ExtensionType::SupportedGroups) {
+        Some(ClientExtension::SupportedGroups(g)) => g.clone(),
+        _ => vec![NamedGroup::from(KxGroup::Secp256r1.code_point())],
+    };
+    let group = config
+        .groups
+        .iter()
+        .copied()
+        .find(|g| client_groups.contains(&NamedGroup::from(g.code_point())))
+        .ok_or(PeerIncompatible::NoCommonGroup)?;
+
+    let mut transcript = Transcript12::new(suite.hash());
+    transcript.add(hello_bytes);
+    let extensions = hello_extensions(hello, p.secure_renegotiation, p.ems, p.issue_ticket);
+    common::send(
+        cx.core,
+        &mut transcript,
+        server_hello(p.server_random, p.session_id.clone(), suite, extensions),
+    )?;
+    common::send(
+        cx.core,
+        &mut transcript,
+        HandshakePayload::Certificate12(Certificate12 {
+            certificates: config
+                .cert_chain
+                .iter()
+                .map(|c| c.as_ref().to_vec())
+                .collect(),
+        }),
+    )?;
+    let share = KeyShare::generate(group, config.rng.as_ref())?;
+    let params = EcdheParams {
+        group: NamedGroup::from(group.code_point()),
+        public: share.public_key().to_vec(),
+    };
+    let content = signed_params(&hello.random, &p.server_random, &params.to_bytes()?);
+    let signature = config.key.sign(scheme, &content, config.rng.as_ref())?;
+    common::send(
+        cx.core,
+        &mut transcript,
+        HandshakePayload::ServerKeyExchange(ServerKeyExchange {
+            params,
+            signed: CertificateVerify {
+                scheme: enums::SignatureScheme::from(scheme.code_point()),
+                signature,
+            },
+        }),
+    )?;
+    common::send(cx.core, &mut transcript, HandshakePayload::ServerHelloDone)?;
+    cx.outcome.kind = Some(HandshakeKind::Full);
+    *cx.suite = Some(suite);
+    Ok(State::ExpectClientKeyExchange(Box::new(
+        ExpectClientKeyExchange {
+            transcript,
+            suite,
+            share,
+            client_random: hello.random,
+            server_random: p.server_random,
+            session_id: p.session_id,
+            issue_ticket: p.issue_ticket,
+            ems: p.ems,
+        },
+    )))
+}
+
+/// Sends change_cipher_spec and the server's Finished (RFC 5246 §7.4.9).
+fn send_finished(
+    core: &mut Core,
+    transcript: &mut Transcript12,
+    suite: Tls12CipherSuite,
+    ms: &MasterSecret,
+    keys: &KeyMaterial,
+) -> Result<(), Error> {
+    core.send_change_cipher_spec(protection(keys, Side::Server)?)?;
+    let verify_data = kdf::finished_verify_data(
+        suite.hash(),
+        ms,
+        Side::Server,
+        transcript.current().as_ref(),
+    )?;
+    common::send(
+        core,
+        transcript,
+        HandshakePayload::Finished(verify_data.to_vec()),
+    )
+}
+
+/// Waiting for the client's ECDHE public key (RFC 8422 §5.7).
+pub(super) struct ExpectClientKeyExchange {
+    transcript: Transcript12,
+    suite: Tls12CipherSuite,
+    share: KeyShare,
+    client_random: [u8; 32],
+    server_random: [u8; 32],
+    session_id: Vec<u8>,
+    issue_ticket: bool,
+    ems: bool,
+}
+
+impl ExpectClientKeyExchange {
+    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
+        let HandshakePayload::ClientKeyExchange(cke) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        self.transcript.add(&message.bytes);
+        let suite = self.suite;
+        let pre_master = self
+            .share
+            .agree(&cke.public)
+            .map_err(|_| PeerMisbehaved::IllegalParameter("client ECDHE public key"))?;
+        // RFC 7627 §4: the session hash covers the messages up to the ClientKeyExchange.
+        let ms = if self.ems {
+            kdf::extended_master_secret(
+                suite.hash(),
+                pre_master.expose_secret(),
+                self.transcript.current().as_ref(),
+            )?
+        } else {
+            kdf::master_secret(
+                suite.hash(),
+                pre_master.expose_secret(),
+                &self.client_random,
+                &self.server_random,
+            )
+        };
+        log_master_secret(cx.config.key_log.as_ref(), &self.client_random, &ms);
+        let keys = KeyMaterial::derive(
+            suite.hash(),
+            suite.aead(),
+            &ms,
+            &self.server_random,
+            &self.client_random,
+        );
+        cx.core
+            .expect_change_cipher_spec(protection(&keys, Side::Client)?);
+        Ok(State::ExpectFinished(Box::new(ExpectFinished {
+            transcript: self.transcript,
+            suite,
+            master_secret: ms,
+            keys: Some(keys),
+            session_id: self.session_id,
+            issue_ticket: self.issue_ticket,
+            ems: self.ems,
+        })))
+    }
+}
+
+/// Waiting for the client's change_cipher_spec and Finished (RFC 5246 §7.4.9). `keys` is
+/// set in a full handshake, whose server Finished follows the client's.
+pub(super) struct ExpectFinished {
+    transcript: Transcript12,
+    suite: Tls12CipherSuite,
+    master_secret: MasterSecret,
+    keys: Option<KeyMaterial>,
+    session_id: Vec<u8>,
+    issue_ticket: bool,
+    ems: bool,
+}
+
+impl ExpectFinished {
+    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
+        let HandshakePayload::Finished(verify_data) = &message.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        // CCS must come first (RFC 5246 §7.1): until it does, the read keys are the old ones.
+        if !cx.core.read_switched() {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        }
+        let suite = self.suite;
+        let _proof: kdf::FinishedVerified = kdf::verify_finished(
+            suite.hash(),
+            &self.master_secret,
+            Side::Client,
+            self.transcript.current().as_ref(),
+            verify_data,
+        )?;
+        self.transcript.add(&message.bytes);
+        if let Some(keys) = self.keys.take() {
+            let session = Tls12Session {
+                protocol_version: u16::from(ProtocolVersion::Tls12),
+                cipher_suite: suite.to_u16(),
+                master_secret: MasterSecret::new(*self.master_secret.expose_secret()),
+                extended_master_secret: self.ems,
+                server_name: cx.outcome.server_name.clone(),
+                alpn: None,
+                issued_at: cx.now,
+                lifetime_secs: u32::try_from(cx.config.tls12_session_lifetime.as_secs())
+                    .unwrap_or(u32::MAX),
+            };
+            let state = SessionState::Tls12(session);
+            if self.issue_ticket {
+                send_ticket(cx, &mut self.transcript, &state)?;
+            }
+            if !self.session_id.is_empty() {
+                if let Some(cache) = &cx.config.session_cache {
+                    // A store failure only means the session cannot be resumed by ID.
+                    let _ = cache.put(&self.session_id, &state, state.expires_at());
+                }
+            }
+            send_finished(
+                cx.core,
+                &mut self.transcript,
+                suite,
+                &self.master_secret,
+                &keys,
+            )?;
+        }
+        Ok(State::Connected(Connected {
+            renegotiation_attempts: 0,
+        }))
+    }
+}
+
+/// The handshake is done; application data flows.
+pub(super) struct Connected {
+    renegotiation_attempts: usize,
+}
+
+impl Connected {
+    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
+        match message.payload {
+            HandshakePayload::ClientHello(_) => {
+                // RFC 5746 §4.4 / RFC 5246 §7.2.2: refuse renegotiation with a warning.
+                self.renegotiation_attempts += 1;
+                if self.renegotiation_attempts > MAX_RENEGOTIATION_ATTEMPTS {
+                    return Err(PeerIncompatible::Renegotiation.into());
+                }
+                cx.core.send_warning(AlertDescription::NoRenegotiation)?;
+                Ok(State::Connected(self))
+            }
+            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
+        }
+    }
+}
+
+fn server_name(hello: &ClientHello) -> Option<String> {
+    match hello.extension(ExtensionType::ServerName) {
+        Some(ClientExtension::ServerName(names)) => names
+            .iter()
+            .find(|n| n.name_type == 0)
+            .and_then(|n| String::from_utf8(n.name.clone()).ok()),
+        _ => None,
+    }
+}

@@ -1,0 +1,173 @@
+//! Resumption on the TLS 1.2 server: finding the offered session (RFC 5077 ticket first, then
+//! the session ID), the RFC 7627 §5.3 rules, the abbreviated handshake, and issuing tickets.
+
+use super::{
+    common, hello_extensions, send_finished, server_hello, Context, ExpectFinished, State,
+};
+use crate::config::TicketMode;
+use crate::conn::tls12::{log_master_secret, protection, Transcript12};
+use crate::conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism, Tls12CipherSuite};
+use crate::error::PeerIncompatible;
+use crate::kdf::tls12::{KeyMaterial, MasterSecret};
+use crate::msgs::client_hello::ClientHello;
+use crate::msgs::enums::{self, ExtensionType, ProtocolVersion};
+use crate::msgs::extensions::ClientExtension;
+use crate::msgs::handshake::HandshakePayload;
+use crate::msgs::ticket::NewSessionTicket12;
+use crate::session::{SessionState, Tls12Session};
+use crate::ticket::{open_session, seal_session};
+use crate::{Error, Side};
+
+/// A session the client offered and the server can resume.
+pub(super) struct Resumable {
+    session: Tls12Session,
+    suite: Tls12CipherSuite,
+    mechanism: ResumptionMechanism,
+    renew: bool,
+}
+
+/// Looks up the session the client offers: its ticket first (RFC 5077 §3.4), then its
+/// session ID. A session that cannot be used means a full handshake, except for the one case
+/// RFC 7627 §5.3 makes fatal.
+pub(super) fn find_session(
+    cx: &mut Context<'_>,
+    hello: &ClientHello,
+    ems: bool,
+) -> Result<Option<Resumable>, Error> {
+    let config = cx.config;
+    let mut found = None;
+    if let (Some(ClientExtension::SessionTicket(ticket)), TicketMode::Stateless(sealer)) = (
+        hello.extension(ExtensionType::SessionTicket),
+        &config.tickets,
+    ) {
+        if !ticket.is_empty() {
+            if let Ok((SessionState::Tls12(session), renew)) =
+                open_session(sealer.as_ref(), ticket, cx.now)
+            {
+                found = Some((session, ResumptionMechanism::Ticket, renew));
+            }
+        }
+    }
+    if found.is_none() && !hello.session_id.is_empty() {
+        if let Some(cache) = &config.session_cache {
+            // A cache failure is a miss (the cache contract): a full handshake follows.
+            if let Ok(Some(SessionState::Tls12(session))) = cache.get(&hello.session_id) {
+                // The cache returns only unexpired entries.
+                found = Some((session, ResumptionMechanism::SessionId, false));
+            }
+        }
+    }
+    let Some((session, mechanism, renew)) = found else {
+        return Ok(None);
+    };
+    // RFC 7627 §5.3: a session made with the extended master secret is never resumed by a
+    // hello without it; OpenSSL and this server abort the handshake.
+    if session.extended_master_secret && !ems {
+        return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
+    }
+    // RFC 7627 §5.3: a session without it is not resumed (a full handshake follows).
+    if !session.extended_master_secret {
+        return Ok(None);
+    }
+    let Some(suite) = Tls12CipherSuite::from_u16(session.cipher_suite) else {
+        return Ok(None);
+    };
+    let offered = hello
+        .cipher_suites
+        .contains(&enums::CipherSuite::from(suite.to_u16()));
+    let same_name = session.server_name == cx.outcome.server_name;
+    if session.protocol_version != u16::from(ProtocolVersion::Tls12)
+        || !offered
+        || !config.tls12_suites.contains(&suite)
+        || !same_name
+    {
+        return Ok(None);
+    }
+    Ok(Some(Resumable {
+        session,
+        suite,
+        mechanism,
+        renew,
+    }))
+}
+
+/// The abbreviated handshake (RFC 5246 §7.3): the same master secret, keys from the new
+/// randoms, and the server's Finished first.
+pub(super) fn resume(
+    cx: &mut Context<'_>,
+    hello: &ClientHello,
+    hello_bytes: &[u8],
+    r: Resumable,
+    server_random: [u8; 32],
+    secure_renegotiation: bool,
+    ems: bool,
+) -> Result<State, Error> {
+    let suite = r.suite;
+    let issue_ticket = r.mechanism == ResumptionMechanism::Ticket && r.renew;
+    let mut transcript = Transcript12::new(suite.hash());
+    transcript.add(hello_bytes);
+    let extensions = hello_extensions(hello, secure_renegotiation, ems, issue_ticket);
+    // RFC 5246 §7.4.1.3 and RFC 5077 §3.4: resuming, the server echoes the client's ID.
+    common::send(
+        cx.core,
+        &mut transcript,
+        server_hello(server_random, hello.session_id.clone(), suite, extensions),
+    )?;
+    let ms = MasterSecret::new(*r.session.master_secret.expose_secret());
+    if issue_ticket {
+        send_ticket(cx, &mut transcript, &SessionState::Tls12(r.session))?;
+    }
+    log_master_secret(cx.config.key_log.as_ref(), &hello.random, &ms);
+    let keys = KeyMaterial::derive(
+        suite.hash(),
+        suite.aead(),
+        &ms,
+        &server_random,
+        &hello.random,
+    );
+    send_finished(cx.core, &mut transcript, suite, &ms, &keys)?;
+    cx.core
+        .expect_change_cipher_spec(protection(&keys, Side::Client)?);
+    cx.outcome.kind = Some(HandshakeKind::Resumed {
+        mechanism: r.mechanism,
+        early_data: EarlyDataStatus::NotOffered,
+    });
+    *cx.suite = Some(suite);
+    Ok(State::ExpectFinished(Box::new(ExpectFinished {
+        transcript,
+        suite,
+        master_secret: ms,
+        keys: None,
+        session_id: Vec::new(),
+        issue_ticket: false,
+        ems,
+    })))
+}
+
+/// Seals `session` and sends it in a NewSessionTicket (RFC 5077 §3.3). A sealing failure
+/// sends an empty ticket, which RFC 5077 §3.3 allows: the client simply cannot resume.
+pub(super) fn send_ticket(
+    cx: &mut Context<'_>,
+    transcript: &mut Transcript12,
+    state: &SessionState,
+) -> Result<(), Error> {
+    let TicketMode::Stateless(sealer) = &cx.config.tickets else {
+        return Err(Error::InvalidState("ticket without a sealer"));
+    };
+    let (ticket, hint) = match seal_session(sealer.as_ref(), state) {
+        Ok(ticket) => {
+            let remaining = state.expires_at().saturating_duration_since(cx.now);
+            let hint = remaining.min(sealer.lifetime()).as_secs();
+            (ticket, u32::try_from(hint).unwrap_or(u32::MAX))
+        }
+        Err(_) => (Vec::new(), 0),
+    };
+    common::send(
+        cx.core,
+        transcript,
+        HandshakePayload::NewSessionTicket12(NewSessionTicket12 {
+            lifetime_hint: hint,
+            ticket,
+        }),
+    )
+}
