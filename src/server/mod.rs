@@ -224,10 +224,7 @@ impl ServerConnection {
     /// True until the client's Finished verified (and after a failure).
     pub fn is_handshaking(&self) -> bool {
         if self.tls12_suite.is_some() {
-            return self
-                .tls12
-                .as_ref()
-                .is_none_or(tls12::State::is_handshaking);
+            return self.tls12.as_ref().is_none_or(tls12::State::is_handshaking);
         }
         self.state.as_ref().is_none_or(tls13::State::is_handshaking)
     }
