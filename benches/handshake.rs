@@ -11,6 +11,13 @@
 //!
 //! Groups:
 //! - `tls13_full`, `tls13_resumed_psk_dhe_ke`: ours and rustls.
+//! - `tls12_full`, `tls12_resumed_session_id`, `tls12_resumed_ticket`: ours and rustls, suite
+//!   TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 with the extended master secret. Each server keeps
+//!   sessions the way the mode needs: a session cache for IDs; for tickets no cache, a ticket
+//!   sealer, and the client offering tickets.
+//! - `tls12_server_first_flight_{full,resumed_session_id,resumed_ticket}`: as below, for
+//!   TLS 1.2 (the abbreviated flight is ServerHello, [NewSessionTicket,] ChangeCipherSpec,
+//!   Finished; both servers accept the same session ID or ticket again).
 //! - `tls13_resumed_psk_ke_ours_only`: rustls has no client that offers `psk_ke`, so only ours
 //!   is measured.
 //! - `tls13_server_first_flight_{full,resumed}`: the server's side alone — a recorded ClientHello
@@ -23,7 +30,7 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use criterion::Criterion;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -32,13 +39,21 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::DigitallySignedStruct;
 use tls_resumption::crypto::kx::KxGroup;
 use tls_resumption::kdf::tls13::CipherSuite;
-use tls_resumption::time::Timestamp;
+use tls_resumption::time::{Clock, SystemClock, Timestamp};
 use tls_resumption::verify::PinnedCertificates;
-use tls_resumption::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
+use tls_resumption::{
+    ClientConfig, ClientConnection, ServerConfig, ServerConnection, Tls12CipherSuite, TlsVersion,
+};
 
 const CERT_PEM: &[u8] = include_bytes!("../tests/data/pki/server.pem");
 const KEY_PEM: &[u8] = include_bytes!("../tests/data/pki/server.key");
-const NOW: Timestamp = Timestamp::from_secs(1_700_000_000);
+
+/// The time every connection runs at: real time, read once (TLS 1.2 session caches check
+/// expiry against the system clock).
+fn now() -> Timestamp {
+    static NOW: OnceLock<Timestamp> = OnceLock::new();
+    *NOW.get_or_init(|| SystemClock.now())
+}
 
 fn certs() -> Vec<CertificateDer<'static>> {
     CertificateDer::pem_slice_iter(CERT_PEM)
@@ -53,14 +68,43 @@ fn key() -> PrivateKeyDer<'static> {
 // ---- ours -------------------------------------------------------------------------------
 
 fn ours_server(psk_ke: bool) -> Arc<ServerConfig> {
-    Arc::new(
-        ServerConfig::new(certs(), &key())
-            .expect("server config")
-            .with_suites(&[CipherSuite::Aes128GcmSha256])
-            .with_groups(&[KxGroup::X25519])
-            .with_ticket_counts(2, 1)
-            .with_psk_ke(psk_ke),
-    )
+    Arc::new(ours_server_base().with_psk_ke(psk_ke))
+}
+
+fn ours_server_base() -> ServerConfig {
+    ServerConfig::new(certs(), &key())
+        .expect("server config")
+        .with_suites(&[CipherSuite::Aes128GcmSha256])
+        .with_tls12_suites(&[Tls12CipherSuite::EcdheEcdsaAes128GcmSha256])
+        .with_groups(&[KxGroup::X25519])
+        .with_ticket_counts(2, 1)
+}
+
+/// How a TLS 1.2 pair resumes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tls12Resume {
+    /// No resumption: full handshakes (the server still keeps each session by ID).
+    Never,
+    /// By session ID only.
+    SessionId,
+    /// By RFC 5077 ticket only (the server keeps no session cache).
+    Ticket,
+}
+
+fn ours_tls12(resume: Tls12Resume) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
+    let mut client = ClientConfig::new(Arc::new(PinnedCertificates::new(certs())))
+        .with_versions(&[TlsVersion::Tls12])
+        .with_tls12_suites(&[Tls12CipherSuite::EcdheEcdsaAes128GcmSha256])
+        .with_groups(&[KxGroup::X25519])
+        .with_tls12_tickets(resume == Tls12Resume::Ticket);
+    if resume == Tls12Resume::Never {
+        client = client.with_session_store(None);
+    }
+    let mut server = ours_server_base();
+    if resume == Tls12Resume::Ticket {
+        server = server.with_session_cache(None);
+    }
+    (Arc::new(client), Arc::new(server))
 }
 
 fn ours_client(resume: bool, psk_ke: bool) -> Arc<ClientConfig> {
@@ -75,20 +119,20 @@ fn ours_client(resume: bool, psk_ke: bool) -> Arc<ClientConfig> {
 }
 
 fn ours_feed_server(server: &mut ServerConnection, mut bytes: &[u8]) {
-    server.process(NOW).expect("server");
+    server.process(now()).expect("server");
     while !bytes.is_empty() {
         let n = server.read_tls(bytes);
-        server.process(NOW).expect("server");
+        server.process(now()).expect("server");
         assert!(n > 0, "server stopped reading");
         bytes = &bytes[n..];
     }
 }
 
 fn ours_feed_client(client: &mut ClientConnection, mut bytes: &[u8]) {
-    client.process(NOW).expect("client");
+    client.process(now()).expect("client");
     while !bytes.is_empty() {
         let n = client.read_tls(bytes);
-        client.process(NOW).expect("client");
+        client.process(now()).expect("client");
         assert!(n > 0, "client stopped reading");
         bytes = &bytes[n..];
     }
@@ -96,7 +140,7 @@ fn ours_feed_client(client: &mut ClientConnection, mut bytes: &[u8]) {
 
 /// One whole connection of ours; returns whether it resumed.
 fn ours_handshake(client: &Arc<ClientConfig>, server: &Arc<ServerConfig>) -> bool {
-    let mut c = ClientConnection::new(client.clone(), "localhost", NOW).expect("client");
+    let mut c = ClientConnection::new(client.clone(), "localhost", now()).expect("client");
     let mut s = ServerConnection::new(server.clone());
     let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
     for _ in 0..16 {
@@ -121,7 +165,7 @@ fn ours_recorded_hello(resume: bool) -> (Arc<ServerConfig>, Vec<u8>) {
     if resume {
         ours_handshake(&client, &server);
     }
-    let c = ClientConnection::new(client, "localhost", NOW).expect("client");
+    let c = ClientConnection::new(client, "localhost", now()).expect("client");
     let mut c = c;
     let mut hello = Vec::new();
     c.write_tls(&mut hello);
@@ -204,6 +248,42 @@ impl ServerCertVerifier for Pinned {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+fn rustls_tls12(resume: Tls12Resume) -> (Arc<rustls::ClientConfig>, Arc<rustls::ServerConfig>) {
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites =
+        vec![rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256];
+    provider.kx_groups = vec![rustls::crypto::ring::kx_group::X25519];
+    let provider = Arc::new(provider);
+    let mut server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(certs(), key())
+        .expect("certificate and key");
+    if resume == Tls12Resume::Ticket {
+        server.ticketer = rustls::crypto::ring::Ticketer::new().expect("ticketer");
+        server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    }
+    let verifier = Arc::new(Pinned {
+        cert: certs().remove(0),
+        provider: provider.clone(),
+    });
+    let mut client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .expect("versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    client.resumption = match resume {
+        Tls12Resume::Never => rustls::client::Resumption::disabled(),
+        Tls12Resume::SessionId => rustls::client::Resumption::in_memory_sessions(32)
+            .tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly),
+        Tls12Resume::Ticket => rustls::client::Resumption::in_memory_sessions(32)
+            .tls12_resumption(rustls::client::Tls12Resumption::SessionIdOrTickets),
+    };
+    (Arc::new(client), Arc::new(server))
 }
 
 fn rustls_server(tickets: usize) -> Arc<rustls::ServerConfig> {
@@ -363,6 +443,80 @@ fn tls13_server_first_flight(c: &mut Criterion) {
     }
 }
 
+fn tls12(c: &mut Criterion) {
+    for (name, resume) in [
+        ("tls12_full", Tls12Resume::Never),
+        ("tls12_resumed_session_id", Tls12Resume::SessionId),
+        ("tls12_resumed_ticket", Tls12Resume::Ticket),
+    ] {
+        let (oc, os) = ours_tls12(resume);
+        let (rc, rs) = rustls_tls12(resume);
+        ours_handshake(&oc, &os);
+        rustls_handshake(&rc, &rs);
+        let resumed = resume != Tls12Resume::Never;
+        assert_eq!(ours_handshake(&oc, &os), resumed, "ours {name}");
+        assert_eq!(rustls_handshake(&rc, &rs), resumed, "rustls {name}");
+        let mut group = c.benchmark_group(name);
+        group.bench_function("ours", |b| {
+            b.iter(|| assert_eq!(ours_handshake(&oc, &os), resumed))
+        });
+        group.bench_function("rustls", |b| {
+            b.iter(|| assert_eq!(rustls_handshake(&rc, &rs), resumed))
+        });
+        group.finish();
+    }
+}
+
+/// The server's side of TLS 1.2 alone: a recorded ClientHello (fresh, or offering a cached
+/// session ID or a ticket) replayed into a fresh server until its first flight is written.
+fn tls12_server_first_flight(c: &mut Criterion) {
+    let mut full_lens = (0, 0);
+    for (name, resume) in [
+        ("full", Tls12Resume::Never),
+        ("resumed_session_id", Tls12Resume::SessionId),
+        ("resumed_ticket", Tls12Resume::Ticket),
+    ] {
+        let (oc, os) = ours_tls12(resume);
+        let (rc, rs) = rustls_tls12(resume);
+        if resume != Tls12Resume::Never {
+            ours_handshake(&oc, &os);
+            rustls_handshake(&rc, &rs);
+        }
+        let mut ohello = Vec::new();
+        ClientConnection::new(oc, "localhost", now())
+            .expect("client")
+            .write_tls(&mut ohello);
+        let mut rhello = Vec::new();
+        let mut r =
+            rustls::ClientConnection::new(rc, ServerName::try_from("localhost").expect("name"))
+                .expect("client");
+        while r.wants_write() {
+            r.write_tls(&mut rhello).expect("write to a Vec");
+        }
+        let lens = (
+            ours_server_first_flight(&os, &ohello),
+            rustls_server_first_flight(&rs, &rhello),
+        );
+        if resume == Tls12Resume::Never {
+            full_lens = lens;
+        } else {
+            // An abbreviated first flight carries no Certificate: far shorter than a full one.
+            assert!(
+                lens.0 + 200 < full_lens.0 && lens.1 + 200 < full_lens.1,
+                "{lens:?}"
+            );
+        }
+        let mut group = c.benchmark_group(format!("tls12_server_first_flight_{name}"));
+        group.bench_function("ours", |b| {
+            b.iter(|| black_box(ours_server_first_flight(&os, &ohello)))
+        });
+        group.bench_function("rustls", |b| {
+            b.iter(|| black_box(rustls_server_first_flight(&rs, &rhello)))
+        });
+        group.finish();
+    }
+}
+
 /// Where criterion writes its reports: as criterion itself decides (`CRITERION_HOME`, else
 /// `CARGO_TARGET_DIR/criterion`, else `target/criterion` under the package).
 fn report_path() -> PathBuf {
@@ -381,6 +535,8 @@ fn main() {
     tls13_resumed_psk_dhe_ke(&mut c);
     tls13_resumed_psk_ke(&mut c);
     tls13_server_first_flight(&mut c);
+    tls12(&mut c);
+    tls12_server_first_flight(&mut c);
     c.final_summary();
     println!("HTML report: {}", report_path().display());
 }

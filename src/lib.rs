@@ -24,10 +24,13 @@
 //!
 //! ## Handshakes
 //!
-//! [`ClientConnection`] and [`ServerConnection`] speak TLS 1.3 (RFC 8446), sans-IO: bytes in
-//! with `read_tls`, `process(now)`, bytes out with `write_tls`. Full handshakes with
-//! X25519/P-256/P-384 and ECDSA, Ed25519 or RSA-PSS certificates; resumption with `psk_dhe_ke`
-//! (or opt-in `psk_ke`) from stateless or stateful tickets; 0-RTT behind a replay guard.
+//! [`ClientConnection`] and [`ServerConnection`] speak TLS 1.3 (RFC 8446) and TLS 1.2
+//! (RFC 5246), preferring TLS 1.3 when both sides have it, sans-IO: bytes in with `read_tls`,
+//! `process(now)`, bytes out with `write_tls`. Full handshakes with X25519/P-256/P-384 and
+//! ECDSA, Ed25519 or RSA-PSS certificates. TLS 1.3 resumption with `psk_dhe_ke` (or opt-in
+//! `psk_ke`) from stateless or stateful tickets, and 0-RTT behind a replay guard. TLS 1.2 with
+//! ECDHE and AEAD suites only, the extended master secret (RFC 7627) required by default, and
+//! resumption by session ID or RFC 5077 ticket; renegotiation is refused.
 //! The client's trust check is an exact match of the server's certificate against the
 //! configured ones ([`verify::PinnedCertificates`]), or any [`verify::ServerCertVerifier`].
 //!

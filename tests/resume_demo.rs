@@ -7,6 +7,8 @@ mod demo;
 
 use std::collections::HashSet;
 
+use tls_resumption::ticket::KeyState;
+
 fn run() -> demo::Demo {
     demo::run_demo().expect("every demo connection completes")
 }
@@ -85,5 +87,16 @@ fn the_printed_table_shows_each_row_and_the_ticket_keys() {
     assert!(text.contains("Does resumption reuse the keys?"));
     assert!(text.contains("active (seals new tickets)"));
     assert!(!demo.exposure.keys.is_empty());
+    // Hours later the keys that sealed the demo's tickets are held, decrypt-only, still.
+    let later = &demo.exposure_later;
+    assert!(later.keys.len() > demo.exposure.keys.len());
+    for key in &demo.exposure.keys {
+        let held = later.keys.iter().find(|k| k.name == key.name);
+        assert!(
+            held.is_some_and(|k| k.state == KeyState::DecryptOnly),
+            "{key:?}"
+        );
+    }
+    assert!(later.oldest_recoverable >= demo::LATER);
     assert!(demo::render(&demo, true).contains('\x1b'));
 }
