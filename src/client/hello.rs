@@ -20,8 +20,9 @@ use crate::Error;
 pub(super) struct Hello {
     /// The encoded message, binders filled in.
     pub(super) bytes: Vec<u8>,
-    /// The private half of the key share sent.
-    pub(super) share: KeyShare,
+    /// The private half of the key share sent (none when TLS 1.3 is not offered: TLS 1.2 makes
+    /// its ECDHE share only after the ServerKeyExchange).
+    pub(super) share: Option<KeyShare>,
     /// The Early Secret of the PSK offered, if one was.
     pub(super) early: Option<EarlySecret>,
 }
@@ -49,7 +50,11 @@ pub(super) fn build(
     early_data: bool,
 ) -> Result<Hello, Error> {
     let config = p.config;
-    let share = KeyShare::generate(group, config.rng.as_ref())?;
+    let share = if config.versions.tls13 {
+        Some(KeyShare::generate(group, config.rng.as_ref())?)
+    } else {
+        None
+    };
     let mut extensions = Vec::new();
     if !p.server_name.is_empty() && p.server_name.parse::<std::net::IpAddr>().is_err() {
         extensions.push(ClientExtension::ServerName(vec![ServerNameEntry {
@@ -86,10 +91,12 @@ pub(super) fn build(
         PskKeyExchangeMode::PskDheKe
     };
     extensions.push(ClientExtension::PskKeyExchangeModes(vec![mode]));
-    extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
-        group: NamedGroup::from(group.code_point()),
-        key_exchange: share.public_key().to_vec(),
-    }]));
+    if let Some(share) = &share {
+        extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
+            group: NamedGroup::from(group.code_point()),
+            key_exchange: share.public_key().to_vec(),
+        }]));
+    }
     if let Some(cookie) = cookie {
         extensions.push(ClientExtension::Cookie(cookie.to_vec()));
     }

@@ -98,7 +98,7 @@ pub(super) struct ExpectServerHello {
     pub(super) random: [u8; 32],
     pub(super) session_id: Vec<u8>,
     pub(super) hello_bytes: Vec<u8>,
-    pub(super) share: KeyShare,
+    pub(super) share: Option<KeyShare>,
     pub(super) ticket: Option<ClientTls13Ticket>,
     pub(super) early: Option<EarlySecret>,
     pub(super) early_data_offered: bool,
@@ -233,7 +233,9 @@ impl ExpectServerHello {
         };
         let server_share = match sh.extension(ExtensionType::KeyShare) {
             Some(ServerExtension::KeyShare(entry)) => {
-                if u16::from(entry.group) != self.share.group().code_point() {
+                if Some(u16::from(entry.group))
+                    != self.share.as_ref().map(|s| s.group().code_point())
+                {
                     return Err(PeerMisbehaved::SelectedUnoffered("key share group").into());
                 }
                 Some(entry.key_exchange.clone())
@@ -253,6 +255,8 @@ impl ExpectServerHello {
                 match share {
                     Some(share) => early.psk_dhe_ke(
                         self.share
+                            .take()
+                            .ok_or(PeerMisbehaved::UnexpectedMessage)?
                             .agree(&share)
                             .map_err(|_| PeerMisbehaved::IllegalParameter("key share"))?
                             .expose_secret(),
@@ -264,6 +268,8 @@ impl ExpectServerHello {
             (false, Some(share), _) => {
                 let shared = self
                     .share
+                    .take()
+                    .ok_or(PeerMisbehaved::UnexpectedMessage)?
                     .agree(&share)
                     .map_err(|_| PeerMisbehaved::IllegalParameter("key share"))?;
                 KeySchedule::full_handshake(suite.hash(), shared.expose_secret())
@@ -326,7 +332,10 @@ impl ExpectServerHello {
         }
         let group = match hrr.extension(ExtensionType::KeyShare) {
             Some(ServerExtension::KeyShareRetry(g)) => KxGroup::from_code_point((*g).into())
-                .filter(|g| cx.config.groups.contains(g) && *g != self.share.group())
+                .filter(|g| {
+                    cx.config.groups.contains(g)
+                        && Some(*g) != self.share.as_ref().map(KeyShare::group)
+                })
                 .ok_or(PeerMisbehaved::IllegalParameter("retry group"))?,
             _ => {
                 return Err(

@@ -53,6 +53,9 @@ impl SServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The probe above was a connection too: give s_server a moment to finish with it
+        // before the test's own connection arrives.
+        std::thread::sleep(Duration::from_millis(100));
         Self {
             child,
             _stdin: stdin,
