@@ -1,18 +1,10 @@
 //! The `server` and `client` examples, run as a user would: separate processes on loopback
 //! with the command lines their docs give.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod peers;
 
-fn example(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join(name)
-}
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 
 fn pki(name: &str) -> String {
     format!("{}/tests/data/pki/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -35,7 +27,7 @@ fn server(args: &[&str]) -> (Server, String) {
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(example("server"))
+    let mut child = Command::new(peers::example_binary("server"))
         .args([
             "--listen",
             &addr,
@@ -59,7 +51,7 @@ fn server(args: &[&str]) -> (Server, String) {
 }
 
 fn client(addr: &str, args: &[&str]) -> String {
-    let out = Command::new(example("client"))
+    let out = Command::new(peers::example_binary("client"))
         .args([
             "--connect",
             addr,

@@ -11,16 +11,6 @@ use std::process::{Child, Command, Stdio};
 
 use fleet_support::{fleet_key_bytes, RedisServer};
 
-/// The example binary, which `cargo test --all-features` builds beside the test binaries.
-fn example_binary() -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join("rustls_server")
-}
-
 struct ServerProcess {
     child: Child,
     port: u16,
@@ -34,7 +24,7 @@ impl Drop for ServerProcess {
 }
 
 fn start_example(args: &[&str]) -> ServerProcess {
-    let mut child = Command::new(example_binary())
+    let mut child = Command::new(peers::example_binary("rustls_server"))
         .args(["--port", "0"])
         .args(args)
         .stdout(Stdio::piped())
@@ -129,7 +119,7 @@ fn openssl_tls12_ticket_from_one_process_resumes_on_another() {
 #[test]
 fn a_fleet_key_file_of_the_wrong_size_stops_the_example_with_a_clear_error() {
     let key = key_file("fleet_example_short_key", &[1u8; 16]);
-    let out = Command::new(example_binary())
+    let out = Command::new(peers::example_binary("rustls_server"))
         .args(["--port", "0", "--redis", "redis://127.0.0.1:1"])
         .args(["--fleet-key", key.to_str().unwrap()])
         .output()

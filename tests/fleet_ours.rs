@@ -8,7 +8,6 @@ mod fleet_support;
 mod peers;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -183,15 +182,6 @@ fn early_data_replayed_to_another_instance_is_rejected() {
 
 // ---- two `examples/server` processes and openssl s_client ----
 
-fn example_binary() -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join("server")
-}
-
 struct ServerProcess {
     child: Child,
     port: u16,
@@ -207,7 +197,7 @@ impl Drop for ServerProcess {
 fn start_example(args: &[&str]) -> ServerProcess {
     let port = free_port();
     let pki = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pki/");
-    let mut child = Command::new(example_binary())
+    let mut child = Command::new(peers::example_binary("server"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--cert", &format!("{pki}server.pem")])
         .args(["--key", &format!("{pki}server.key")])

@@ -5,7 +5,6 @@
 mod peers;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -181,16 +180,6 @@ fn tickets_survive_rotation_inside_the_decrypt_window_and_not_after() {
 
 // ---- openssl s_client against examples/rustls_server.rs ----
 
-/// The example binary, which `cargo test --features rustls` builds beside the test binaries.
-fn example_binary() -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop(); // the test binary
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join("rustls_server")
-}
-
 struct ServerProcess {
     child: Child,
     port: u16,
@@ -204,7 +193,7 @@ impl Drop for ServerProcess {
 }
 
 fn start_example(args: &[&str]) -> ServerProcess {
-    let mut child = Command::new(example_binary())
+    let mut child = Command::new(peers::example_binary("rustls_server"))
         .args(["--port", "0"])
         .args(args)
         .stdout(Stdio::piped())

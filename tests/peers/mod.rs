@@ -18,3 +18,14 @@ pub mod pki {
             .join(name)
     }
 }
+
+/// The path of an example binary, which `cargo test` builds beside the test binaries
+/// (`target/<profile>/examples/<name>`).
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples").join(name)
+}
