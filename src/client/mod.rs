@@ -24,6 +24,29 @@ use crate::Error;
 /// bytes.
 pub(crate) const MAX_STORED_TICKET_LEN: usize = 16 * 1024;
 
+/// Hands the server's chain (end-entity first) to the configured verifier and returns the
+/// end-entity certificate, whose key must then sign the handshake. An empty chain is a
+/// decode_error in both versions (RFC 8446 §4.4.2.4; RFC 5246 §7.4.2 requires a certificate).
+pub(crate) fn verify_server_chain<'a>(
+    config: &ClientConfig,
+    mut chain: impl Iterator<Item = &'a [u8]>,
+    server_name: &str,
+    now: Timestamp,
+) -> Result<rustls_pki_types::CertificateDer<'static>, Error> {
+    use rustls_pki_types::CertificateDer;
+    let end_entity = chain
+        .next()
+        .map(|c| CertificateDer::from(c.to_vec()))
+        .ok_or(crate::error::InvalidMessage::EmptyList(
+            "server certificate chain",
+        ))?;
+    let intermediates: Vec<CertificateDer<'_>> = chain.map(CertificateDer::from).collect();
+    config
+        .verifier
+        .verify_server_cert(&end_entity, &intermediates, server_name, now)?;
+    Ok(end_entity)
+}
+
 /// A client connection, sans-IO: the ClientHello is queued at creation; move bytes with
 /// [`write_tls`](Self::write_tls) and [`read_tls`](Self::read_tls) and call
 /// [`process`](Self::process).

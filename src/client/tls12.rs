@@ -279,18 +279,9 @@ impl Handshaking {
         let HandshakePayload::Certificate12(certs) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
-        let mut chain = certs.certificates.iter();
-        let end_entity = CertificateDer::from(
-            chain
-                .next()
-                .ok_or(PeerMisbehaved::IllegalParameter("empty certificate chain"))?
-                .clone(),
-        );
-        let intermediates: Vec<CertificateDer<'_>> =
-            chain.map(|c| CertificateDer::from(c.as_slice())).collect();
-        cx.config.verifier.verify_server_cert(
-            &end_entity,
-            &intermediates,
+        let end_entity = super::verify_server_chain(
+            cx.config,
+            certs.certificates.iter().map(Vec::as_slice),
             &self.offer.server_name,
             cx.now,
         )?;

@@ -447,17 +447,9 @@ impl Handshaking {
         if !certificate.context.is_empty() {
             return Err(PeerMisbehaved::IllegalParameter("certificate_request_context").into());
         }
-        let mut chain = certificate
-            .entries
-            .iter()
-            .map(|e| CertificateDer::from(e.cert_data.clone()));
-        let end_entity = chain
-            .next()
-            .ok_or(crate::verify::CertificateError::Missing)?;
-        let intermediates: Vec<_> = chain.collect();
-        cx.config.verifier.verify_server_cert(
-            &end_entity,
-            &intermediates,
+        let end_entity = super::verify_server_chain(
+            cx.config,
+            certificate.entries.iter().map(|e| e.cert_data.as_slice()),
             &self.server_name,
             cx.now,
         )?;
