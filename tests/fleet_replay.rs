@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use fleet_support::RedisServer;
 use tls_resumption::antireplay::{EarlyDataAttempt, ReplayGuard, Verdict};
 use tls_resumption::fleet::{Redis, RedisOptions, RedisReplayGuard};
-use tls_resumption::time::Timestamp;
+use tls_resumption::time::{Clock, ManualClock, Timestamp};
 
 const ISSUED: Timestamp = Timestamp::from_secs(1_700_000_000);
 const WINDOW: Duration = Duration::from_secs(10);
@@ -130,5 +130,40 @@ fn redis_unreachable_rejects_early_data_quickly_and_recovers() {
     assert_eq!(
         g.check_and_record(&attempt(b"b", 1000), now),
         Verdict::Fresh
+    );
+}
+
+/// Clock skew between servers: each guard checks freshness by its own clock, so the record of
+/// an accepted attempt must outlive the window by the skew between the fastest and the slowest
+/// server. Server A runs 2 s ahead of server B; a replay of A's early data sent to B after A's
+/// view of the window has closed, but while B's is still open, must be rejected.
+#[test]
+fn clock_skew_a_replay_to_a_server_two_seconds_behind_is_rejected() {
+    let Some(server) = RedisServer::start("clock_skew_a_replay_to_a_server_behind") else {
+        return;
+    };
+    let a = guard(&server);
+    let b = guard(&server);
+    let expected = ISSUED.saturating_add(Duration::from_secs(5));
+    let clock_a = ManualClock::new(expected.saturating_add(WINDOW - Duration::from_millis(100)));
+    let clock_b = ManualClock::new(clock_a.now().saturating_sub(Duration::from_secs(2)));
+    let id = b"binder under skew";
+    assert_eq!(
+        a.check_and_record(&attempt(id, 5000), clock_a.now()),
+        Verdict::Fresh
+    );
+    // Well past the 100 ms A still saw in its window; B is 1.9 s inside its own.
+    let waited = Duration::from_millis(400);
+    std::thread::sleep(waited);
+    clock_a.advance(waited);
+    clock_b.advance(waited);
+    assert_eq!(
+        a.check_and_record(&attempt(id, 5000), clock_a.now()),
+        Verdict::TooOld
+    );
+    assert_eq!(
+        b.check_and_record(&attempt(id, 5000), clock_b.now()),
+        Verdict::Replay,
+        "a replay inside the skew reached the slower server"
     );
 }
