@@ -238,23 +238,39 @@ impl StrikeRegister {
 
 impl ReplayGuard for StrikeRegister {
     fn check_and_record(&self, attempt: &EarlyDataAttempt<'_>, now: Timestamp) -> Verdict {
-        let expected = attempt
-            .issued_at
-            .saturating_add(Duration::from_millis(u64::from(
-                attempt.client_ticket_age_ms,
-            )));
-        let skew = if now >= expected {
-            now.saturating_duration_since(expected)
-        } else {
-            expected.saturating_duration_since(now)
-        };
-        if skew > self.window {
-            return Verdict::TooOld;
+        match fresh_until(attempt, self.window, now) {
+            Some(until) => self.inner.record(attempt.id, until, now),
+            None => Verdict::TooOld,
         }
-        // Remember one millisecond past the last instant a replay could still pass the check.
-        let until = expected
-            .saturating_add(self.window)
-            .saturating_add(Duration::from_millis(1));
-        self.inner.record(attempt.id, until, now)
     }
+}
+
+/// The freshness check of RFC 8446 §8.3: the attempt's expected arrival time,
+/// `issued_at + client_ticket_age`, must be within `window` of `now` (either side: clocks and
+/// networks skew both ways). `None` when it is not; otherwise the instant, one millisecond
+/// past the last one at which a replay of the attempt could still pass this check at the
+/// same clock — how long its id must be remembered.
+pub(crate) fn fresh_until(
+    attempt: &EarlyDataAttempt<'_>,
+    window: Duration,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let expected = attempt
+        .issued_at
+        .saturating_add(Duration::from_millis(u64::from(
+            attempt.client_ticket_age_ms,
+        )));
+    let skew = if now >= expected {
+        now.saturating_duration_since(expected)
+    } else {
+        expected.saturating_duration_since(now)
+    };
+    if skew > window {
+        return None;
+    }
+    Some(
+        expected
+            .saturating_add(window)
+            .saturating_add(Duration::from_millis(1)),
+    )
 }
