@@ -196,3 +196,38 @@ fn single_use_tickets_expire_with_the_ticket_lifetime() {
     // The expired id was forgotten when the next id was recorded.
     assert!(guard.check_and_record(&attempt(b"v", 0), at(61_000)) == Verdict::TooOld);
 }
+
+/// Single-use tickets must not hold a record longer than the freshness check could accept a
+/// replay of it. Kept until the ticket's end of life (up to 7 days), the records of an
+/// attacker's own tickets, each used once for 0-RTT, fill the guard and early data is then
+/// refused to every client for days.
+#[test]
+fn single_use_tickets_forget_a_ticket_once_its_replay_would_be_too_old() {
+    let week = Duration::from_secs(7 * 24 * 3600);
+    let guard = SingleUseTickets::new(3, week);
+    // The attacker's three tickets, used at once for early data, fill the guard.
+    for id in [b"attacker-1", b"attacker-2", b"attacker-3"] {
+        assert_eq!(
+            guard.check_and_record(&attempt(id, 1_000), at(1_000)),
+            Verdict::Fresh
+        );
+    }
+    // Inside the window, replays are still caught and a new ticket cannot be recorded.
+    assert_eq!(
+        guard.check_and_record(&attempt(b"attacker-1", 1_000), at(2_000)),
+        Verdict::Replay
+    );
+    // A minute later no replay of those attempts can pass the freshness check any more, so
+    // an honest client's first early data is accepted.
+    assert_eq!(
+        guard.check_and_record(&attempt(b"honest", 61_000), at(61_000)),
+        Verdict::Fresh,
+        "the attacker's records still fill the guard"
+    );
+    assert_eq!(guard.len(), 1);
+    // And the attacker's replay, a minute late, is rejected as too old.
+    assert_eq!(
+        guard.check_and_record(&attempt(b"attacker-1", 1_000), at(61_000)),
+        Verdict::TooOld
+    );
+}
