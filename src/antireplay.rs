@@ -4,8 +4,8 @@
 //! record a ClientHello with early data and send it again. A server accepts early data only when
 //! a [`ReplayGuard`] says this is the first time it sees the attempt:
 //!
-//! - [`SingleUseTickets`] (RFC 8446 §8.1): each ticket identity is accepted for early data once,
-//!   until the ticket expires.
+//! - [`SingleUseTickets`] (RFC 8446 §8.1): each ticket identity is accepted for early data once
+//!   while its ClientHello is fresh (§8.3), and remembered no longer than that.
 //! - [`StrikeRegister`] (RFC 8446 §8.2): remembers the ids (binders or ticket identities) of
 //!   ClientHellos seen within a freshness window, and rejects ClientHellos whose expected arrival
 //!   time is outside the window (§8.3), so it need remember nothing older.
@@ -149,29 +149,49 @@ impl Guarded {
     }
 }
 
-/// Accepts early data at most once per ticket (RFC 8446 §8.1), remembering each ticket
-/// identity until the ticket could no longer be used.
+/// The freshness window [`SingleUseTickets`] uses unless told otherwise: RFC 8446 §8.3
+/// suggests allowing for about 10 seconds of clock error and network delay.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(10);
+
+/// Accepts early data at most once per ticket (RFC 8446 §8.1) while its ClientHello is fresh.
+///
+/// An attempt is accepted when the ticket is within its lifetime, its expected arrival time
+/// is within the freshness window of now (§8.3, as for [`StrikeRegister`]) and the ticket
+/// identity has not been recorded. The identity is remembered only until a replay of that
+/// ClientHello would fail the freshness check — not for the ticket's whole lifetime, which
+/// would let anyone holding many tickets of their own fill the guard for days and have early
+/// data refused to every client. A later ClientHello with the same ticket, made by the
+/// client with its own fresh age and binder, is not a replay and may be accepted again.
 pub struct SingleUseTickets {
     inner: Guarded,
     max_ticket_lifetime: Duration,
+    window: Duration,
 }
 
 impl core::fmt::Debug for SingleUseTickets {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SingleUseTickets")
             .field("max_ticket_lifetime", &self.max_ticket_lifetime)
+            .field("window", &self.window)
             .finish_non_exhaustive()
     }
 }
 
 impl SingleUseTickets {
     /// A guard remembering at most `capacity` tickets, for tickets living at most
-    /// `max_ticket_lifetime` after issue.
+    /// `max_ticket_lifetime` after issue, with freshness window [`DEFAULT_WINDOW`].
     pub fn new(capacity: usize, max_ticket_lifetime: Duration) -> Self {
         Self {
             inner: Guarded::new(capacity),
             max_ticket_lifetime,
+            window: DEFAULT_WINDOW,
         }
+    }
+
+    /// Sets the freshness window (type docs); each ticket is remembered about this long.
+    pub fn with_window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
     }
 
     /// Ids remembered now (expired ones not yet forgotten included).
@@ -187,11 +207,13 @@ impl SingleUseTickets {
 
 impl ReplayGuard for SingleUseTickets {
     fn check_and_record(&self, attempt: &EarlyDataAttempt<'_>, now: Timestamp) -> Verdict {
-        let until = attempt.issued_at.saturating_add(self.max_ticket_lifetime);
-        if now >= until {
+        if now >= attempt.issued_at.saturating_add(self.max_ticket_lifetime) {
             return Verdict::TooOld;
         }
-        self.inner.record(attempt.id, until, now)
+        match fresh_until(attempt, self.window, now) {
+            Some(until) => self.inner.record(attempt.id, until, now),
+            None => Verdict::TooOld,
+        }
     }
 }
 

@@ -178,23 +178,23 @@ fn a_full_guard_rejects_early_data_and_never_forgets_a_live_id() {
 fn single_use_tickets_expire_with_the_ticket_lifetime() {
     let guard = SingleUseTickets::new(10, Duration::from_secs(60));
     assert_eq!(
-        guard.check_and_record(&attempt(b"t", 0), at(59_999)),
+        guard.check_and_record(&attempt(b"t", 59_999), at(59_999)),
         Verdict::Fresh
     );
     assert_eq!(
-        guard.check_and_record(&attempt(b"t", 0), at(59_999)),
+        guard.check_and_record(&attempt(b"t", 59_999), at(59_999)),
         Verdict::Replay
     );
+    // Fresh by its age, but past the ticket's lifetime.
     assert_eq!(
-        guard.check_and_record(&attempt(b"t", 0), at(60_000)),
+        guard.check_and_record(&attempt(b"t", 60_000), at(60_000)),
         Verdict::TooOld
     );
     assert_eq!(
-        guard.check_and_record(&attempt(b"u", 0), at(60_000)),
+        guard.check_and_record(&attempt(b"u", 60_000), at(60_000)),
         Verdict::TooOld
     );
-    // The expired id was forgotten when the next id was recorded.
-    assert!(guard.check_and_record(&attempt(b"v", 0), at(61_000)) == Verdict::TooOld);
+    assert!(guard.check_and_record(&attempt(b"v", 61_000), at(61_000)) == Verdict::TooOld);
 }
 
 /// Single-use tickets must not hold a record longer than the freshness check could accept a
