@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use peers::rustls_pair::{client_config, connect, replay_first_flight, server_config};
 use rustls::server::NoServerSessionStorage;
+use rustls::server::ProducesTickets;
 use rustls::HandshakeKind;
-use tls_resumption::rustls_adapter::Resumption;
+use tls_resumption::rustls_adapter::{Resumption, TicketAdapter};
 use tls_resumption::store::MemoryCache;
-use tls_resumption::ticket::{RotatingSealer, Schedule};
+use tls_resumption::ticket::{Opened, RotatingSealer, Schedule, TicketError, TicketSealer};
 use tls_resumption::time::{ManualClock, Timestamp};
 
 const TLS12: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
@@ -280,4 +281,40 @@ fn openssl_resumes_tls12_by_ticket_against_rustls_with_our_sealer() {
         &["-tls1_2"],
         "openssl_tls12_ticket",
     );
+}
+
+/// A sealer whose tickets stay openable for `lifetime`, however long.
+struct LongLived {
+    lifetime: Duration,
+}
+
+impl TicketSealer for LongLived {
+    fn seal(&self, _: &[u8]) -> Result<Vec<u8>, TicketError> {
+        Err(TicketError::NoActiveKey)
+    }
+
+    fn open(&self, _: &[u8]) -> Result<Opened, TicketError> {
+        Err(TicketError::UnknownKeyName)
+    }
+
+    fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+}
+
+/// RFC 8446 §4.6.1: servers MUST NOT use a ticket lifetime over 604,800 s (7 days). The
+/// adapter hands rustls its sealer's lifetime; a sealer that keeps tickets openable longer
+/// must not make rustls advertise more than 7 days.
+#[test]
+fn ticket_lifetime_sent_to_rustls_never_exceeds_seven_days() {
+    for (days, expected) in [(1, 86_400), (7, 604_800), (8, 604_800), (30, 604_800)] {
+        let adapter = TicketAdapter::new(Arc::new(LongLived {
+            lifetime: Duration::from_secs(days * 86_400),
+        }));
+        assert_eq!(adapter.lifetime(), expected, "{days} days");
+    }
+    let adapter = TicketAdapter::new(Arc::new(LongLived {
+        lifetime: Duration::MAX,
+    }));
+    assert_eq!(adapter.lifetime(), 604_800);
 }
