@@ -58,6 +58,7 @@ use std::time::Duration;
 use rustls::server::{ProducesTickets, StoresServerSessions};
 use zeroize::Zeroize;
 
+use crate::session::MAX_TLS13_LIFETIME_SECS;
 use crate::store::SessionCache;
 use crate::ticket::{RotatingSealer, TicketSealer};
 use crate::time::Clock;
@@ -214,9 +215,13 @@ impl<S: TicketSealer> ProducesTickets for TicketAdapter<S> {
     }
 
     /// The sealer's own lifetime: the time a ticket sealed now stays openable under the key
-    /// schedule, so the hint rustls sends is what rotation will actually honour.
+    /// schedule, so the hint rustls sends is what rotation will actually honour — capped at
+    /// [`MAX_TLS13_LIFETIME_SECS`], since RFC 8446 §4.6.1 forbids advertising more (rustls
+    /// sends the same value as the TLS 1.2 hint, where a shorter one is harmless).
     fn lifetime(&self) -> u32 {
-        u32::try_from(self.sealer.lifetime().as_secs()).unwrap_or(u32::MAX)
+        let secs = self.sealer.lifetime().as_secs();
+        u32::try_from(secs.min(u64::from(MAX_TLS13_LIFETIME_SECS)))
+            .unwrap_or(MAX_TLS13_LIFETIME_SECS)
     }
 
     fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
