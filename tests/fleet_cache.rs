@@ -346,3 +346,73 @@ fn a_fleet_key_of_the_wrong_size_is_a_clear_error() {
         .to_string()
         .contains("/nonexistent/fleet.key"));
 }
+
+/// A cache as servers build it: the default key shape.
+fn default_cache(server: &RedisServer, clock: Arc<ManualClock>) -> RedisSessionCache {
+    let redis = Redis::open(&server.url(), RedisOptions::default().prefix(b"t:"))
+        .expect("valid url")
+        .with_failure_hook(Arc::new(|_| {}));
+    RedisSessionCache::new(
+        Arc::new(redis),
+        &FleetKey::from_bytes(&fleet_key_bytes()).expect("32 bytes"),
+        clock,
+    )
+}
+
+/// One counter from `INFO <section>`: `name:value` or, for command stats, `calls=N` in the
+/// line of `name`.
+fn info_number(server: &RedisServer, section: &str, name: &str) -> u64 {
+    let info = server.command(&["INFO", section]).expect("INFO");
+    info.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .map(|value| {
+            let value = value.strip_prefix("calls=").unwrap_or(value);
+            let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().expect("a number")
+        })
+        .unwrap_or(0)
+}
+
+/// Every ClientHello can offer identities of the attacker's choosing, and each lookup is a
+/// synchronous Redis round trip. Session IDs and ticket identities this crate's server and
+/// rustls make are 32 bytes: anything else cannot be ours and must not reach Redis.
+#[test]
+fn lookups_of_identities_that_cannot_be_ours_send_no_command_to_redis() {
+    let Some(server) = RedisServer::start("lookups_of_identities_that_cannot_be_ours") else {
+        return;
+    };
+    let cache = default_cache(&server, Arc::new(ManualClock::new(START)));
+    for len in [1, 16, 31, 33, 64, 255] {
+        let id = vec![0x5a; len];
+        assert!(cache.get_encoded(&id).unwrap().is_none(), "{len}");
+        assert!(cache.take_encoded(&id).unwrap().is_none(), "{len}");
+    }
+    let get_calls = info_number(&server, "commandstats", "cmdstat_get")
+        + info_number(&server, "commandstats", "cmdstat_getdel");
+    assert_eq!(get_calls, 0, "lookups that reached Redis");
+    assert_eq!(cache.redis().stats().round_trips, 0);
+    // A 32-byte identity is looked up: one round trip.
+    assert!(cache.get_encoded(&[0x5a; 32]).unwrap().is_none());
+    assert_eq!(cache.redis().stats().round_trips, 1);
+}
+
+/// Anyone who can write to Redis can store a value of up to 512 MB under a key a server will
+/// look up; reading it whole would make every such lookup allocate that much. Values this
+/// crate stores are at most 64 KiB and change: a larger one is never transferred.
+#[test]
+fn a_huge_value_in_redis_is_never_read_into_memory() {
+    let Some(server) = RedisServer::start("a_huge_value_in_redis_is_never_read") else {
+        return;
+    };
+    let cache = default_cache(&server, Arc::new(ManualClock::new(START)));
+    let id = [0x42u8; 32];
+    let mut redis_key = b"t:session:".to_vec();
+    redis_key.extend_from_slice(&id);
+    server.set(&redis_key, &vec![0xee; 8 << 20]);
+    let sent_before = info_number(&server, "stats", "total_net_output_bytes");
+    assert!(cache.get_encoded(&id).unwrap().is_none());
+    assert!(cache.take_encoded(&id).unwrap().is_none());
+    let sent = info_number(&server, "stats", "total_net_output_bytes") - sent_before;
+    assert!(sent < 64 * 1024, "Redis sent {sent} bytes for two lookups");
+    assert!(server.keys().is_empty(), "take removed the oversized value");
+}
