@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fleet_support::{fleet_key_bytes, RedisServer};
-use tls_resumption::fleet::{FleetKey, Redis, RedisOptions, RedisSessionCache};
+use tls_resumption::fleet::{
+    FleetKey, KeyShape, Redis, RedisOptions, RedisSessionCache, MAX_KEY_LEN,
+};
 use tls_resumption::store::{SessionCache, StoreError};
 use tls_resumption::time::{Clock, ManualClock, Timestamp};
 
@@ -25,11 +27,13 @@ fn cache_with(
     )
     .expect("valid url")
     .with_failure_hook(Arc::new(|_| {}));
+    // These tests name their sessions in words: any length a server could use.
     RedisSessionCache::new(
         Arc::new(redis),
         &FleetKey::from_bytes(key).expect("32 bytes"),
         clock,
     )
+    .with_key_shape(KeyShape::lengths(1, MAX_KEY_LEN))
 }
 
 fn in_an_hour(clock: &ManualClock) -> Timestamp {
@@ -415,4 +419,76 @@ fn a_huge_value_in_redis_is_never_read_into_memory() {
     let sent = info_number(&server, "stats", "total_net_output_bytes") - sent_before;
     assert!(sent < 64 * 1024, "Redis sent {sent} bytes for two lookups");
     assert!(server.keys().is_empty(), "take removed the oversized value");
+}
+
+/// A narrower shape (servers that tag their ids with a fixed first byte): ids without the tag
+/// are not looked up, and are not stored either.
+#[test]
+fn a_key_shape_with_a_prefix_admits_only_tagged_ids() {
+    let Some(server) = RedisServer::start("a_key_shape_with_a_prefix_admits_only") else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = default_cache(&server, clock.clone())
+        .with_key_shape(KeyShape::exact(32).with_prefix(&[0xf1]));
+    let mut tagged = [0x33u8; 32];
+    tagged[0] = 0xf1;
+    cache
+        .put_encoded(&tagged, b"state", in_an_hour(&clock))
+        .unwrap();
+    assert!(cache
+        .put_encoded(&[0x33; 32], b"state", in_an_hour(&clock))
+        .is_err());
+    assert_eq!(cache.redis().stats().round_trips, 1);
+    assert!(cache.get_encoded(&[0x33; 32]).unwrap().is_none());
+    assert!(cache.take_encoded(&[0x33; 32]).unwrap().is_none());
+    assert_eq!(cache.skipped(), 2);
+    assert_eq!(
+        cache.redis().stats().round_trips,
+        1,
+        "untagged ids cost nothing"
+    );
+    assert_eq!(
+        cache
+            .take_encoded(&tagged)
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
+        b"state"
+    );
+}
+
+/// The bound on what is read back is no tighter than what is stored: the largest session the
+/// cache accepts round-trips.
+#[test]
+fn the_largest_session_stored_is_read_back() {
+    let Some(server) = RedisServer::start("the_largest_session_stored_is_read_back") else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = default_cache(&server, clock.clone());
+    let big = vec![0x61; 64 * 1024];
+    cache
+        .put_encoded(&[1; 32], &big, in_an_hour(&clock))
+        .unwrap();
+    assert!(cache
+        .put_encoded(&[2; 32], &[0x61; 64 * 1024 + 1], in_an_hour(&clock))
+        .is_err());
+    assert_eq!(
+        cache
+            .get_encoded(&[1; 32])
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
+        &big[..]
+    );
+    assert_eq!(
+        cache
+            .take_encoded(&[1; 32])
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
+        &big[..]
+    );
+    assert_eq!(cache.untrusted(), 0);
 }

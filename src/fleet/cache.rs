@@ -5,18 +5,27 @@
 //! encoded session) ‖ tag (16)`, with the full Redis key as additional data. A value copied to
 //! another key, truncated, altered, or sealed by another fleet fails authentication and is a
 //! miss; the expiry inside is checked against our clock as well as Redis's own `PX` expiry.
+//!
+//! Lookup keys come from ClientHellos, so an attacker chooses them, and each lookup is a
+//! synchronous round trip. Keys whose [`KeyShape`] could not have been made by a server
+//! (session IDs and ticket identities are 32 random bytes) are misses without a round trip,
+//! and a value longer than anything this cache stores is never sent back by Redis (a script
+//! checks its length on the server), so whoever can write to Redis cannot make a lookup
+//! allocate more than that.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::connection::Redis;
+use super::connection::{Bounded, Redis};
 use super::FleetKey;
 use crate::crypto::aead::{AeadKey, NONCE_LEN, TAG_LEN};
 use crate::crypto::secret::SecretVec;
 use crate::store::{SessionCache, StoreError};
 use crate::time::{Clock, Timestamp};
+
+type FetchResult = Result<Option<SecretVec>, StoreError>;
 
 const VERSION: u8 = 1;
 const HEADER_LEN: usize = 1 + NONCE_LEN;
@@ -26,6 +35,59 @@ const EXPIRY_LEN: usize = 8;
 pub const MAX_KEY_LEN: usize = 255;
 /// Longest encoded session stored; larger values are refused rather than sent.
 const MAX_VALUE_LEN: usize = 64 * 1024;
+/// Longest value this cache writes to Redis, and so the longest it reads back.
+const MAX_STORED_LEN: usize = HEADER_LEN + EXPIRY_LEN + MAX_VALUE_LEN + TAG_LEN;
+/// Length of the session IDs and stateful ticket identities this crate's server and rustls
+/// make (RFC 5246 §7.4.1.2 allows session IDs up to 32 bytes; servers here use all 32).
+pub const SERVER_ID_LEN: usize = 32;
+
+/// Which keys a [`RedisSessionCache`] stores and looks up: a length range and a fixed
+/// prefix. A lookup key of any other shape cannot have been made by one of the fleet's
+/// servers, so it is a miss without a Redis round trip, and storing one is refused.
+///
+/// The default, [`KeyShape::exact`]`(`[`SERVER_ID_LEN`]`)` with no prefix, fits this crate's
+/// server and rustls. A deployment whose servers make longer or tagged ids (a fixed first
+/// byte per fleet, say) can say so, and the narrower the shape, the fewer guesses reach
+/// Redis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyShape {
+    min_len: usize,
+    max_len: usize,
+    prefix: Vec<u8>,
+}
+
+impl Default for KeyShape {
+    fn default() -> Self {
+        Self::exact(SERVER_ID_LEN)
+    }
+}
+
+impl KeyShape {
+    /// Keys of exactly `len` bytes.
+    pub fn exact(len: usize) -> Self {
+        Self::lengths(len, len)
+    }
+
+    /// Keys from `min_len` to `max_len` bytes (at least 1, at most [`MAX_KEY_LEN`]).
+    pub fn lengths(min_len: usize, max_len: usize) -> Self {
+        Self {
+            min_len: min_len.max(1),
+            max_len: max_len.min(MAX_KEY_LEN),
+            prefix: Vec::new(),
+        }
+    }
+
+    /// Keys that also start with `prefix` (counted in their length).
+    pub fn with_prefix(mut self, prefix: &[u8]) -> Self {
+        self.prefix = prefix.to_vec();
+        self
+    }
+
+    /// Whether `key` could be one of ours.
+    pub fn admits(&self, key: &[u8]) -> bool {
+        (self.min_len..=self.max_len).contains(&key.len()) && key.starts_with(&self.prefix)
+    }
+}
 
 /// A [`SessionCache`] shared by every server that uses the same Redis, prefix and
 /// [`FleetKey`] (module docs).
@@ -34,28 +96,46 @@ pub struct RedisSessionCache {
     key: AeadKey,
     clock: Arc<dyn Clock>,
     rng: SystemRandom,
+    shape: KeyShape,
     untrusted: AtomicU64,
+    skipped: AtomicU64,
 }
 
 impl core::fmt::Debug for RedisSessionCache {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RedisSessionCache")
             .field("redis", &self.redis)
+            .field("shape", &self.shape)
             .field("untrusted", &self.untrusted())
+            .field("skipped", &self.skipped())
             .finish_non_exhaustive()
     }
 }
 
 impl RedisSessionCache {
-    /// A cache in `redis`, sealing values under a key derived from `fleet`.
+    /// A cache in `redis`, sealing values under a key derived from `fleet`, for keys of the
+    /// default [`KeyShape`].
     pub fn new(redis: Arc<Redis>, fleet: &FleetKey, clock: Arc<dyn Clock>) -> Self {
         Self {
             redis,
             key: fleet.derive(b"session cache"),
             clock,
             rng: SystemRandom::new(),
+            shape: KeyShape::default(),
             untrusted: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
         }
+    }
+
+    /// Sets the shape of the keys stored and looked up.
+    pub fn with_key_shape(mut self, shape: KeyShape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    /// Lookups answered as misses without asking Redis, their key not of our shape.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
     }
 
     /// The connection handle (for its [`RedisStats`](super::RedisStats)).
@@ -63,8 +143,8 @@ impl RedisSessionCache {
         &self.redis
     }
 
-    /// Values found in Redis that did not authenticate (or had expired inside) and were
-    /// treated as misses.
+    /// Values found in Redis that did not authenticate (or had expired inside, or were
+    /// longer than any value this cache stores) and were treated as misses.
     pub fn untrusted(&self) -> u64 {
         self.untrusted.load(Ordering::Relaxed)
     }
@@ -119,13 +199,24 @@ impl RedisSessionCache {
         opened
     }
 
-    fn fetch(&self, command: &'static str, key: &[u8]) -> Result<Option<SecretVec>, StoreError> {
+    fn fetch(&self, operation: &'static str, key: &[u8], take: bool) -> FetchResult {
         let redis_key = self.redis_key(key)?;
-        let stored: Option<Vec<u8>> = self
+        if !self.shape.admits(key) {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
+        match self
             .redis
-            .query(command, redis::cmd(command).arg(&redis_key))
-            .ok_or(StoreError::Unavailable)?;
-        Ok(stored.and_then(|v| self.open(&redis_key, v)))
+            .get_bounded(operation, &redis_key, MAX_STORED_LEN, take)
+            .ok_or(StoreError::Unavailable)?
+        {
+            Bounded::Missing => Ok(None),
+            Bounded::Value(stored) => Ok(self.open(&redis_key, stored)),
+            Bounded::TooLarge => {
+                self.untrusted.fetch_add(1, Ordering::Relaxed);
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -137,6 +228,9 @@ impl SessionCache for RedisSessionCache {
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
         let redis_key = self.redis_key(key)?;
+        if !self.shape.admits(key) {
+            return Err(StoreError::Rejected("key not of the configured shape"));
+        }
         if value.len() > MAX_VALUE_LEN {
             return Err(StoreError::Rejected("session too large"));
         }
@@ -162,17 +256,20 @@ impl SessionCache for RedisSessionCache {
     }
 
     fn get_encoded(&self, key: &[u8]) -> Result<Option<SecretVec>, StoreError> {
-        self.fetch("GET", key)
+        self.fetch("GET", key, false)
     }
 
-    /// `GETDEL` (Redis 6.2+): atomic on the server, so of any number of servers taking one
-    /// key at once, one gets the value.
+    /// `GETDEL` (Redis 6.2+) inside a script, which Redis runs atomically: of any number of
+    /// servers taking one key at once, one gets the value.
     fn take_encoded(&self, key: &[u8]) -> Result<Option<SecretVec>, StoreError> {
-        self.fetch("GETDEL", key)
+        self.fetch("GETDEL", key, true)
     }
 
     fn remove(&self, key: &[u8]) -> Result<(), StoreError> {
         let redis_key = self.redis_key(key)?;
+        if !self.shape.admits(key) {
+            return Ok(());
+        }
         self.redis
             .query::<()>("DEL", redis::cmd("DEL").arg(&redis_key))
             .ok_or(StoreError::Unavailable)

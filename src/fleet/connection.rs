@@ -101,6 +101,29 @@ impl core::fmt::Debug for Redis {
     }
 }
 
+/// What [`Redis::get_bounded`] found.
+#[derive(Debug)]
+pub(crate) enum Bounded {
+    /// No value under the key.
+    Missing,
+    /// The value, within the size bound.
+    Value(Vec<u8>),
+    /// A value over the bound: not sent (and deleted when taken).
+    TooLarge,
+}
+
+/// `KEYS[1]`: the key; `ARGV[1]`: the largest length sent back; `ARGV[2]`: `1` to delete.
+/// Replies nil (missing), the value, or the integer -1 (too large). `STRLEN` is 0 for a
+/// missing key, and an error for a key that holds no string (reported as a failure).
+const GET_BOUNDED: &str = "\
+local n = redis.call('STRLEN', KEYS[1])
+if n > tonumber(ARGV[1]) then
+  if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
+  return -1
+end
+if ARGV[2] == '1' then return redis.call('GETDEL', KEYS[1]) end
+return redis.call('GET', KEYS[1])";
+
 /// Stderr lines about failures are printed at most this often.
 const LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -153,6 +176,37 @@ impl Redis {
         k.extend_from_slice(kind);
         k.extend_from_slice(key);
         k
+    }
+
+    /// Reads (or, with `take`, atomically reads and deletes) the string under `key` only if
+    /// it is at most `max_len` bytes, in one round trip: a Lua script checks `STRLEN` on the
+    /// server first, so a larger value written by whoever can write to Redis is never sent
+    /// to us (with `take` it is deleted). `None` on any failure (counted and reported).
+    pub(crate) fn get_bounded(
+        &self,
+        operation: &'static str,
+        key: &[u8],
+        max_len: usize,
+        take: bool,
+    ) -> Option<Bounded> {
+        let reply: redis::Value = self.query(
+            operation,
+            redis::cmd("EVAL")
+                .arg(GET_BOUNDED)
+                .arg(1)
+                .arg(key)
+                .arg(max_len)
+                .arg(u8::from(take)),
+        )?;
+        match reply {
+            redis::Value::Nil => Some(Bounded::Missing),
+            redis::Value::BulkString(value) => Some(Bounded::Value(value)),
+            redis::Value::Int(_) => Some(Bounded::TooLarge),
+            _ => {
+                self.fail(operation, "unexpected reply type");
+                None
+            }
+        }
     }
 
     /// Runs one command; `None` on any failure (already counted and reported).

@@ -4,9 +4,11 @@
 //! to another machine. This module shares them through a Redis server the fleet already runs:
 //!
 //! - [`RedisSessionCache`]: a [`SessionCache`](crate::store::SessionCache) in Redis
-//!   (`SET … PX`, `GET`, `GETDEL` for single-use `take`). Values are sealed under a cache key
-//!   derived from the [`FleetKey`], with the Redis key as additional data, so a dump of Redis
-//!   reveals no master secret or PSK and a value moved to another key does not open.
+//!   (`SET … PX`, `GET`, `GETDEL` for single-use `take`, the reads in a script that refuses
+//!   to send back a value longer than the cache ever stores). Values are sealed under a cache
+//!   key derived from the [`FleetKey`], with the Redis key as additional data, so a dump of
+//!   Redis reveals no master secret or PSK and a value moved to another key does not open.
+//!   Lookup keys not of the [`KeyShape`] servers make are misses without a round trip.
 //! - [`FleetKeys`]: keeps every server's [`RotatingSealer`](crate::ticket::RotatingSealer) in
 //!   step. Each ticket key belongs to a time slot of the schedule; the first server to look for
 //!   a slot's key creates it with `SET NX` (so exactly one key per slot), wrapped under the
@@ -26,7 +28,7 @@ mod connection;
 mod keys;
 mod replay;
 
-pub use cache::RedisSessionCache;
+pub use cache::{KeyShape, RedisSessionCache, MAX_KEY_LEN, SERVER_ID_LEN};
 pub use connection::{Failure, FailureHook, Redis, RedisOptions, RedisStats};
 pub use keys::{FleetKeys, SyncReport};
 pub use replay::RedisReplayGuard;
