@@ -217,9 +217,11 @@ fn bad_data_in_redis_is_a_miss_never_trusted() {
         assert!(cache.get_encoded(k).unwrap().is_none(), "{k:?} is a miss");
         assert!(cache.take_encoded(k).unwrap().is_none(), "{k:?} is a miss");
     }
+    // Each bad value is counted by get and by take, except the empty one, which a read (a
+    // bounded range of the value) cannot tell from an absent key: a miss all the same.
     assert_eq!(
         cache.untrusted(),
-        12,
+        11,
         "each bad value counted by get and by take"
     );
     assert_eq!(
@@ -402,7 +404,8 @@ fn lookups_of_identities_that_cannot_be_ours_send_no_command_to_redis() {
 
 /// Anyone who can write to Redis can store a value of up to 512 MB under a key a server will
 /// look up; reading it whole would make every such lookup allocate that much. Values this
-/// crate stores are at most 64 KiB and change: a larger one is never transferred.
+/// crate stores are at most 64 KiB and change: of a larger one, no more than that is ever
+/// transferred.
 #[test]
 fn a_huge_value_in_redis_is_never_read_into_memory() {
     let Some(server) = RedisServer::start("a_huge_value_in_redis_is_never_read") else {
@@ -417,7 +420,7 @@ fn a_huge_value_in_redis_is_never_read_into_memory() {
     assert!(cache.get_encoded(&id).unwrap().is_none());
     assert!(cache.take_encoded(&id).unwrap().is_none());
     let sent = info_number(&server, "stats", "total_net_output_bytes") - sent_before;
-    assert!(sent < 64 * 1024, "Redis sent {sent} bytes for two lookups");
+    assert!(sent < 80 * 1024, "Redis sent {sent} bytes for two lookups");
     assert!(server.keys().is_empty(), "take removed the oversized value");
 }
 

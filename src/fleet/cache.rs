@@ -9,9 +9,9 @@
 //! Lookup keys come from ClientHellos, so an attacker chooses them, and each lookup is a
 //! synchronous round trip. Keys whose [`KeyShape`] could not have been made by a server
 //! (session IDs and ticket identities are 32 random bytes) are misses without a round trip,
-//! and a value longer than anything this cache stores is never sent back by Redis (a script
-//! checks its length on the server), so whoever can write to Redis cannot make a lookup
-//! allocate more than that.
+//! and a value longer than anything this cache stores is never sent back by Redis (reads ask
+//! for a range; takes check the length in a script), so whoever can write to Redis cannot
+//! make a lookup allocate more than that.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

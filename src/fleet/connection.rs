@@ -112,17 +112,15 @@ pub(crate) enum Bounded {
     TooLarge,
 }
 
-/// `KEYS[1]`: the key; `ARGV[1]`: the largest length sent back; `ARGV[2]`: `1` to delete.
-/// Replies nil (missing), the value, or the integer -1 (too large). `STRLEN` is 0 for a
-/// missing key, and an error for a key that holds no string (reported as a failure).
-const GET_BOUNDED: &str = "\
-local n = redis.call('STRLEN', KEYS[1])
-if n > tonumber(ARGV[1]) then
-  if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
+/// `KEYS[1]`: the key; `ARGV[1]`: the largest length sent back. Replies nil (missing), the
+/// value (deleted), or the integer -1 (too large, deleted unsent). `STRLEN` is 0 for a
+/// missing key and an error for a key that holds no string.
+const TAKE_BOUNDED: &str = "\
+if redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
   return -1
 end
-if ARGV[2] == '1' then return redis.call('GETDEL', KEYS[1]) end
-return redis.call('GET', KEYS[1])";
+return redis.call('GETDEL', KEYS[1])";
 
 /// Stderr lines about failures are printed at most this often.
 const LOG_INTERVAL: Duration = Duration::from_secs(10);
@@ -178,10 +176,15 @@ impl Redis {
         k
     }
 
-    /// Reads (or, with `take`, atomically reads and deletes) the string under `key` only if
-    /// it is at most `max_len` bytes, in one round trip: a Lua script checks `STRLEN` on the
-    /// server first, so a larger value written by whoever can write to Redis is never sent
-    /// to us (with `take` it is deleted). `None` on any failure (counted and reported).
+    /// Reads (or, with `take`, atomically reads and deletes) the string under `key`, in one
+    /// round trip, never receiving more than `max_len + 1` bytes of it: whoever can write to
+    /// Redis may store a value of up to 512 MB where a lookup will find it.
+    ///
+    /// A read is `GETRANGE key 0 max_len`: a value longer than `max_len` arrives cut at
+    /// `max_len + 1` bytes and is reported as [`Bounded::TooLarge`]; a missing key reads as
+    /// empty, which no caller stores. A take is a script (atomic in Redis, like `GETDEL`)
+    /// that checks `STRLEN` first and deletes an oversized value without sending it. `None`
+    /// on any failure, a key holding no string included (counted and reported).
     pub(crate) fn get_bounded(
         &self,
         operation: &'static str,
@@ -189,21 +192,33 @@ impl Redis {
         max_len: usize,
         take: bool,
     ) -> Option<Bounded> {
+        if !take {
+            let value: Vec<u8> = self.query(
+                operation,
+                redis::cmd("GETRANGE").arg(key).arg(0).arg(max_len),
+            )?;
+            return Some(match value.len() {
+                0 => Bounded::Missing,
+                n if n > max_len => Bounded::TooLarge,
+                _ => Bounded::Value(value),
+            });
+        }
         let reply: redis::Value = self.query(
             operation,
             redis::cmd("EVAL")
-                .arg(GET_BOUNDED)
+                .arg(TAKE_BOUNDED)
                 .arg(1)
                 .arg(key)
-                .arg(max_len)
-                .arg(u8::from(take)),
+                .arg(max_len),
         )?;
         match reply {
             redis::Value::Nil => Some(Bounded::Missing),
-            redis::Value::BulkString(value) => Some(Bounded::Value(value)),
+            redis::Value::BulkString(value) if value.len() <= max_len => {
+                Some(Bounded::Value(value))
+            }
             redis::Value::Int(_) => Some(Bounded::TooLarge),
             _ => {
-                self.fail(operation, "unexpected reply type");
+                self.fail(operation, "unexpected reply to the bounded take");
                 None
             }
         }

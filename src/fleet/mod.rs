@@ -4,8 +4,8 @@
 //! to another machine. This module shares them through a Redis server the fleet already runs:
 //!
 //! - [`RedisSessionCache`]: a [`SessionCache`](crate::store::SessionCache) in Redis
-//!   (`SET … PX`, `GET`, `GETDEL` for single-use `take`, the reads in a script that refuses
-//!   to send back a value longer than the cache ever stores). Values are sealed under a cache
+//!   (`SET … PX`; `GETRANGE`, and for single-use `take` `GETDEL` in a script, so Redis never
+//!   sends back a value longer than the cache ever stores). Values are sealed under a cache
 //!   key derived from the [`FleetKey`], with the Redis key as additional data, so a dump of
 //!   Redis reveals no master secret or PSK and a value moved to another key does not open.
 //!   Lookup keys not of the [`KeyShape`] servers make are misses without a round trip.
