@@ -51,9 +51,14 @@ pub(super) fn find_session(
     if found.is_none() && !hello.session_id.is_empty() {
         if let Some(cache) = &config.session_cache {
             // A cache failure is a miss (the cache contract): a full handshake follows.
-            if let Ok(Some(SessionState::Tls12(session))) = cache.get(&hello.session_id) {
-                // The cache returns only unexpired entries.
-                found = Some((session, ResumptionMechanism::SessionId, false));
+            // The cache checks expiry on its own clock; the session is also checked against
+            // this connection's `now`, as tickets are.
+            match cache.get(&hello.session_id) {
+                Ok(Some(state)) if state.is_expired(cx.now) => {}
+                Ok(Some(SessionState::Tls12(session))) => {
+                    found = Some((session, ResumptionMechanism::SessionId, false));
+                }
+                _ => {}
             }
         }
     }
