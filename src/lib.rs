@@ -130,6 +130,7 @@ pub mod rustls_adapter;
 mod server;
 pub mod session;
 pub mod store;
+pub mod suites;
 pub mod ticket;
 pub mod time;
 pub mod verify;
@@ -140,15 +141,8 @@ pub mod fuzzing;
 pub use alert::AlertDescription;
 pub use client::ClientConnection;
 pub use config::{ClientConfig, ServerConfig, TicketMode, TlsVersion};
-pub use conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism, Tls12CipherSuite};
+pub use conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
 pub use error::Error;
+pub use kdf::Side;
 pub use server::ServerConnection;
-
-/// Which end of a connection: the one that sent the ClientHello, or the one that answered it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Side {
-    /// The side that sends the ClientHello.
-    Client,
-    /// The side that answers it.
-    Server,
-}
+pub use suites::Tls12CipherSuite;

@@ -5,6 +5,7 @@ use crate::config::ClientConfig;
 use crate::conn::{Message, Transcript};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::SignatureAlgorithm;
+use crate::error::Error;
 use crate::kdf::tls13::{BinderKind, CipherSuite, EarlySecret, KeySchedule};
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{self, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme};
@@ -14,7 +15,6 @@ use crate::msgs::extensions::{
 use crate::msgs::handshake::HandshakePayload;
 use crate::store::{ClientTls12Session, ClientTls13Ticket};
 use crate::time::Timestamp;
-use crate::Error;
 
 /// What one ClientHello offered.
 pub(super) struct Hello {

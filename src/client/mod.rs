@@ -1,6 +1,6 @@
 //! The client side of a connection.
 //!
-//! [`ClientConnection`] is the front both protocol versions will share; the TLS 1.3 handshake
+//! [`ClientConnection`] is the front both protocol versions share; the TLS 1.3 handshake
 //! lives in `tls13.rs` (and the ClientHello it sends in `hello.rs`), the TLS 1.2 one in
 //! `tls12.rs`; the ServerHello decides which.
 
@@ -13,9 +13,9 @@ use std::sync::Arc;
 use crate::config::ClientConfig;
 use crate::conn::core::{Core, Incoming};
 use crate::conn::HandshakeKind;
+use crate::error::Error;
 use crate::kdf::tls13::CipherSuite;
 use crate::time::Timestamp;
-use crate::Error;
 
 /// The longest ticket the client keeps (TLS 1.2 or 1.3). A ticket travels in a ClientHello
 /// extension next to everything else the hello carries; a server sending one near the 64 KiB

@@ -16,6 +16,7 @@
 
 use rustls_pki_types::CertificateDer;
 
+use crate::alert::AlertDescription;
 use crate::config::ClientConfig;
 use crate::conn::core::{Core, Incoming};
 use crate::conn::tls12::{
@@ -24,8 +25,10 @@ use crate::conn::tls12::{
 use crate::conn::{EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Tls12CipherSuite};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::{verify, SignatureAlgorithm};
+use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls12::{self as kdf, KeyMaterial, MasterSecret};
+use crate::kdf::Side;
 use crate::msgs::enums::{ExtensionType, HandshakeType, ProtocolVersion};
 use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::HandshakePayload;
@@ -35,7 +38,6 @@ use crate::msgs::Codec;
 use crate::session::Tls12Session;
 use crate::store::ClientTls12Session;
 use crate::time::Timestamp;
-use crate::{AlertDescription, Error, Side};
 
 use super::tls13::Outcome;
 

@@ -19,6 +19,7 @@ use crate::conn::{
 };
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::{verify, SignatureAlgorithm};
+use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls13::{
     CipherSuite, EarlySecret, HandshakeSecret, KeySchedule, ResumptionMasterSecret, TrafficSecret,
@@ -31,7 +32,6 @@ use crate::msgs::server_hello::ServerHello;
 use crate::session::{Tls13Session, MAX_TLS13_LIFETIME_SECS};
 use crate::store::ClientTls13Ticket;
 use crate::time::Timestamp;
-use crate::Error;
 
 /// What the states share for one step.
 pub(super) struct Context<'a> {
@@ -204,7 +204,8 @@ impl ExpectServerHello {
         match sh.extension(ExtensionType::SupportedVersions) {
             Some(ServerExtension::SupportedVersions(ProtocolVersion::Tls13)) => {}
             Some(_) => return Err(PeerMisbehaved::SelectedUnoffered("version").into()),
-            // A TLS 1.2 ServerHello: the version-negotiating front handles it once it exists.
+            // A ServerHello without supported_versions chose TLS 1.2; the front only gets here
+            // when TLS 1.2 was not offered or a HelloRetryRequest already chose TLS 1.3.
             None => return Err(PeerIncompatible::NoCommonVersion.into()),
         }
         let suite = CipherSuite::from_u16(sh.cipher_suite.into())

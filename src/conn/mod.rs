@@ -14,10 +14,10 @@ use crate::kdf::tls13::{CipherSuite, TrafficSecret};
 use crate::msgs::handshake::KeyUpdateRequest;
 
 use self::core::Core;
+use crate::error::Error;
 use crate::keylog::KeyLog;
 use crate::msgs::enums::HandshakeType;
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
-use crate::Error;
 
 /// A handshake message as received: decoded, and its exact bytes for the transcript.
 #[derive(Debug)]

@@ -1,6 +1,6 @@
 //! The server side of a connection.
 //!
-//! [`ServerConnection`] is the front both protocol versions will share: record plumbing, the
+//! [`ServerConnection`] is the front both protocol versions share: record plumbing, the
 //! application-facing calls and error handling live here; the TLS 1.3 handshake lives in
 //! `tls13.rs`, the TLS 1.2 one in `tls12.rs`; the first ClientHello decides which
 //! (TLS 1.3 whenever both sides enable it).
@@ -15,10 +15,10 @@ use std::sync::Arc;
 use crate::config::ServerConfig;
 use crate::conn::core::{Core, Incoming};
 use crate::conn::HandshakeKind;
+use crate::error::Error;
 use crate::kdf::tls13::CipherSuite;
 use crate::msgs::handshake::HandshakePayload;
 use crate::time::Timestamp;
-use crate::Error;
 
 /// A server connection, sans-IO: feed it the peer's bytes with [`read_tls`](Self::read_tls),
 /// call [`process`](Self::process), send what [`write_tls`](Self::write_tls) gives.

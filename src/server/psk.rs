@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::antireplay::{ticket_age, EarlyDataAttempt};
 use crate::config::{ServerConfig, TicketMode};
+use crate::error::Error;
 use crate::kdf::tls13::EarlySecret;
 use crate::kdf::tls13::{
     BinderKind, BinderVerified, CipherSuite, KeySchedule, ResumptionMasterSecret,
@@ -16,7 +17,6 @@ use crate::msgs::ticket::NewSessionTicket13;
 use crate::session::{SessionState, Tls13Session, MAX_TLS13_LIFETIME_SECS};
 use crate::ticket::{open_session, seal_session};
 use crate::time::Timestamp;
-use crate::Error;
 
 /// How many PSK identities are looked at: each costs a ticket decryption or a cache lookup,
 /// and an honest client offers one or two.

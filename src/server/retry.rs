@@ -3,6 +3,7 @@
 use crate::conn::core::Core;
 use crate::conn::{Message, Transcript};
 use crate::crypto::kx::KxGroup;
+use crate::error::Error;
 use crate::kdf::tls13::CipherSuite;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{self, NamedGroup, ProtocolVersion};
@@ -10,7 +11,6 @@ use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::{ServerHello, HELLO_RETRY_REQUEST_RANDOM};
-use crate::Error;
 
 use super::tls13::{Context, ExpectClientHello, State, MIN_EARLY_DATA_SKIP, SKIP_SLACK};
 

@@ -13,6 +13,7 @@
 //! (RFC 5746 §3.6) and answers a ClientHello on an established connection with a
 //! `no_renegotiation` warning (RFC 5246 §7.2.2), closing after a few such attempts.
 
+use crate::alert::AlertDescription;
 use crate::config::{ServerConfig, TicketMode};
 use crate::conn::core::{Core, Incoming};
 use crate::conn::tls12::{
@@ -22,8 +23,10 @@ use crate::conn::{HandshakeKind, Message, Tls12CipherSuite};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::SignatureAlgorithm;
 use crate::crypto::CryptoError;
+use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls12::{self as kdf, KeyMaterial, MasterSecret};
+use crate::kdf::Side;
 use crate::msgs::certificate::{Certificate12, CertificateVerify};
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{self, ExtensionType, NamedGroup, ProtocolVersion};
@@ -35,7 +38,6 @@ use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::{SessionState, Tls12Session};
 use crate::time::Timestamp;
-use crate::{AlertDescription, Error, Side};
 
 use super::tls13::Outcome;
 

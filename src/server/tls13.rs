@@ -16,6 +16,7 @@ use crate::conn::{
     ResumptionMechanism, Transcript,
 };
 use crate::crypto::kx::KeyShare;
+use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls13::{
     ApplicationSecrets, CipherSuite, KeySchedule, MasterSecret, TrafficSecret,
@@ -28,7 +29,6 @@ use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
 use crate::time::Timestamp;
-use crate::Error;
 
 use super::psk;
 use super::retry::{send, send_retry, server_name, wire_suite, Retry};
@@ -110,7 +110,7 @@ impl ExpectClientHello {
         let HandshakePayload::ClientHello(hello) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
-        // TLS 1.3 only for now; a version-negotiating front goes before this state.
+        // The front hands TLS 1.2 hellos to the TLS 1.2 half; what arrives here must offer 1.3.
         let versions = match hello.extension(enums::ExtensionType::SupportedVersions) {
             Some(ClientExtension::SupportedVersions(v)) => v.clone(),
             _ => Vec::new(),

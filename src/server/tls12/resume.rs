@@ -7,8 +7,10 @@ use super::{
 use crate::config::TicketMode;
 use crate::conn::tls12::{log_master_secret, protection, Transcript12};
 use crate::conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism, Tls12CipherSuite};
+use crate::error::Error;
 use crate::error::PeerIncompatible;
 use crate::kdf::tls12::KeyMaterial;
+use crate::kdf::Side;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{self, ExtensionType, ProtocolVersion};
 use crate::msgs::extensions::ClientExtension;
@@ -16,7 +18,6 @@ use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::ticket::NewSessionTicket12;
 use crate::session::{SessionState, Tls12Session};
 use crate::ticket::{open_session, seal_session};
-use crate::{Error, Side};
 
 /// A session the client offered and the server can resume.
 pub(super) struct Resumable {
