@@ -20,9 +20,11 @@ use crate::alert::AlertDescription;
 use crate::config::ClientConfig;
 use crate::conn::core::{Core, Incoming};
 use crate::conn::tls12::{
-    self as common, log_master_secret, protection, signed_params, Transcript12, DOWNGRADE_TLS12,
+    self as common, log_master_secret, protection, signed_params, DOWNGRADE_TLS12,
 };
-use crate::conn::{EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Tls12CipherSuite};
+use crate::conn::{
+    EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Tls12CipherSuite, Transcript,
+};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::{verify, SignatureAlgorithm};
 use crate::error::Error;
@@ -155,7 +157,7 @@ impl State {
 /// Everything the handshake carries from state to state.
 pub(super) struct Handshaking {
     offer: Offer,
-    transcript: Transcript12,
+    transcript: Transcript,
     suite: Tls12CipherSuite,
     server_random: [u8; 32],
     server_session_id: Vec<u8>,
@@ -222,7 +224,7 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
     if !ems && config.require_ems {
         return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
     }
-    let mut transcript = Transcript12::new(suite.hash());
+    let mut transcript = Transcript::new(suite.hash());
     transcript.add(&offer.hello_bytes);
     transcript.add(&message.bytes);
     *cx.suite = Some(suite);
@@ -341,7 +343,7 @@ impl Handshaking {
         let pre_master = share
             .agree(server_public)
             .map_err(|_| PeerMisbehaved::IllegalParameter("server ECDHE public key"))?;
-        common::send(
+        crate::conn::send(
             cx.core,
             &mut self.transcript,
             HandshakePayload::ClientKeyExchange(ClientKeyExchange { public }),
@@ -510,7 +512,7 @@ fn algorithm_is_rsa(algorithm: SignatureAlgorithm) -> bool {
 /// Sends change_cipher_spec and the client's Finished (RFC 5246 §7.4.9).
 fn send_finished(
     core: &mut Core,
-    transcript: &mut Transcript12,
+    transcript: &mut Transcript,
     suite: Tls12CipherSuite,
     ms: &MasterSecret,
     keys: &KeyMaterial,
@@ -522,7 +524,7 @@ fn send_finished(
         Side::Client,
         transcript.current().as_ref(),
     )?;
-    common::send(
+    crate::conn::send(
         core,
         transcript,
         HandshakePayload::Finished(verify_data.to_vec()),

@@ -46,7 +46,8 @@ impl Message {
     }
 }
 
-/// The running transcript hash (RFC 8446 §4.4.1).
+/// The running transcript hash of either version: every handshake message so far, hashed with
+/// the suite's hash (RFC 8446 §4.4.1; RFC 5246 §7.4.9, where it is the PRF hash).
 #[derive(Clone)]
 pub(crate) struct Transcript {
     hasher: Hasher,
@@ -92,6 +93,18 @@ impl Transcript {
         fork.update(more);
         fork.current()
     }
+}
+
+/// Encodes a handshake message, queues it and adds it to the transcript.
+pub(crate) fn send(
+    core: &mut Core,
+    transcript: &mut Transcript,
+    payload: HandshakePayload,
+) -> Result<(), Error> {
+    let bytes = HandshakeMessage { payload }.encode()?;
+    core.send_handshake(&bytes)?;
+    transcript.add(&bytes);
+    Ok(())
 }
 
 /// The content a TLS 1.3 server signs in CertificateVerify (RFC 8446 §4.4.3): 64 spaces,

@@ -1,12 +1,11 @@
 //! What TLS 1.2 client and server share: the downgrade sentinel, the transcript,
 //! the ServerKeyExchange signed content, key installation and key-log lines.
 
-use crate::crypto::{HashAlgorithm, Hasher};
 use crate::error::Error;
 use crate::kdf::tls12::{KeyMaterial, MasterSecret, WriteIv};
 use crate::kdf::Side;
 use crate::keylog::KeyLog;
-use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
+use crate::msgs::handshake::{HandshakeMessage, Version};
 use crate::record::RecordProtection;
 pub use crate::suites::Tls12CipherSuite;
 
@@ -22,41 +21,6 @@ pub(crate) fn decode(bytes: Vec<u8>) -> Result<super::Message, Error> {
         payload: decoded.payload,
         bytes,
     })
-}
-
-/// The TLS 1.2 transcript: every handshake message of the connection (RFC 5246 §7.4.9),
-/// hashed with the suite's PRF hash.
-#[derive(Clone)]
-pub(crate) struct Transcript12 {
-    hasher: Hasher,
-}
-
-impl Transcript12 {
-    pub(crate) fn new(hash: HashAlgorithm) -> Self {
-        Self {
-            hasher: Hasher::new(hash),
-        }
-    }
-
-    pub(crate) fn add(&mut self, bytes: &[u8]) {
-        self.hasher.update(bytes);
-    }
-
-    pub(crate) fn current(&self) -> ring::digest::Digest {
-        self.hasher.current()
-    }
-}
-
-/// Encodes a handshake message, queues it and adds it to the transcript.
-pub(crate) fn send(
-    core: &mut super::core::Core,
-    transcript: &mut Transcript12,
-    payload: HandshakePayload,
-) -> Result<(), Error> {
-    let message = HandshakeMessage { payload }.encode()?;
-    core.send_handshake(&message)?;
-    transcript.add(&message);
-    Ok(())
 }
 
 /// What the server signs in ServerKeyExchange (RFC 8422 §5.4; RFC 5246 §7.4.3):

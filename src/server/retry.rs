@@ -1,6 +1,5 @@
 //! The server's HelloRetryRequest (RFC 8446 §4.1.4) and small helpers its states share.
 
-use crate::conn::core::Core;
 use crate::conn::{Message, Transcript};
 use crate::crypto::kx::KxGroup;
 use crate::error::Error;
@@ -69,17 +68,6 @@ pub(super) fn send_retry(
             offered_early,
         },
     )))
-}
-
-pub(super) fn send(
-    core: &mut Core,
-    transcript: &mut Transcript,
-    payload: HandshakePayload,
-) -> Result<(), Error> {
-    let message = Message::encode(payload)?;
-    core.send_handshake(&message.bytes)?;
-    transcript.add(&message.bytes);
-    Ok(())
 }
 
 pub(super) fn server_name(hello: &ClientHello) -> Option<String> {

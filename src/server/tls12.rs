@@ -17,9 +17,9 @@ use crate::alert::AlertDescription;
 use crate::config::{ServerConfig, TicketMode};
 use crate::conn::core::{Core, Incoming};
 use crate::conn::tls12::{
-    self as common, log_master_secret, protection, signed_params, Transcript12, DOWNGRADE_TLS12,
+    self as common, log_master_secret, protection, signed_params, DOWNGRADE_TLS12,
 };
-use crate::conn::{HandshakeKind, Message, Tls12CipherSuite};
+use crate::conn::{HandshakeKind, Message, Tls12CipherSuite, Transcript};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::SignatureAlgorithm;
 use crate::crypto::CryptoError;
@@ -306,15 +306,15 @@ fn full(
         .find(|g| client_groups.contains(&NamedGroup::from(g.code_point())))
         .ok_or(PeerIncompatible::NoCommonGroup)?;
 
-    let mut transcript = Transcript12::new(suite.hash());
+    let mut transcript = Transcript::new(suite.hash());
     transcript.add(hello_bytes);
     let extensions = hello_extensions(hello, p.secure_renegotiation, p.ems, p.issue_ticket);
-    common::send(
+    crate::conn::send(
         cx.core,
         &mut transcript,
         server_hello(p.server_random, p.session_id.clone(), suite, extensions),
     )?;
-    common::send(
+    crate::conn::send(
         cx.core,
         &mut transcript,
         HandshakePayload::Certificate12(Certificate12 {
@@ -332,7 +332,7 @@ fn full(
     };
     let content = signed_params(&hello.random, &p.server_random, &params.to_bytes()?);
     let signature = config.key.sign(scheme, &content, config.rng.as_ref())?;
-    common::send(
+    crate::conn::send(
         cx.core,
         &mut transcript,
         HandshakePayload::ServerKeyExchange(ServerKeyExchange {
@@ -343,7 +343,7 @@ fn full(
             },
         }),
     )?;
-    common::send(cx.core, &mut transcript, HandshakePayload::ServerHelloDone)?;
+    crate::conn::send(cx.core, &mut transcript, HandshakePayload::ServerHelloDone)?;
     cx.outcome.kind = Some(HandshakeKind::Full);
     *cx.suite = Some(suite);
     Ok(State::ExpectClientKeyExchange(Box::new(
@@ -363,7 +363,7 @@ fn full(
 /// Sends change_cipher_spec and the server's Finished (RFC 5246 §7.4.9).
 fn send_finished(
     core: &mut Core,
-    transcript: &mut Transcript12,
+    transcript: &mut Transcript,
     suite: Tls12CipherSuite,
     ms: &MasterSecret,
     keys: &KeyMaterial,
@@ -375,7 +375,7 @@ fn send_finished(
         Side::Server,
         transcript.current().as_ref(),
     )?;
-    common::send(
+    crate::conn::send(
         core,
         transcript,
         HandshakePayload::Finished(verify_data.to_vec()),
@@ -384,7 +384,7 @@ fn send_finished(
 
 /// Waiting for the client's ECDHE public key (RFC 8422 §5.7).
 pub(super) struct ExpectClientKeyExchange {
-    transcript: Transcript12,
+    transcript: Transcript,
     suite: Tls12CipherSuite,
     share: KeyShare,
     client_random: [u8; 32],
@@ -445,7 +445,7 @@ impl ExpectClientKeyExchange {
 /// Waiting for the client's change_cipher_spec and Finished (RFC 5246 §7.4.9). `keys` is
 /// set in a full handshake, whose server Finished follows the client's.
 pub(super) struct ExpectFinished {
-    transcript: Transcript12,
+    transcript: Transcript,
     suite: Tls12CipherSuite,
     master_secret: MasterSecret,
     keys: Option<KeyMaterial>,

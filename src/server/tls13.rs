@@ -31,7 +31,8 @@ use crate::msgs::server_hello::ServerHello;
 use crate::time::Timestamp;
 
 use super::psk;
-use super::retry::{send, send_retry, server_name, wire_suite, Retry};
+use super::retry::{send_retry, server_name, wire_suite, Retry};
+use crate::conn::send;
 
 /// What the states share for one step.
 pub(super) struct Context<'a> {

@@ -1,11 +1,10 @@
 //! Resumption on the TLS 1.2 server: finding the offered session (RFC 5077 ticket first, then
 //! the session ID), the RFC 7627 §5.3 rules, the abbreviated handshake, and issuing tickets.
 
-use super::{
-    common, hello_extensions, send_finished, server_hello, Context, ExpectFinished, State,
-};
+use super::{hello_extensions, send_finished, server_hello, Context, ExpectFinished, State};
 use crate::config::TicketMode;
-use crate::conn::tls12::{log_master_secret, protection, Transcript12};
+use crate::conn::tls12::{log_master_secret, protection};
+use crate::conn::Transcript;
 use crate::conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism, Tls12CipherSuite};
 use crate::error::Error;
 use crate::error::PeerIncompatible;
@@ -110,11 +109,11 @@ pub(super) fn resume(
 ) -> Result<State, Error> {
     let suite = r.suite;
     let issue_ticket = r.mechanism == ResumptionMechanism::Ticket && r.renew;
-    let mut transcript = Transcript12::new(suite.hash());
+    let mut transcript = Transcript::new(suite.hash());
     transcript.add(hello_bytes);
     let extensions = hello_extensions(hello, secure_renegotiation, ems, issue_ticket);
     // RFC 5246 §7.4.1.3 and RFC 5077 §3.4: resuming, the server echoes the client's ID.
-    common::send(
+    crate::conn::send(
         cx.core,
         &mut transcript,
         server_hello(server_random, hello.session_id.clone(), suite, extensions),
@@ -154,7 +153,7 @@ pub(super) fn resume(
 /// sends an empty ticket, which RFC 5077 §3.3 allows: the client simply cannot resume.
 pub(super) fn send_ticket(
     cx: &mut Context<'_>,
-    transcript: &mut Transcript12,
+    transcript: &mut Transcript,
     state: &SessionState,
 ) -> Result<(), Error> {
     let TicketMode::Stateless(sealer) = &cx.config.tickets else {
@@ -168,7 +167,7 @@ pub(super) fn send_ticket(
         }
         Err(_) => (Vec::new(), 0),
     };
-    common::send(
+    crate::conn::send(
         cx.core,
         transcript,
         HandshakePayload::NewSessionTicket12(NewSessionTicket12 {
