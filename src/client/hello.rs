@@ -125,14 +125,14 @@ pub(super) fn build(
         .suites
         .iter()
         .filter(|_| config.versions.tls13)
-        .map(|s| enums::CipherSuite::from(s.to_u16()))
+        .map(|s| enums::CipherSuite::from(*s))
         .collect();
     if config.versions.tls12 {
         suites.extend(
             config
                 .tls12_suites
                 .iter()
-                .map(|s| enums::CipherSuite::from(s.to_u16())),
+                .map(|s| enums::CipherSuite::from(*s)),
         );
     }
     let hello = Message::encode(HandshakePayload::ClientHello(ClientHello {

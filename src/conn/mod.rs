@@ -10,7 +10,7 @@ pub use kind::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
 pub use tls12::Tls12CipherSuite;
 
 use crate::crypto::{HashAlgorithm, Hasher};
-use crate::kdf::tls13::{CipherSuite, TrafficSecret};
+use crate::kdf::tls13::{ApplicationSecrets, CipherSuite, TrafficSecret, TrafficSecrets};
 use crate::msgs::handshake::KeyUpdateRequest;
 
 use self::core::Core;
@@ -128,6 +128,53 @@ pub(crate) fn log_secret(
 ) {
     if key_log.will_log(label) {
         key_log.log(label, client_random, secret.secret().expose_secret());
+    }
+}
+
+/// Logs both handshake traffic secrets (RFC 8446 §7.1), as either side derives them.
+pub(crate) fn log_handshake_secrets(
+    key_log: &dyn KeyLog,
+    client_random: &[u8; 32],
+    secrets: &TrafficSecrets,
+) {
+    log_secret(
+        key_log,
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        client_random,
+        &secrets.client,
+    );
+    log_secret(
+        key_log,
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        client_random,
+        &secrets.server,
+    );
+}
+
+/// Logs both application traffic secrets and the exporter secret (RFC 8446 §7.1, §7.5).
+pub(crate) fn log_application_secrets(
+    key_log: &dyn KeyLog,
+    client_random: &[u8; 32],
+    app: &ApplicationSecrets,
+) {
+    log_secret(
+        key_log,
+        "CLIENT_TRAFFIC_SECRET_0",
+        client_random,
+        &app.traffic.client,
+    );
+    log_secret(
+        key_log,
+        "SERVER_TRAFFIC_SECRET_0",
+        client_random,
+        &app.traffic.server,
+    );
+    if key_log.will_log("EXPORTER_SECRET") {
+        key_log.log(
+            "EXPORTER_SECRET",
+            client_random,
+            app.exporter_master_secret.expose_secret(),
+        );
     }
 }
 

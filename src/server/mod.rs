@@ -1,10 +1,12 @@
 //! The server side of a connection.
 //!
 //! [`ServerConnection`] is the front both protocol versions share: record plumbing, the
-//! application-facing calls and error handling live here; the TLS 1.3 handshake lives in
-//! `tls13.rs`, the TLS 1.2 one in `tls12.rs`; the first ClientHello decides which
-//! (TLS 1.3 whenever both sides enable it).
+//! application-facing calls and error handling live here. `hello.rs` decodes the first
+//! ClientHello once and chooses the version (TLS 1.3 whenever both sides enable it); the
+//! TLS 1.3 handshake lives in `tls13.rs` (with `psk.rs` for resumption and `retry.rs` for
+//! the HelloRetryRequest), the TLS 1.2 one in `tls12.rs`. Neither half imports the other.
 
+mod hello;
 mod psk;
 mod retry;
 mod tls12;
@@ -12,26 +14,87 @@ mod tls13;
 
 use std::sync::Arc;
 
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, TlsVersion};
 use crate::conn::core::{Core, Incoming};
 use crate::conn::HandshakeKind;
-use crate::error::Error;
-use crate::kdf::tls13::CipherSuite;
-use crate::msgs::handshake::HandshakePayload;
+use crate::error::{Error, PeerMisbehaved};
+use crate::msgs::handshake::Version;
+use crate::suites::{CipherSuite, Tls12CipherSuite};
 use crate::time::Timestamp;
+
+use hello::Hello;
+
+/// What a step of either half works with.
+pub(super) struct Context<'a> {
+    pub(super) config: &'a ServerConfig,
+    pub(super) core: &'a mut Core,
+    pub(super) now: Timestamp,
+    pub(super) outcome: &'a mut Outcome,
+}
+
+/// What the handshake decided, as the connection reports it.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    pub(super) kind: Option<HandshakeKind>,
+    /// The TLS 1.3 suite, once chosen.
+    pub(super) suite: Option<CipherSuite>,
+    /// The TLS 1.2 suite, once chosen.
+    pub(super) tls12_suite: Option<Tls12CipherSuite>,
+    pub(super) server_name: Option<String>,
+    pub(super) early_data: Vec<u8>,
+}
+
+/// Where the server is: before the first ClientHello, in one version's handshake (or past
+/// it), or failed. The TLS 1.3 states are the large ones; they stay inline, as they did
+/// before the front held one enum (no allocation per message).
+#[allow(clippy::large_enum_variant)]
+enum ServerState {
+    ExpectClientHello,
+    Tls12(tls12::State),
+    Tls13(tls13::State),
+    Failed,
+}
+
+impl ServerState {
+    fn handle(self, cx: &mut Context<'_>, incoming: Incoming) -> Result<Self, Error> {
+        match (self, incoming) {
+            (Self::ExpectClientHello, Incoming::Handshake(bytes)) => first_hello(cx, bytes),
+            (Self::ExpectClientHello, Incoming::ApplicationData(_)) => {
+                Err(PeerMisbehaved::UnexpectedMessage.into())
+            }
+            (Self::Tls12(s), incoming) => Ok(Self::Tls12(s.handle(cx, incoming)?)),
+            (Self::Tls13(s), incoming) => Ok(Self::Tls13(s.handle(cx, incoming)?)),
+            (Self::Failed, _) => Err(Error::InvalidState("connection failed")),
+        }
+    }
+
+    fn is_handshaking(&self) -> bool {
+        match self {
+            Self::Tls12(s) => s.is_handshaking(),
+            Self::Tls13(s) => s.is_handshaking(),
+            Self::ExpectClientHello | Self::Failed => true,
+        }
+    }
+}
+
+/// The first ClientHello, decoded once (in its TLS 1.2 form, as nothing is negotiated yet),
+/// picks the version and goes to that half.
+fn first_hello(cx: &mut Context<'_>, bytes: Vec<u8>) -> Result<ServerState, Error> {
+    let hello = Hello::decode(bytes, Version::Tls12)?;
+    match hello::choose_version(cx.config, &hello)? {
+        TlsVersion::Tls12 => Ok(ServerState::Tls12(tls12::start(cx, hello)?)),
+        TlsVersion::Tls13 => Ok(ServerState::Tls13(tls13::start(cx, hello)?)),
+    }
+}
 
 /// A server connection, sans-IO: feed it the peer's bytes with [`read_tls`](Self::read_tls),
 /// call [`process`](Self::process), send what [`write_tls`](Self::write_tls) gives.
 pub struct ServerConnection {
     config: Arc<ServerConfig>,
     core: Core,
-    state: Option<tls13::State>,
-    outcome: tls13::Outcome,
+    state: ServerState,
+    outcome: Outcome,
     pending: Vec<u8>,
-    /// Set when the first ClientHello chose TLS 1.2; `state` is then unused.
-    tls12: Option<tls12::State>,
-    tls12_suite: Option<crate::conn::Tls12CipherSuite>,
-    version_chosen: bool,
 }
 
 impl core::fmt::Debug for ServerConnection {
@@ -49,12 +112,9 @@ impl ServerConnection {
         Self {
             config,
             core: Core::new(),
-            state: Some(tls13::State::initial()),
-            outcome: tls13::Outcome::default(),
+            state: ServerState::ExpectClientHello,
+            outcome: Outcome::default(),
             pending: Vec::new(),
-            tls12: None,
-            tls12_suite: None,
-            version_chosen: false,
         }
     }
 
@@ -75,8 +135,7 @@ impl ServerConnection {
         match self.process_inner(now) {
             Ok(()) => Ok(()),
             Err(e) => {
-                self.state = None;
-                self.tls12 = None;
+                self.state = ServerState::Failed;
                 Err(self.core.fail(e))
             }
         }
@@ -88,20 +147,14 @@ impl ServerConnection {
             let Some(incoming) = self.core.next_incoming(handshaking)? else {
                 break;
             };
-            if self.tls12_step(now, &incoming)? {
-                continue;
-            }
-            let state = self
-                .state
-                .take()
-                .ok_or(Error::InvalidState("connection failed"))?;
-            let mut cx = tls13::Context {
+            let state = core::mem::replace(&mut self.state, ServerState::Failed);
+            let mut cx = Context {
                 config: &self.config,
                 core: &mut self.core,
                 now,
                 outcome: &mut self.outcome,
             };
-            self.state = Some(state.handle(&mut cx, incoming)?);
+            self.state = state.handle(&mut cx, incoming)?;
         }
         if !self.is_handshaking() && !self.pending.is_empty() {
             let pending = core::mem::take(&mut self.pending);
@@ -110,63 +163,19 @@ impl ServerConnection {
         Ok(())
     }
 
-    /// Runs `incoming` through the TLS 1.2 state machine when this connection speaks TLS 1.2
-    /// (deciding the version on the first ClientHello); false when TLS 1.3 takes it.
-    fn tls12_step(&mut self, now: Timestamp, incoming: &Incoming) -> Result<bool, Error> {
-        if !self.version_chosen {
-            let Incoming::Handshake(bytes) = incoming else {
-                return Ok(false);
-            };
-            self.version_chosen = true;
-            let message = crate::conn::tls12::decode(bytes.clone())?;
-            let HandshakePayload::ClientHello(hello) = &message.payload else {
-                return Ok(false);
-            };
-            if !tls12::chooses_tls12(&self.config, hello)? {
-                return Ok(false);
-            }
-            let mut cx = tls12::Context {
-                config: &self.config,
-                core: &mut self.core,
-                now,
-                outcome: &mut self.outcome,
-                suite: &mut self.tls12_suite,
-            };
-            self.tls12 = Some(tls12::start(&mut cx, message)?);
-            self.state = None;
-            return Ok(true);
-        }
-        let Some(state) = self.tls12.take() else {
-            return Ok(false);
-        };
-        let mut cx = tls12::Context {
-            config: &self.config,
-            core: &mut self.core,
-            now,
-            outcome: &mut self.outcome,
-            suite: &mut self.tls12_suite,
-        };
-        let incoming = match incoming {
-            Incoming::Handshake(b) => Incoming::Handshake(b.clone()),
-            Incoming::ApplicationData(d) => Incoming::ApplicationData(d.clone()),
-        };
-        self.tls12 = Some(state.handle(&mut cx, incoming)?);
-        Ok(true)
-    }
-
     /// The negotiated protocol version, once the ClientHello is answered.
-    pub fn protocol_version(&self) -> Option<crate::TlsVersion> {
-        if self.tls12_suite.is_some() {
-            Some(crate::TlsVersion::Tls12)
+    pub fn protocol_version(&self) -> Option<TlsVersion> {
+        if self.outcome.tls12_suite.is_some() {
+            Some(TlsVersion::Tls12)
         } else {
-            self.outcome.suite.map(|_| crate::TlsVersion::Tls13)
+            self.outcome.suite.map(|_| TlsVersion::Tls13)
         }
     }
 
     /// The negotiated TLS 1.2 suite, once decided ([`cipher_suite`](Self::cipher_suite) is
     /// the TLS 1.3 one).
-    pub fn tls12_cipher_suite(&self) -> Option<crate::conn::Tls12CipherSuite> {
-        self.tls12_suite
+    pub fn tls12_cipher_suite(&self) -> Option<Tls12CipherSuite> {
+        self.outcome.tls12_suite
     }
 
     /// Moves every byte waiting to be sent into `out`; returns how many.
@@ -223,10 +232,7 @@ impl ServerConnection {
 
     /// True until the client's Finished verified (and after a failure).
     pub fn is_handshaking(&self) -> bool {
-        if self.tls12_suite.is_some() {
-            return self.tls12.as_ref().is_none_or(tls12::State::is_handshaking);
-        }
-        self.state.as_ref().is_none_or(tls13::State::is_handshaking)
+        self.state.is_handshaking()
     }
 
     /// How the handshake went, once the ServerHello is decided.

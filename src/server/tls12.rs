@@ -37,9 +37,9 @@ use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::{SessionState, Tls12Session};
-use crate::time::Timestamp;
 
-use super::tls13::Outcome;
+use super::hello::{choose_group, choose_scheme, Hello};
+use super::Context;
 
 mod resume;
 
@@ -47,15 +47,6 @@ use resume::{find_session, resume, send_ticket};
 
 /// How many renegotiation attempts are answered with a warning before the connection ends.
 const MAX_RENEGOTIATION_ATTEMPTS: usize = 4;
-
-/// What the states share for one step.
-pub(super) struct Context<'a> {
-    pub(super) config: &'a ServerConfig,
-    pub(super) core: &'a mut Core,
-    pub(super) now: Timestamp,
-    pub(super) outcome: &'a mut Outcome,
-    pub(super) suite: &'a mut Option<Tls12CipherSuite>,
-}
 
 /// The server's TLS 1.2 states.
 pub(super) enum State {
@@ -88,33 +79,10 @@ impl State {
     }
 }
 
-/// Whether this ClientHello gets TLS 1.2: the client does not offer TLS 1.3 (or this server
-/// does not speak it) and offers TLS 1.2 (RFC 8446 §4.2.1, RFC 5246 §E.1).
-pub(super) fn chooses_tls12(config: &ServerConfig, hello: &ClientHello) -> Result<bool, Error> {
-    let versions = match hello.extension(ExtensionType::SupportedVersions) {
-        Some(ClientExtension::SupportedVersions(v)) => Some(v.as_slice()),
-        _ => None,
-    };
-    let offers13 = versions.is_some_and(|v| v.contains(&ProtocolVersion::Tls13));
-    if config.versions.tls13 && offers13 {
-        return Ok(false);
-    }
-    let offers12 = match versions {
-        Some(v) => v.contains(&ProtocolVersion::Tls12),
-        None => u16::from(hello.legacy_version) >= u16::from(ProtocolVersion::Tls12),
-    };
-    if config.versions.tls12 && offers12 {
-        return Ok(true);
-    }
-    Err(PeerIncompatible::NoCommonVersion.into())
-}
-
 /// Answers the ClientHello (RFC 5246 §7.4.1.3), with an abbreviated handshake when the
 /// offered session is usable.
-pub(super) fn start(cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
-    let HandshakePayload::ClientHello(hello) = &message.payload else {
-        return Err(PeerMisbehaved::UnexpectedMessage.into());
-    };
+pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error> {
+    let hello = &parsed.hello;
     cx.core.set_tls12();
     let config = cx.config;
     if !hello.compression_methods.contains(&0) {
@@ -141,7 +109,7 @@ pub(super) fn start(cx: &mut Context<'_>, message: Message) -> Result<State, Err
     let ems = hello
         .extension(ExtensionType::ExtendedMasterSecret)
         .is_some();
-    cx.outcome.server_name = server_name(hello);
+    cx.outcome.server_name = parsed.server_name.clone();
 
     let resumable = find_session(cx, hello, ems)?;
     if !ems && config.require_ems {
@@ -164,15 +132,7 @@ pub(super) fn start(cx: &mut Context<'_>, message: Message) -> Result<State, Err
     };
 
     match resumable {
-        Some(r) => resume(
-            cx,
-            hello,
-            &message.bytes,
-            r,
-            server_random,
-            secure_renegotiation,
-            ems,
-        ),
+        Some(r) => resume(cx, &parsed, r, server_random, secure_renegotiation, ems),
         None => {
             let suite = choose_suite(config, hello)?;
             let issue_ticket = ems && offered_ticket && sealer.is_some();
@@ -186,8 +146,7 @@ pub(super) fn start(cx: &mut Context<'_>, message: Message) -> Result<State, Err
             }
             full(
                 cx,
-                hello,
-                &message.bytes,
+                &parsed,
                 FullParams {
                     suite,
                     server_random,
@@ -209,11 +168,7 @@ fn choose_suite(config: &ServerConfig, hello: &ClientHello) -> Result<Tls12Ciphe
         .iter()
         .copied()
         .filter(|s| s.is_rsa() == rsa_key)
-        .find(|s| {
-            hello
-                .cipher_suites
-                .contains(&enums::CipherSuite::from(s.to_u16()))
-        })
+        .find(|s| hello.cipher_suites.contains(&enums::CipherSuite::from(*s)))
         .ok_or_else(|| PeerIncompatible::NoCommonSuite.into())
 }
 
@@ -238,7 +193,7 @@ fn server_hello(
         legacy_version: ProtocolVersion::Tls12,
         random,
         session_id,
-        cipher_suite: enums::CipherSuite::from(suite.to_u16()),
+        cipher_suite: enums::CipherSuite::from(suite),
         compression_method: 0,
         empty_extensions_block: extensions.is_empty(),
         extensions,
@@ -277,37 +232,17 @@ struct FullParams {
 }
 
 /// The full handshake's first flight (RFC 5246 §7.3; RFC 8422 §5.4).
-fn full(
-    cx: &mut Context<'_>,
-    hello: &ClientHello,
-    hello_bytes: &[u8],
-    p: FullParams,
-) -> Result<State, Error> {
+fn full(cx: &mut Context<'_>, parsed: &Hello, p: FullParams) -> Result<State, Error> {
     let config = cx.config;
+    let hello = &parsed.hello;
     let suite = p.suite;
-    let offered: Vec<u16> = match hello.extension(ExtensionType::SignatureAlgorithms) {
-        Some(ClientExtension::SignatureAlgorithms(s)) => s.iter().map(|s| u16::from(*s)).collect(),
-        // RFC 5246 §7.4.1.4.1: without the extension SHA-1 is implied, which is not offered.
-        _ => Vec::new(),
-    };
-    let scheme = config
-        .key
-        .choose(&offered, false)
-        .ok_or(PeerIncompatible::NoCommonSignatureScheme)?;
+    let scheme = choose_scheme(config, parsed, false)?;
     // RFC 8422 §4: without supported_groups any curve may be used; P-256 is the safe one.
-    let client_groups: Vec<NamedGroup> = match hello.extension(ExtensionType::SupportedGroups) {
-        Some(ClientExtension::SupportedGroups(g)) => g.clone(),
-        _ => vec![NamedGroup::from(KxGroup::Secp256r1.code_point())],
-    };
-    let group = config
-        .groups
-        .iter()
-        .copied()
-        .find(|g| client_groups.contains(&NamedGroup::from(g.code_point())))
-        .ok_or(PeerIncompatible::NoCommonGroup)?;
+    let p256 = [NamedGroup::from(KxGroup::Secp256r1.code_point())];
+    let group = choose_group(config, parsed.groups().unwrap_or(&p256))?;
 
     let mut transcript = Transcript::new(suite.hash());
-    transcript.add(hello_bytes);
+    transcript.add(&parsed.bytes);
     let extensions = hello_extensions(hello, p.secure_renegotiation, p.ems, p.issue_ticket);
     crate::conn::send(
         cx.core,
@@ -345,7 +280,7 @@ fn full(
     )?;
     crate::conn::send(cx.core, &mut transcript, HandshakePayload::ServerHelloDone)?;
     cx.outcome.kind = Some(HandshakeKind::Full);
-    *cx.suite = Some(suite);
+    cx.outcome.tls12_suite = Some(suite);
     Ok(State::ExpectClientKeyExchange(Box::new(
         ExpectClientKeyExchange {
             transcript,
@@ -527,15 +462,5 @@ impl Connected {
             }
             _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
         }
-    }
-}
-
-fn server_name(hello: &ClientHello) -> Option<String> {
-    match hello.extension(ExtensionType::ServerName) {
-        Some(ClientExtension::ServerName(names)) => names
-            .iter()
-            .find(|n| n.name_type == 0)
-            .and_then(|n| String::from_utf8(n.name.clone()).ok()),
-        _ => None,
     }
 }

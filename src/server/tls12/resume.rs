@@ -1,7 +1,7 @@
 //! Resumption on the TLS 1.2 server: finding the offered session (RFC 5077 ticket first, then
 //! the session ID), the RFC 7627 §5.3 rules, the abbreviated handshake, and issuing tickets.
 
-use super::{hello_extensions, send_finished, server_hello, Context, ExpectFinished, State};
+use super::{hello_extensions, send_finished, server_hello, Context, ExpectFinished, Hello, State};
 use crate::config::TicketMode;
 use crate::conn::tls12::{log_master_secret, protection};
 use crate::conn::Transcript;
@@ -79,7 +79,7 @@ pub(super) fn find_session(
     };
     let offered = hello
         .cipher_suites
-        .contains(&enums::CipherSuite::from(suite.to_u16()));
+        .contains(&enums::CipherSuite::from(suite));
     let same_name = session.server_name == cx.outcome.server_name;
     if session.protocol_version != u16::from(ProtocolVersion::Tls12)
         || !offered
@@ -100,17 +100,17 @@ pub(super) fn find_session(
 /// randoms, and the server's Finished first.
 pub(super) fn resume(
     cx: &mut Context<'_>,
-    hello: &ClientHello,
-    hello_bytes: &[u8],
+    parsed: &Hello,
     r: Resumable,
     server_random: [u8; 32],
     secure_renegotiation: bool,
     ems: bool,
 ) -> Result<State, Error> {
+    let hello = &parsed.hello;
     let suite = r.suite;
     let issue_ticket = r.mechanism == ResumptionMechanism::Ticket && r.renew;
     let mut transcript = Transcript::new(suite.hash());
-    transcript.add(hello_bytes);
+    transcript.add(&parsed.bytes);
     let extensions = hello_extensions(hello, secure_renegotiation, ems, issue_ticket);
     // RFC 5246 §7.4.1.3 and RFC 5077 §3.4: resuming, the server echoes the client's ID.
     crate::conn::send(
@@ -137,7 +137,7 @@ pub(super) fn resume(
         mechanism: r.mechanism,
         early_data: EarlyDataStatus::NotOffered,
     });
-    *cx.suite = Some(suite);
+    cx.outcome.tls12_suite = Some(suite);
     Ok(State::ExpectFinished(Box::new(ExpectFinished {
         transcript,
         suite,
