@@ -17,7 +17,6 @@
 use rustls_pki_types::CertificateDer;
 
 use crate::alert::AlertDescription;
-use crate::config::ClientConfig;
 use crate::conn::core::{Core, Incoming};
 use crate::conn::tls12::{
     self as common, log_master_secret, protection, signed_params, DOWNGRADE_TLS12,
@@ -32,71 +31,17 @@ use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls12::{self as kdf, KeyMaterial, MasterSecret};
 use crate::kdf::Side;
 use crate::msgs::enums::{ExtensionType, HandshakeType, ProtocolVersion};
-use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::key_exchange::ClientKeyExchange;
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::Codec;
 use crate::session::Tls12Session;
 use crate::store::ClientTls12Session;
-use crate::time::Timestamp;
 
-use super::tls13::Outcome;
+use super::Context;
 
 /// How many HelloRequests are answered with a warning before the connection ends.
 const MAX_RENEGOTIATION_ATTEMPTS: usize = 4;
-
-/// What the states share for one step.
-pub(super) struct Context<'a> {
-    pub(super) config: &'a ClientConfig,
-    pub(super) core: &'a mut Core,
-    pub(super) now: Timestamp,
-    pub(super) outcome: &'a mut Outcome,
-    pub(super) suite: &'a mut Option<Tls12CipherSuite>,
-}
-
-/// Takes the stored TLS 1.2 session for `server_name`, if TLS 1.2 is enabled. Offered by ID
-/// (no ticket), it sets `session_id`; with a ticket the random `session_id` stays.
-pub(super) fn take_session(
-    config: &ClientConfig,
-    server_name: &str,
-    now: Timestamp,
-    session_id: &mut Vec<u8>,
-) -> Option<ClientTls12Session> {
-    if !config.versions.tls12 {
-        return None;
-    }
-    let store = config.session_store.as_ref()?;
-    // A store failure only means there is nothing to resume.
-    let session = store.take_tls12_session(server_name, now).ok().flatten()?;
-    let usable = Tls12CipherSuite::from_u16(session.state.cipher_suite)
-        .is_some_and(|s| config.tls12_suites.contains(&s))
-        && session.state.extended_master_secret;
-    if !usable {
-        return None;
-    }
-    match (&session.ticket, config.tls12_tickets) {
-        (Some(_), true) => {}
-        _ if !session.session_id.is_empty() => session_id.clone_from(&session.session_id),
-        _ => return None,
-    }
-    Some(session)
-}
-
-/// The TLS 1.2 extensions of the ClientHello (RFC 5746, RFC 7627, RFC 8422, RFC 5077).
-pub(super) fn hello_extensions(
-    config: &ClientConfig,
-    session: Option<&ClientTls12Session>,
-    extensions: &mut Vec<ClientExtension>,
-) {
-    extensions.push(ClientExtension::EcPointFormats(vec![0]));
-    extensions.push(ClientExtension::ExtendedMasterSecret);
-    extensions.push(ClientExtension::RenegotiationInfo(Vec::new()));
-    if config.tls12_tickets {
-        let ticket = session.and_then(|s| s.ticket.clone()).unwrap_or_default();
-        extensions.push(ClientExtension::SessionTicket(ticket));
-    }
-}
 
 /// What the ClientHello offered, as the TLS 1.2 handshake needs it.
 pub(super) struct Offer {
@@ -105,12 +50,6 @@ pub(super) struct Offer {
     pub(super) session_id: Vec<u8>,
     pub(super) hello_bytes: Vec<u8>,
     pub(super) session: Option<ClientTls12Session>,
-}
-
-/// True when a ServerHello selects TLS 1.2: no supported_versions (RFC 8446 §4.1.3).
-pub(super) fn is_tls12_server_hello(message: &Message) -> bool {
-    matches!(&message.payload, HandshakePayload::ServerHello(sh)
-        if !sh.is_retry_request() && sh.extension(ExtensionType::SupportedVersions).is_none())
 }
 
 /// The client's TLS 1.2 states.
@@ -227,7 +166,7 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
     let mut transcript = Transcript::new(suite.hash());
     transcript.add(&offer.hello_bytes);
     transcript.add(&message.bytes);
-    *cx.suite = Some(suite);
+    cx.outcome.tls12_suite = Some(suite);
     let mut hs = Box::new(Handshaking {
         transcript,
         suite,
