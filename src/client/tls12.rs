@@ -16,10 +16,10 @@
 
 use rustls_pki_types::CertificateDer;
 
-use crate::alert::AlertDescription;
-use crate::conn::core::{Core, Incoming};
+use crate::conn::core::Incoming;
 use crate::conn::tls12::{
-    self as common, log_master_secret, protection, signed_params, DOWNGRADE_TLS12,
+    self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
+    Connected12, DOWNGRADE_TLS12,
 };
 use crate::conn::{
     EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Tls12CipherSuite, Transcript,
@@ -40,9 +40,6 @@ use crate::store::ClientTls12Session;
 
 use super::Context;
 
-/// How many HelloRequests are answered with a warning before the connection ends.
-const MAX_RENEGOTIATION_ATTEMPTS: usize = 4;
-
 /// What the ClientHello offered, as the TLS 1.2 handshake needs it.
 pub(super) struct Offer {
     pub(super) server_name: String,
@@ -59,7 +56,7 @@ pub(super) enum State {
     ExpectServerHelloDone(Box<Handshaking>, KxGroup, Vec<u8>),
     ExpectNewSessionTicket(Box<Handshaking>),
     ExpectFinished(Box<Handshaking>),
-    Connected(Connected),
+    Connected(Connected12),
 }
 
 impl State {
@@ -88,7 +85,17 @@ impl State {
             }
             Self::ExpectNewSessionTicket(s) => s.new_session_ticket(cx, message),
             Self::ExpectFinished(s) => s.finished(cx, message),
-            Self::Connected(s) => s.handle(cx, message),
+            Self::Connected(mut s) => {
+                let hello_request = matches!(
+                    message.payload,
+                    HandshakePayload::Unknown {
+                        typ: HandshakeType::HelloRequest,
+                        ..
+                    }
+                );
+                s.handle(cx.core, hello_request)?;
+                Ok(Self::Connected(s))
+            }
         }
     }
 }
@@ -248,7 +255,7 @@ impl Handshaking {
             .ok_or(PeerMisbehaved::SelectedUnoffered("group"))?;
         let algorithm = SignatureAlgorithm::from_code_point(u16::from(ske.signed.scheme))
             .ok_or(PeerMisbehaved::SelectedUnoffered("signature scheme"))?;
-        if algorithm_is_rsa(algorithm) != self.suite.is_rsa() {
+        if algorithm.is_rsa() != self.suite.is_rsa() {
             return Err(
                 PeerMisbehaved::IllegalParameter("signature scheme of another suite").into(),
             );
@@ -289,20 +296,14 @@ impl Handshaking {
         )?;
         let suite = self.suite;
         // RFC 7627 §4: the session hash covers the messages up to the ClientKeyExchange.
-        let ms = if self.ems {
-            kdf::extended_master_secret(
-                suite.hash(),
-                pre_master.expose_secret(),
-                self.transcript.current().as_ref(),
-            )?
-        } else {
-            kdf::master_secret(
-                suite.hash(),
-                pre_master.expose_secret(),
-                &self.offer.random,
-                &self.server_random,
-            )
-        };
+        let ms = master_secret(
+            suite,
+            pre_master.expose_secret(),
+            self.ems,
+            &self.transcript,
+            &self.offer.random,
+            &self.server_random,
+        )?;
         log_master_secret(cx.config.key_log.as_ref(), &self.offer.random, &ms);
         let keys = KeyMaterial::derive(
             suite.hash(),
@@ -311,7 +312,14 @@ impl Handshaking {
             &self.server_random,
             &self.offer.random,
         );
-        send_finished(cx.core, &mut self.transcript, suite, &ms, &keys)?;
+        send_finished(
+            cx.core,
+            &mut self.transcript,
+            suite,
+            &ms,
+            &keys,
+            Side::Client,
+        )?;
         cx.core
             .expect_change_cipher_spec(protection(&keys, Side::Server)?);
         self.master_secret = Some(ms);
@@ -356,7 +364,7 @@ impl Handshaking {
             .master_secret
             .take()
             .ok_or(Error::InvalidState("no master secret"))?;
-        let _proof: kdf::FinishedVerified = kdf::verify_finished(
+        let proof = kdf::verify_finished(
             suite.hash(),
             &ms,
             Side::Server,
@@ -365,12 +373,17 @@ impl Handshaking {
         )?;
         self.transcript.add(&message.bytes);
         if let Some(keys) = self.keys.take() {
-            send_finished(cx.core, &mut self.transcript, suite, &ms, &keys)?;
+            send_finished(
+                cx.core,
+                &mut self.transcript,
+                suite,
+                &ms,
+                &keys,
+                Side::Client,
+            )?;
         }
         self.store(cx, ms);
-        Ok(State::Connected(Connected {
-            renegotiation_attempts: 0,
-        }))
+        Ok(State::Connected(Connected12::new(proof)))
     }
 
     /// Keeps the session for the next connection (sessions without EMS are never resumed,
@@ -434,62 +447,5 @@ impl Handshaking {
                 state,
             },
         );
-    }
-}
-
-fn algorithm_is_rsa(algorithm: SignatureAlgorithm) -> bool {
-    matches!(
-        algorithm,
-        SignatureAlgorithm::RsaPssSha256
-            | SignatureAlgorithm::RsaPssSha384
-            | SignatureAlgorithm::RsaPssSha512
-            | SignatureAlgorithm::RsaPkcs1Sha256
-            | SignatureAlgorithm::RsaPkcs1Sha384
-    )
-}
-
-/// Sends change_cipher_spec and the client's Finished (RFC 5246 §7.4.9).
-fn send_finished(
-    core: &mut Core,
-    transcript: &mut Transcript,
-    suite: Tls12CipherSuite,
-    ms: &MasterSecret,
-    keys: &KeyMaterial,
-) -> Result<(), Error> {
-    core.send_change_cipher_spec(protection(keys, Side::Client)?)?;
-    let verify_data = kdf::finished_verify_data(
-        suite.hash(),
-        ms,
-        Side::Client,
-        transcript.current().as_ref(),
-    )?;
-    crate::conn::send(
-        core,
-        transcript,
-        HandshakePayload::Finished(verify_data.to_vec()),
-    )
-}
-
-/// The handshake is done; application data flows.
-pub(super) struct Connected {
-    renegotiation_attempts: usize,
-}
-
-impl Connected {
-    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
-        match message.payload {
-            HandshakePayload::Unknown {
-                typ: HandshakeType::HelloRequest,
-                ..
-            } => {
-                self.renegotiation_attempts += 1;
-                if self.renegotiation_attempts > MAX_RENEGOTIATION_ATTEMPTS {
-                    return Err(PeerIncompatible::Renegotiation.into());
-                }
-                cx.core.send_warning(AlertDescription::NoRenegotiation)?;
-                Ok(State::Connected(self))
-            }
-            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
-        }
     }
 }

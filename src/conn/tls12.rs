@@ -1,11 +1,15 @@
-//! What TLS 1.2 client and server share: the downgrade sentinel, the transcript,
-//! the ServerKeyExchange signed content, key installation and key-log lines.
+//! What TLS 1.2 client and server share: the downgrade sentinel, the ServerKeyExchange
+//! signed content, the master secret, ChangeCipherSpec and Finished, key installation,
+//! key-log lines, and the renegotiation-refusing connected state.
 
-use crate::error::Error;
-use crate::kdf::tls12::{KeyMaterial, MasterSecret, WriteIv};
+use super::core::Core;
+use super::Transcript;
+use crate::alert::AlertDescription;
+use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
+use crate::kdf::tls12::{self as kdf, KeyMaterial, MasterSecret, WriteIv};
 use crate::kdf::Side;
 use crate::keylog::KeyLog;
-use crate::msgs::handshake::{HandshakeMessage, Version};
+use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
 use crate::record::RecordProtection;
 pub use crate::suites::Tls12CipherSuite;
 
@@ -21,6 +25,86 @@ pub(crate) fn decode(bytes: Vec<u8>) -> Result<super::Message, Error> {
         payload: decoded.payload,
         bytes,
     })
+}
+
+/// Sends change_cipher_spec, switching to `keys` for writing, then this side's Finished
+/// (RFC 5246 §7.1, §7.4.9).
+pub(crate) fn send_finished(
+    core: &mut Core,
+    transcript: &mut Transcript,
+    suite: Tls12CipherSuite,
+    ms: &MasterSecret,
+    keys: &KeyMaterial,
+    side: Side,
+) -> Result<(), Error> {
+    core.send_change_cipher_spec(protection(keys, side)?)?;
+    let verify_data =
+        kdf::finished_verify_data(suite.hash(), ms, side, transcript.current().as_ref())?;
+    crate::conn::send(
+        core,
+        transcript,
+        HandshakePayload::Finished(verify_data.to_vec()),
+    )
+}
+
+/// The master secret of a full handshake: the extended one over the session hash (the
+/// transcript through the ClientKeyExchange, RFC 7627 §4) when negotiated, else the
+/// RFC 5246 §8.1 one over the randoms.
+pub(crate) fn master_secret(
+    suite: Tls12CipherSuite,
+    pre_master: &[u8],
+    ems: bool,
+    session_hash: &Transcript,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+) -> Result<MasterSecret, Error> {
+    if ems {
+        Ok(kdf::extended_master_secret(
+            suite.hash(),
+            pre_master,
+            session_hash.current().as_ref(),
+        )?)
+    } else {
+        Ok(kdf::master_secret(
+            suite.hash(),
+            pre_master,
+            client_random,
+            server_random,
+        ))
+    }
+}
+
+/// How many renegotiation requests are answered with a warning before the connection ends.
+const MAX_RENEGOTIATION_ATTEMPTS: usize = 4;
+
+/// A TLS 1.2 connection past its handshake, on either side. Renegotiation is refused: a
+/// request for it (a HelloRequest to a client, a ClientHello to a server) gets a
+/// `no_renegotiation` warning (RFC 5746 §4.4, RFC 5246 §7.2.2), and the connection ends after
+/// a few; any other handshake message is unexpected.
+pub(crate) struct Connected12 {
+    renegotiation_attempts: usize,
+}
+
+impl Connected12 {
+    /// The only way in: the peer's Finished verified.
+    pub(crate) fn new(_peer_finished: kdf::FinishedVerified) -> Self {
+        Self {
+            renegotiation_attempts: 0,
+        }
+    }
+
+    /// Handles a handshake message; `renegotiation` says whether it is the peer's request
+    /// to renegotiate.
+    pub(crate) fn handle(&mut self, core: &mut Core, renegotiation: bool) -> Result<(), Error> {
+        if !renegotiation {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        }
+        self.renegotiation_attempts += 1;
+        if self.renegotiation_attempts > MAX_RENEGOTIATION_ATTEMPTS {
+            return Err(PeerIncompatible::Renegotiation.into());
+        }
+        core.send_warning(AlertDescription::NoRenegotiation)
+    }
 }
 
 /// What the server signs in ServerKeyExchange (RFC 8422 §5.4; RFC 5246 §7.4.3):

@@ -13,15 +13,14 @@
 //! (RFC 5746 §3.6) and answers a ClientHello on an established connection with a
 //! `no_renegotiation` warning (RFC 5246 §7.2.2), closing after a few such attempts.
 
-use crate::alert::AlertDescription;
 use crate::config::{ServerConfig, TicketMode};
-use crate::conn::core::{Core, Incoming};
+use crate::conn::core::Incoming;
 use crate::conn::tls12::{
-    self as common, log_master_secret, protection, signed_params, DOWNGRADE_TLS12,
+    self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
+    Connected12, DOWNGRADE_TLS12,
 };
 use crate::conn::{HandshakeKind, Message, Tls12CipherSuite, Transcript};
 use crate::crypto::kx::{KeyShare, KxGroup};
-use crate::crypto::sign::SignatureAlgorithm;
 use crate::crypto::CryptoError;
 use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
@@ -45,14 +44,11 @@ mod resume;
 
 use resume::{find_session, resume, send_ticket};
 
-/// How many renegotiation attempts are answered with a warning before the connection ends.
-const MAX_RENEGOTIATION_ATTEMPTS: usize = 4;
-
 /// The server's TLS 1.2 states.
 pub(super) enum State {
     ExpectClientKeyExchange(Box<ExpectClientKeyExchange>),
     ExpectFinished(Box<ExpectFinished>),
-    Connected(Connected),
+    Connected(Connected12),
 }
 
 impl State {
@@ -72,7 +68,12 @@ impl State {
                 match state {
                     Self::ExpectClientKeyExchange(s) => s.handle(cx, message),
                     Self::ExpectFinished(s) => s.handle(cx, message),
-                    Self::Connected(s) => s.handle(cx, message),
+                    Self::Connected(mut s) => {
+                        // RFC 5746 §4.4: a ClientHello here asks to renegotiate.
+                        let hello = matches!(message.payload, HandshakePayload::ClientHello(_));
+                        s.handle(cx.core, hello)?;
+                        Ok(Self::Connected(s))
+                    }
                 }
             }
         }
@@ -162,7 +163,7 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
 
 /// The server's most preferred suite the client offers and this key can sign for.
 fn choose_suite(config: &ServerConfig, hello: &ClientHello) -> Result<Tls12CipherSuite, Error> {
-    let rsa_key = config.key.algorithms().iter().any(|a| is_rsa(*a));
+    let rsa_key = config.key.algorithms().iter().any(|a| a.is_rsa());
     config
         .tls12_suites
         .iter()
@@ -170,17 +171,6 @@ fn choose_suite(config: &ServerConfig, hello: &ClientHello) -> Result<Tls12Ciphe
         .filter(|s| s.is_rsa() == rsa_key)
         .find(|s| hello.cipher_suites.contains(&enums::CipherSuite::from(*s)))
         .ok_or_else(|| PeerIncompatible::NoCommonSuite.into())
-}
-
-fn is_rsa(algorithm: SignatureAlgorithm) -> bool {
-    matches!(
-        algorithm,
-        SignatureAlgorithm::RsaPssSha256
-            | SignatureAlgorithm::RsaPssSha384
-            | SignatureAlgorithm::RsaPssSha512
-            | SignatureAlgorithm::RsaPkcs1Sha256
-            | SignatureAlgorithm::RsaPkcs1Sha384
-    )
 }
 
 fn server_hello(
@@ -295,28 +285,6 @@ fn full(cx: &mut Context<'_>, parsed: &Hello, p: FullParams) -> Result<State, Er
     )))
 }
 
-/// Sends change_cipher_spec and the server's Finished (RFC 5246 §7.4.9).
-fn send_finished(
-    core: &mut Core,
-    transcript: &mut Transcript,
-    suite: Tls12CipherSuite,
-    ms: &MasterSecret,
-    keys: &KeyMaterial,
-) -> Result<(), Error> {
-    core.send_change_cipher_spec(protection(keys, Side::Server)?)?;
-    let verify_data = kdf::finished_verify_data(
-        suite.hash(),
-        ms,
-        Side::Server,
-        transcript.current().as_ref(),
-    )?;
-    crate::conn::send(
-        core,
-        transcript,
-        HandshakePayload::Finished(verify_data.to_vec()),
-    )
-}
-
 /// Waiting for the client's ECDHE public key (RFC 8422 §5.7).
 pub(super) struct ExpectClientKeyExchange {
     transcript: Transcript,
@@ -341,20 +309,14 @@ impl ExpectClientKeyExchange {
             .agree(&cke.public)
             .map_err(|_| PeerMisbehaved::IllegalParameter("client ECDHE public key"))?;
         // RFC 7627 §4: the session hash covers the messages up to the ClientKeyExchange.
-        let ms = if self.ems {
-            kdf::extended_master_secret(
-                suite.hash(),
-                pre_master.expose_secret(),
-                self.transcript.current().as_ref(),
-            )?
-        } else {
-            kdf::master_secret(
-                suite.hash(),
-                pre_master.expose_secret(),
-                &self.client_random,
-                &self.server_random,
-            )
-        };
+        let ms = master_secret(
+            suite,
+            pre_master.expose_secret(),
+            self.ems,
+            &self.transcript,
+            &self.client_random,
+            &self.server_random,
+        )?;
         log_master_secret(cx.config.key_log.as_ref(), &self.client_random, &ms);
         let keys = KeyMaterial::derive(
             suite.hash(),
@@ -399,7 +361,7 @@ impl ExpectFinished {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         }
         let suite = self.suite;
-        let _proof: kdf::FinishedVerified = kdf::verify_finished(
+        let proof = kdf::verify_finished(
             suite.hash(),
             &self.master_secret,
             Side::Client,
@@ -435,32 +397,9 @@ impl ExpectFinished {
                 suite,
                 &self.master_secret,
                 &keys,
+                Side::Server,
             )?;
         }
-        Ok(State::Connected(Connected {
-            renegotiation_attempts: 0,
-        }))
-    }
-}
-
-/// The handshake is done; application data flows.
-pub(super) struct Connected {
-    renegotiation_attempts: usize,
-}
-
-impl Connected {
-    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
-        match message.payload {
-            HandshakePayload::ClientHello(_) => {
-                // RFC 5746 §4.4 / RFC 5246 §7.2.2: refuse renegotiation with a warning.
-                self.renegotiation_attempts += 1;
-                if self.renegotiation_attempts > MAX_RENEGOTIATION_ATTEMPTS {
-                    return Err(PeerIncompatible::Renegotiation.into());
-                }
-                cx.core.send_warning(AlertDescription::NoRenegotiation)?;
-                Ok(State::Connected(self))
-            }
-            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
-        }
+        Ok(State::Connected(Connected12::new(proof)))
     }
 }

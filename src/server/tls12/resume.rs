@@ -1,9 +1,9 @@
 //! Resumption on the TLS 1.2 server: finding the offered session (RFC 5077 ticket first, then
 //! the session ID), the RFC 7627 §5.3 rules, the abbreviated handshake, and issuing tickets.
 
-use super::{hello_extensions, send_finished, server_hello, Context, ExpectFinished, Hello, State};
+use super::{hello_extensions, server_hello, Context, ExpectFinished, Hello, State};
 use crate::config::TicketMode;
-use crate::conn::tls12::{log_master_secret, protection};
+use crate::conn::tls12::{log_master_secret, protection, send_finished};
 use crate::conn::Transcript;
 use crate::conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism, Tls12CipherSuite};
 use crate::error::Error;
@@ -130,7 +130,7 @@ pub(super) fn resume(
         &server_random,
         &hello.random,
     );
-    send_finished(cx.core, &mut transcript, suite, &ms, &keys)?;
+    send_finished(cx.core, &mut transcript, suite, &ms, &keys, Side::Server)?;
     cx.core
         .expect_change_cipher_spec(protection(&keys, Side::Client)?);
     cx.outcome.kind = Some(HandshakeKind::Resumed {
