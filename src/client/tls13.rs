@@ -14,7 +14,7 @@ use super::hello::{self, HelloParams, Offer};
 use super::Context;
 use crate::conn::core::Incoming;
 use crate::conn::{
-    key_update, log_application_secrets, log_handshake_secrets, server_signed_content,
+    key_update, log_application_secrets, log_handshake_secrets, send, server_signed_content,
     EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Transcript,
 };
 use crate::crypto::kx::{KeyShare, KxGroup};
@@ -22,8 +22,8 @@ use crate::crypto::sign::{verify, SignatureAlgorithm};
 use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls13::{
-    CipherSuite, HandshakeSecret, KeySchedule, ResumptionMasterSecret, TrafficSecret,
-    TrafficSecrets,
+    CipherSuite, FinishedVerified, HandshakeSecret, KeySchedule, ResumptionMasterSecret,
+    TrafficSecret, TrafficSecrets,
 };
 use crate::msgs::enums::{ExtensionType, ProtocolVersion};
 use crate::msgs::handshake::HandshakePayload;
@@ -397,7 +397,7 @@ impl Handshaking {
         let HandshakePayload::Finished(verify_data) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
-        let _proof = self
+        let proof = self
             .hs
             .server
             .verify_finished(self.transcript.current().as_ref(), verify_data)?;
@@ -410,9 +410,11 @@ impl Handshaking {
             .set_read_keys(&app.traffic.server.traffic_keys(suite.aead()))?;
         if self.early_accepted {
             // RFC 8446 §4.5: EndOfEarlyData, under the early keys, ends 0-RTT.
-            let eoed = Message::encode(HandshakePayload::EndOfEarlyData)?;
-            cx.core.send_handshake(&eoed.bytes)?;
-            self.transcript.add(&eoed.bytes);
+            send(
+                cx.core,
+                &mut self.transcript,
+                HandshakePayload::EndOfEarlyData,
+            )?;
         }
         cx.core
             .set_write_keys(Some(&self.hs.client.traffic_keys(suite.aead())))?;
@@ -420,22 +422,22 @@ impl Handshaking {
             .hs
             .client
             .finished_verify_data(self.transcript.current().as_ref())?;
-        let finished = Message::encode(HandshakePayload::Finished(
-            client_finished.as_ref().to_vec(),
-        ))?;
-        cx.core.send_handshake(&finished.bytes)?;
-        self.transcript.add(&finished.bytes);
+        send(
+            cx.core,
+            &mut self.transcript,
+            HandshakePayload::Finished(client_finished.as_ref().to_vec()),
+        )?;
         cx.core
             .set_write_keys(Some(&app.traffic.client.traffic_keys(suite.aead())))?;
         let resumption =
             master.into_resumption_master_secret(self.transcript.current().as_ref())?;
-        Ok(State::Connected(Box::new(Connected {
-            server_name: self.server_name,
+        Ok(State::Connected(Box::new(Connected::new(
+            proof,
+            self.server_name,
             suite,
             resumption,
-            client_traffic: app.traffic.client,
-            server_traffic: app.traffic.server,
-        })))
+            app.traffic,
+        ))))
     }
 }
 
@@ -449,6 +451,23 @@ pub(super) struct Connected {
 }
 
 impl Connected {
+    /// The only way in: the server's Finished verified.
+    fn new(
+        _server_finished: FinishedVerified,
+        server_name: String,
+        suite: CipherSuite,
+        resumption: ResumptionMasterSecret,
+        app: TrafficSecrets,
+    ) -> Self {
+        Self {
+            server_name,
+            suite,
+            resumption,
+            client_traffic: app.client,
+            server_traffic: app.server,
+        }
+    }
+
     fn handle(mut self: Box<Self>, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
         match message.payload {
             HandshakePayload::NewSessionTicket13(nst) => {
