@@ -12,6 +12,10 @@
 //!   session-ID caches, client session stores, STEK ticket sealing with rotation, 0-RTT
 //!   anti-replay, and an injected clock.
 //!
+//! [`architecture`] is the map: the layers and which may import which, a resumed handshake
+//! of each version followed through the source, and where a new extension, suite, store
+//! backend or fuzz target goes.
+//!
 //! ## Does resumption reuse the encryption keys?
 //!
 //! No. TLS 1.2 resumption reuses the *master secret*, but every connection's traffic keys come
@@ -111,6 +115,7 @@
 
 pub mod alert;
 pub mod antireplay;
+pub mod architecture;
 mod client;
 pub(crate) mod codec;
 pub mod config;
