@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::config::{ClientConfig, TlsVersion};
 use crate::conn::core::{Core, Incoming};
+use crate::conn::front::{Front, SideState};
 use crate::conn::tls12::decode as decode12;
 use crate::conn::{HandshakeKind, Message};
 use crate::error::{Error, PeerMisbehaved};
@@ -49,8 +50,36 @@ enum ClientState {
     Failed,
 }
 
-impl ClientState {
-    fn handle(self, cx: &mut Context<'_>, incoming: Incoming) -> Result<Self, Error> {
+impl SideState for ClientState {
+    type Config = ClientConfig;
+    type Outcome = Outcome;
+
+    fn failed() -> Self {
+        Self::Failed
+    }
+
+    fn is_handshaking(&self) -> bool {
+        match self {
+            Self::Tls12(s) => s.is_handshaking(),
+            Self::Tls13(s) => s.is_handshaking(),
+            Self::ExpectServerHello(_) | Self::Failed => true,
+        }
+    }
+
+    fn handle(
+        self,
+        config: &ClientConfig,
+        core: &mut Core,
+        now: Timestamp,
+        outcome: &mut Outcome,
+        incoming: Incoming,
+    ) -> Result<Self, Error> {
+        let cx = &mut Context {
+            config,
+            core,
+            now,
+            outcome,
+        };
         match (self, incoming) {
             (Self::ExpectServerHello(offer), Incoming::Handshake(bytes)) => {
                 server_hello(cx, *offer, bytes)
@@ -61,14 +90,6 @@ impl ClientState {
             (Self::Tls12(s), incoming) => Ok(Self::Tls12(s.handle(cx, incoming)?)),
             (Self::Tls13(s), incoming) => Ok(Self::Tls13(s.handle(cx, incoming)?)),
             (Self::Failed, _) => Err(Error::InvalidState("connection failed")),
-        }
-    }
-
-    fn is_handshaking(&self) -> bool {
-        match self {
-            Self::Tls12(s) => s.is_handshaking(),
-            Self::Tls13(s) => s.is_handshaking(),
-            Self::ExpectServerHello(_) | Self::Failed => true,
         }
     }
 }
@@ -136,10 +157,7 @@ pub(crate) fn verify_server_chain<'a>(
 /// [`process`](Self::process).
 pub struct ClientConnection {
     config: Arc<ClientConfig>,
-    core: Core,
-    state: ClientState,
-    outcome: Outcome,
-    pending: Vec<u8>,
+    front: Front<ClientState>,
     early_data_sent: usize,
     early_data_limit: usize,
 }
@@ -147,8 +165,8 @@ pub struct ClientConnection {
 impl core::fmt::Debug for ClientConnection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ClientConnection")
-            .field("kind", &self.outcome.kind)
-            .field("suite", &self.outcome.suite)
+            .field("kind", &self.front.outcome.kind)
+            .field("suite", &self.front.outcome.suite)
             .finish_non_exhaustive()
     }
 }
@@ -174,10 +192,7 @@ impl ClientConnection {
             .map_or(0, |t| t.state.max_early_data as usize);
         Ok(Self {
             config,
-            core,
-            state: ClientState::ExpectServerHello(Box::new(start)),
-            outcome: Outcome::default(),
-            pending: Vec::new(),
+            front: Front::new(core, ClientState::ExpectServerHello(Box::new(start))),
             early_data_sent: 0,
             early_data_limit,
         })
@@ -185,7 +200,7 @@ impl ClientConnection {
 
     /// Takes bytes from the peer and returns how many it took.
     pub fn read_tls(&mut self, data: &[u8]) -> usize {
-        self.core.read_tls(data)
+        self.front.core.read_tls(data)
     }
 
     /// Processes every complete record taken so far, at time `now`.
@@ -194,61 +209,32 @@ impl ClientConnection {
     /// The error that ended the connection; the alert it names is queued, and every later
     /// call returns the same error.
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
-        self.core.check()?;
-        match self.process_inner(now) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                self.state = ClientState::Failed;
-                Err(self.core.fail(e))
-            }
-        }
-    }
-
-    fn process_inner(&mut self, now: Timestamp) -> Result<(), Error> {
-        loop {
-            let handshaking = self.is_handshaking();
-            let Some(incoming) = self.core.next_incoming(handshaking)? else {
-                break;
-            };
-            let state = core::mem::replace(&mut self.state, ClientState::Failed);
-            let mut cx = Context {
-                config: &self.config,
-                core: &mut self.core,
-                now,
-                outcome: &mut self.outcome,
-            };
-            self.state = state.handle(&mut cx, incoming)?;
-        }
-        if !self.is_handshaking() && !self.pending.is_empty() {
-            let pending = core::mem::take(&mut self.pending);
-            self.core.send_application_data(&pending)?;
-        }
-        Ok(())
+        self.front.process(&self.config, now)
     }
 
     /// The negotiated protocol version, once the ServerHello arrived.
     pub fn protocol_version(&self) -> Option<TlsVersion> {
-        if self.outcome.tls12_suite.is_some() {
+        if self.front.outcome.tls12_suite.is_some() {
             Some(TlsVersion::Tls12)
         } else {
-            self.outcome.suite.map(|_| TlsVersion::Tls13)
+            self.front.outcome.suite.map(|_| TlsVersion::Tls13)
         }
     }
 
     /// The negotiated TLS 1.2 suite ([`cipher_suite`](Self::cipher_suite) is the TLS 1.3
     /// one).
     pub fn tls12_cipher_suite(&self) -> Option<Tls12CipherSuite> {
-        self.outcome.tls12_suite
+        self.front.outcome.tls12_suite
     }
 
     /// Moves every byte waiting to be sent into `out`; returns how many.
     pub fn write_tls(&mut self, out: &mut Vec<u8>) -> usize {
-        self.core.write_tls(out)
+        self.front.core.write_tls(out)
     }
 
     /// True when bytes wait to be sent.
     pub fn wants_write(&self) -> bool {
-        self.core.wants_write()
+        self.front.core.wants_write()
     }
 
     /// How many bytes of 0-RTT data may still be sent: non-zero only before the server's
@@ -257,7 +243,7 @@ impl ClientConnection {
         // Only before the server's first answer: after a HelloRetryRequest (the TLS 1.3
         // half) or a TLS 1.2 ServerHello, early data is lost.
         let first_flight =
-            matches!(&self.state, ClientState::ExpectServerHello(o) if o.early_data_offered);
+            matches!(&self.front.state, ClientState::ExpectServerHello(o) if o.early_data_offered);
         if first_flight {
             self.early_data_limit.saturating_sub(self.early_data_sent)
         } else {
@@ -273,13 +259,13 @@ impl ClientConnection {
     /// # Errors
     /// [`Error::InvalidState`] when no early data may be sent now.
     pub fn send_early_data(&mut self, data: &[u8]) -> Result<usize, Error> {
-        self.core.check()?;
+        self.front.core.check()?;
         let allowance = self.early_data_allowance();
         if allowance == 0 {
             return Err(Error::InvalidState("early data not possible"));
         }
         let n = allowance.min(data.len());
-        self.core.send_application_data(&data[..n])?;
+        self.front.core.send_application_data(&data[..n])?;
         self.early_data_sent += n;
         Ok(n)
     }
@@ -289,21 +275,12 @@ impl ClientConnection {
     /// # Errors
     /// The connection's error, or [`Error::InvalidState`] after close_notify was sent.
     pub fn send_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.core.check()?;
-        if self.core.sent_close() {
-            return Err(Error::InvalidState("close_notify already sent"));
-        }
-        if self.is_handshaking() {
-            self.pending.extend_from_slice(data);
-            Ok(())
-        } else {
-            self.core.send_application_data(data)
-        }
+        self.front.send_plaintext(data)
     }
 
     /// Takes the application data received so far.
     pub fn take_plaintext(&mut self) -> Vec<u8> {
-        core::mem::take(&mut self.core.plaintext)
+        core::mem::take(&mut self.front.core.plaintext)
     }
 
     /// Queues close_notify.
@@ -311,37 +288,37 @@ impl ClientConnection {
     /// # Errors
     /// Only if the alert cannot be encoded.
     pub fn send_close_notify(&mut self) -> Result<(), Error> {
-        self.core.send_close_notify()
+        self.front.core.send_close_notify()
     }
 
     /// True once the peer sent close_notify.
     pub fn peer_closed(&self) -> bool {
-        self.core.peer_closed()
+        self.front.core.peer_closed()
     }
 
     /// True until the server's Finished verified and the client's was sent (and after a
     /// failure).
     pub fn is_handshaking(&self) -> bool {
-        self.state.is_handshaking()
+        self.front.state.is_handshaking()
     }
 
     /// How the handshake went, once the server's EncryptedExtensions arrived.
     pub fn handshake_kind(&self) -> Option<HandshakeKind> {
-        self.outcome.kind
+        self.front.outcome.kind
     }
 
     /// The negotiated suite, once known.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
-        self.outcome.suite
+        self.front.outcome.suite
     }
 
     /// How many NewSessionTickets arrived on this connection.
     pub fn tickets_received(&self) -> usize {
-        self.outcome.tickets_received
+        self.front.outcome.tickets_received
     }
 
     /// The error that ended the connection, if any.
     pub fn error(&self) -> Option<&Error> {
-        self.core.error()
+        self.front.core.error()
     }
 }

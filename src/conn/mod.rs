@@ -1,8 +1,10 @@
-//! What both sides of a connection share: the record layer ([`core`]), the handshake kind,
+//! What both sides of a connection share: the record layer ([`core`]), the front that drives
+//! a side's state ([`front`]), the handshake kind,
 //! the transcript hash, and the TLS 1.3 rules both sides compute alike (CertificateVerify
 //! content, the HelloRetryRequest `message_hash`, key-log lines).
 
 pub(crate) mod core;
+pub(crate) mod front;
 mod kind;
 pub(crate) mod tls12;
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::config::{ServerConfig, TlsVersion};
 use crate::conn::core::{Core, Incoming};
+use crate::conn::front::{Front, SideState};
 use crate::conn::HandshakeKind;
 use crate::error::{Error, PeerMisbehaved};
 use crate::msgs::handshake::Version;
@@ -55,8 +56,36 @@ enum ServerState {
     Failed,
 }
 
-impl ServerState {
-    fn handle(self, cx: &mut Context<'_>, incoming: Incoming) -> Result<Self, Error> {
+impl SideState for ServerState {
+    type Config = ServerConfig;
+    type Outcome = Outcome;
+
+    fn failed() -> Self {
+        Self::Failed
+    }
+
+    fn is_handshaking(&self) -> bool {
+        match self {
+            Self::Tls12(s) => s.is_handshaking(),
+            Self::Tls13(s) => s.is_handshaking(),
+            Self::ExpectClientHello | Self::Failed => true,
+        }
+    }
+
+    fn handle(
+        self,
+        config: &ServerConfig,
+        core: &mut Core,
+        now: Timestamp,
+        outcome: &mut Outcome,
+        incoming: Incoming,
+    ) -> Result<Self, Error> {
+        let cx = &mut Context {
+            config,
+            core,
+            now,
+            outcome,
+        };
         match (self, incoming) {
             (Self::ExpectClientHello, Incoming::Handshake(bytes)) => first_hello(cx, bytes),
             (Self::ExpectClientHello, Incoming::ApplicationData(_)) => {
@@ -65,14 +94,6 @@ impl ServerState {
             (Self::Tls12(s), incoming) => Ok(Self::Tls12(s.handle(cx, incoming)?)),
             (Self::Tls13(s), incoming) => Ok(Self::Tls13(s.handle(cx, incoming)?)),
             (Self::Failed, _) => Err(Error::InvalidState("connection failed")),
-        }
-    }
-
-    fn is_handshaking(&self) -> bool {
-        match self {
-            Self::Tls12(s) => s.is_handshaking(),
-            Self::Tls13(s) => s.is_handshaking(),
-            Self::ExpectClientHello | Self::Failed => true,
         }
     }
 }
@@ -91,17 +112,14 @@ fn first_hello(cx: &mut Context<'_>, bytes: Vec<u8>) -> Result<ServerState, Erro
 /// call [`process`](Self::process), send what [`write_tls`](Self::write_tls) gives.
 pub struct ServerConnection {
     config: Arc<ServerConfig>,
-    core: Core,
-    state: ServerState,
-    outcome: Outcome,
-    pending: Vec<u8>,
+    front: Front<ServerState>,
 }
 
 impl core::fmt::Debug for ServerConnection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ServerConnection")
-            .field("kind", &self.outcome.kind)
-            .field("suite", &self.outcome.suite)
+            .field("kind", &self.front.outcome.kind)
+            .field("suite", &self.front.outcome.suite)
             .finish_non_exhaustive()
     }
 }
@@ -111,10 +129,7 @@ impl ServerConnection {
     pub fn new(config: Arc<ServerConfig>) -> Self {
         Self {
             config,
-            core: Core::new(),
-            state: ServerState::ExpectClientHello,
-            outcome: Outcome::default(),
-            pending: Vec::new(),
+            front: Front::new(Core::new(), ServerState::ExpectClientHello),
         }
     }
 
@@ -122,7 +137,7 @@ impl ServerConnection {
     /// [`process`](Self::process). Takes nothing after an error, after the peer's
     /// close_notify, or while 64 KiB of received plaintext wait to be taken.
     pub fn read_tls(&mut self, data: &[u8]) -> usize {
-        self.core.read_tls(data)
+        self.front.core.read_tls(data)
     }
 
     /// Processes every complete record taken so far, at time `now`.
@@ -131,61 +146,32 @@ impl ServerConnection {
     /// The error that ended the connection; the alert it names is queued for
     /// [`write_tls`](Self::write_tls), and every later call returns the same error.
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
-        self.core.check()?;
-        match self.process_inner(now) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                self.state = ServerState::Failed;
-                Err(self.core.fail(e))
-            }
-        }
-    }
-
-    fn process_inner(&mut self, now: Timestamp) -> Result<(), Error> {
-        loop {
-            let handshaking = self.is_handshaking();
-            let Some(incoming) = self.core.next_incoming(handshaking)? else {
-                break;
-            };
-            let state = core::mem::replace(&mut self.state, ServerState::Failed);
-            let mut cx = Context {
-                config: &self.config,
-                core: &mut self.core,
-                now,
-                outcome: &mut self.outcome,
-            };
-            self.state = state.handle(&mut cx, incoming)?;
-        }
-        if !self.is_handshaking() && !self.pending.is_empty() {
-            let pending = core::mem::take(&mut self.pending);
-            self.core.send_application_data(&pending)?;
-        }
-        Ok(())
+        self.front.process(&self.config, now)
     }
 
     /// The negotiated protocol version, once the ClientHello is answered.
     pub fn protocol_version(&self) -> Option<TlsVersion> {
-        if self.outcome.tls12_suite.is_some() {
+        if self.front.outcome.tls12_suite.is_some() {
             Some(TlsVersion::Tls12)
         } else {
-            self.outcome.suite.map(|_| TlsVersion::Tls13)
+            self.front.outcome.suite.map(|_| TlsVersion::Tls13)
         }
     }
 
     /// The negotiated TLS 1.2 suite, once decided ([`cipher_suite`](Self::cipher_suite) is
     /// the TLS 1.3 one).
     pub fn tls12_cipher_suite(&self) -> Option<Tls12CipherSuite> {
-        self.outcome.tls12_suite
+        self.front.outcome.tls12_suite
     }
 
     /// Moves every byte waiting to be sent into `out`; returns how many.
     pub fn write_tls(&mut self, out: &mut Vec<u8>) -> usize {
-        self.core.write_tls(out)
+        self.front.core.write_tls(out)
     }
 
     /// True when bytes wait to be sent.
     pub fn wants_write(&self) -> bool {
-        self.core.wants_write()
+        self.front.core.wants_write()
     }
 
     /// Queues application data; it is sent once the handshake is complete.
@@ -193,28 +179,19 @@ impl ServerConnection {
     /// # Errors
     /// The connection's error, or [`Error::InvalidState`] after close_notify was sent.
     pub fn send_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.core.check()?;
-        if self.core.sent_close() {
-            return Err(Error::InvalidState("close_notify already sent"));
-        }
-        if self.is_handshaking() {
-            self.pending.extend_from_slice(data);
-            Ok(())
-        } else {
-            self.core.send_application_data(data)
-        }
+        self.front.send_plaintext(data)
     }
 
     /// Takes the application data received so far (after the handshake).
     pub fn take_plaintext(&mut self) -> Vec<u8> {
-        core::mem::take(&mut self.core.plaintext)
+        core::mem::take(&mut self.front.core.plaintext)
     }
 
     /// Takes the 0-RTT data received so far. **Early data is replayable**: an attacker can
     /// deliver the same first flight again to another server sharing the ticket keys, so it
     /// must only trigger actions that are safe to repeat (RFC 8446 §8, §E.5).
     pub fn take_early_data(&mut self) -> Vec<u8> {
-        core::mem::take(&mut self.outcome.early_data)
+        core::mem::take(&mut self.front.outcome.early_data)
     }
 
     /// Queues close_notify.
@@ -222,36 +199,36 @@ impl ServerConnection {
     /// # Errors
     /// Only if the alert cannot be encoded.
     pub fn send_close_notify(&mut self) -> Result<(), Error> {
-        self.core.send_close_notify()
+        self.front.core.send_close_notify()
     }
 
     /// True once the peer sent close_notify.
     pub fn peer_closed(&self) -> bool {
-        self.core.peer_closed()
+        self.front.core.peer_closed()
     }
 
     /// True until the client's Finished verified (and after a failure).
     pub fn is_handshaking(&self) -> bool {
-        self.state.is_handshaking()
+        self.front.state.is_handshaking()
     }
 
     /// How the handshake went, once the ServerHello is decided.
     pub fn handshake_kind(&self) -> Option<HandshakeKind> {
-        self.outcome.kind
+        self.front.outcome.kind
     }
 
     /// The negotiated suite, once decided.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
-        self.outcome.suite
+        self.front.outcome.suite
     }
 
     /// The server name the client asked for (SNI), if any.
     pub fn server_name(&self) -> Option<&str> {
-        self.outcome.server_name.as_deref()
+        self.front.outcome.server_name.as_deref()
     }
 
     /// The error that ended the connection, if any.
     pub fn error(&self) -> Option<&Error> {
-        self.core.error()
+        self.front.core.error()
     }
 }
