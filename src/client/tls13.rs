@@ -35,7 +35,7 @@ use crate::store::ClientTls13Ticket;
 /// The client's states.
 pub(super) enum State {
     ExpectServerHello(Box<ExpectServerHello>),
-    ExpectEncryptedExtensions(Box<Handshaking>),
+    ExpectEncryptedExtensions(Box<ExpectEncryptedExtensions>),
     ExpectCertificate(Box<Handshaking>),
     ExpectCertificateVerify(Box<Handshaking>, CertificateDer<'static>),
     ExpectFinished(Box<Handshaking>),
@@ -61,7 +61,7 @@ impl State {
         let message = Message::decode(bytes)?;
         match state {
             Self::ExpectServerHello(s) => s.handle(cx, message),
-            Self::ExpectEncryptedExtensions(s) => s.encrypted_extensions(cx, message),
+            Self::ExpectEncryptedExtensions(s) => s.handle(cx, message),
             Self::ExpectCertificate(s) => s.certificate(cx, message),
             Self::ExpectCertificateVerify(s, cert) => s.certificate_verify(cx, message, cert),
             Self::ExpectFinished(s) => s.finished(cx, message),
@@ -126,19 +126,23 @@ impl ExpectServerHello {
             // Early data cannot be accepted; stop writing under the early keys.
             cx.core.set_write_keys(None)?;
         }
-        Ok(State::ExpectEncryptedExtensions(Box::new(Handshaking {
-            server_name: self.offer.server_name,
-            random: self.offer.random,
-            transcript,
-            suite,
-            handshake,
-            hs,
-            resumed: psk_selected.then_some(dhe),
-            // Early data sent before a HelloRetryRequest was offered, and lost: rejected.
-            early_data_offered: self.offer.early_data_offered,
-            early_traffic,
-            early_accepted: false,
-        })))
+        Ok(State::ExpectEncryptedExtensions(Box::new(
+            ExpectEncryptedExtensions {
+                handshaking: Handshaking {
+                    server_name: self.offer.server_name,
+                    random: self.offer.random,
+                    transcript,
+                    suite,
+                    handshake,
+                    hs,
+                    early_accepted: false,
+                },
+                resumed: psk_selected.then_some(dhe),
+                // Early data sent before a HelloRetryRequest was offered, and lost: rejected.
+                early_data_offered: self.offer.early_data_offered,
+                early_traffic,
+            },
+        )))
     }
 
     /// The ServerHello's (or HelloRetryRequest's) echo of our session ID, its version and
@@ -297,41 +301,40 @@ impl ExpectServerHello {
     }
 }
 
-/// The handshake after the ServerHello: keys in place, the server's flight arriving.
-pub(super) struct Handshaking {
-    server_name: String,
-    random: [u8; 32],
-    transcript: Transcript,
-    suite: CipherSuite,
-    handshake: HandshakeSecret,
-    hs: TrafficSecrets,
+/// Waiting for EncryptedExtensions (RFC 8446 §4.3.1): whether 0-RTT was accepted decides
+/// what happens to the early traffic secret, and whether a PSK was accepted decides whether
+/// a certificate follows.
+pub(super) struct ExpectEncryptedExtensions {
+    handshaking: Handshaking,
     /// `Some(dhe)` when a PSK was accepted.
     resumed: Option<bool>,
     early_data_offered: bool,
     early_traffic: Option<TrafficSecret>,
-    early_accepted: bool,
 }
 
-impl Handshaking {
-    fn encrypted_extensions(
-        mut self: Box<Self>,
-        cx: &mut Context<'_>,
-        message: Message,
-    ) -> Result<State, Error> {
+impl ExpectEncryptedExtensions {
+    fn handle(self: Box<Self>, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
         let HandshakePayload::EncryptedExtensions(extensions) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
-        self.early_accepted = extensions
+        let Self {
+            mut handshaking,
+            resumed,
+            early_data_offered,
+            early_traffic,
+        } = *self;
+        let early_accepted = extensions
             .iter()
             .any(|e| matches!(e, ServerExtension::EarlyData));
-        if self.early_accepted && self.early_traffic.is_none() {
+        if early_accepted && early_traffic.is_none() {
             return Err(PeerMisbehaved::SelectedUnoffered("early data").into());
         }
-        self.transcript.add(&message.bytes);
-        cx.outcome.kind = Some(match self.resumed {
+        handshaking.transcript.add(&message.bytes);
+        handshaking.early_accepted = early_accepted;
+        cx.outcome.kind = Some(match resumed {
             Some(dhe) => HandshakeKind::Resumed {
                 mechanism: ResumptionMechanism::Tls13Psk { dhe },
-                early_data: match (self.early_data_offered, self.early_accepted) {
+                early_data: match (early_data_offered, early_accepted) {
                     (_, true) => EarlyDataStatus::Accepted,
                     (true, false) => EarlyDataStatus::Rejected,
                     (false, false) => EarlyDataStatus::NotOffered,
@@ -339,16 +342,32 @@ impl Handshaking {
             },
             None => HandshakeKind::Full,
         });
-        if !self.early_accepted && self.early_traffic.take().is_some() {
+        if !early_accepted && early_traffic.is_some() {
             cx.core.set_write_keys(None)?;
         }
-        Ok(if self.resumed.is_some() {
-            State::ExpectFinished(self)
+        let handshaking = Box::new(handshaking);
+        Ok(if resumed.is_some() {
+            State::ExpectFinished(handshaking)
         } else {
-            State::ExpectCertificate(self)
+            State::ExpectCertificate(handshaking)
         })
     }
+}
 
+/// The handshake after EncryptedExtensions: handshake keys in place, the rest of the
+/// server's flight arriving.
+pub(super) struct Handshaking {
+    server_name: String,
+    random: [u8; 32],
+    transcript: Transcript,
+    suite: CipherSuite,
+    handshake: HandshakeSecret,
+    hs: TrafficSecrets,
+    /// Whether 0-RTT was accepted: EndOfEarlyData then precedes the client's Finished.
+    early_accepted: bool,
+}
+
+impl Handshaking {
     fn certificate(
         mut self: Box<Self>,
         cx: &mut Context<'_>,
