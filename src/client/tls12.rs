@@ -16,6 +16,7 @@
 
 use rustls_pki_types::CertificateDer;
 
+use crate::config::ClientConfig;
 use crate::conn::core::Incoming;
 use crate::conn::tls12::{
     self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
@@ -34,6 +35,7 @@ use crate::msgs::enums::{ExtensionType, HandshakeType, ProtocolVersion};
 use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::key_exchange::ClientKeyExchange;
 use crate::msgs::server_extensions::ServerExtension;
+use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::Tls12Session;
 use crate::store::ClientTls12Session;
@@ -54,8 +56,8 @@ pub(super) enum State {
     ExpectCertificate(Box<Handshaking>),
     ExpectServerKeyExchange(Box<Handshaking>, CertificateDer<'static>),
     ExpectServerHelloDone(Box<Handshaking>, KxGroup, Vec<u8>),
-    ExpectNewSessionTicket(Box<Handshaking>),
-    ExpectFinished(Box<Handshaking>),
+    ExpectNewSessionTicket(Box<Handshaking>, MasterKeys),
+    ExpectFinished(Box<Handshaking>, MasterKeys),
     Connected(Connected12),
 }
 
@@ -83,8 +85,8 @@ impl State {
             Self::ExpectServerHelloDone(s, group, public) => {
                 s.server_hello_done(cx, message, group, &public)
             }
-            Self::ExpectNewSessionTicket(s) => s.new_session_ticket(cx, message),
-            Self::ExpectFinished(s) => s.finished(cx, message),
+            Self::ExpectNewSessionTicket(s, keys) => s.new_session_ticket(cx, message, keys),
+            Self::ExpectFinished(s, keys) => s.finished(cx, message, keys),
             Self::Connected(mut s) => {
                 let hello_request = matches!(
                     message.payload,
@@ -109,22 +111,33 @@ pub(super) struct Handshaking {
     server_session_id: Vec<u8>,
     ems: bool,
     expect_ticket: bool,
-    /// Set when resuming: the mechanism and the master secret reused.
+    /// Set when resuming: the mechanism of the session reused.
     resumed: Option<ResumptionMechanism>,
-    master_secret: Option<MasterSecret>,
-    keys: Option<KeyMaterial>,
     new_ticket: Option<(Vec<u8>, u32)>,
 }
 
-/// Handles the ServerHello that chose TLS 1.2 (RFC 5246 §7.4.1.3).
-pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Result<State, Error> {
-    let HandshakePayload::ServerHello(sh) = &message.payload else {
-        return Err(PeerMisbehaved::UnexpectedMessage.into());
-    };
-    let config = cx.config;
-    cx.core.set_tls12();
-    // Early data written for a TLS 1.3 ticket is moot: back to plaintext records.
-    cx.core.set_write_keys(None)?;
+/// The master secret once known, and, in an abbreviated handshake, the keys the client's
+/// Finished still goes out under (after the server's).
+pub(super) struct MasterKeys {
+    master_secret: MasterSecret,
+    finish_with: Option<KeyMaterial>,
+}
+
+/// What a TLS 1.2 ServerHello chose.
+struct Chosen {
+    suite: Tls12CipherSuite,
+    ems: bool,
+    expect_ticket: bool,
+    resumed: Option<ResumptionMechanism>,
+}
+
+/// Checks a TLS 1.2 ServerHello against the offer (RFC 5246 §7.4.1.3, RFC 5746, RFC 7627
+/// §5.3, RFC 8446 §4.1.3's downgrade sentinel) and reads what it chose.
+fn check_server_hello(
+    config: &ClientConfig,
+    offer: &Offer,
+    sh: &ServerHello,
+) -> Result<Chosen, Error> {
     if !config.versions.tls12 || sh.legacy_version != ProtocolVersion::Tls12 {
         return Err(PeerIncompatible::NoCommonVersion.into());
     }
@@ -170,11 +183,33 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
     if !ems && config.require_ems {
         return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
     }
+    Ok(Chosen {
+        suite,
+        ems,
+        expect_ticket,
+        resumed,
+    })
+}
+
+/// Handles the ServerHello that chose TLS 1.2 (RFC 5246 §7.4.1.3).
+pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Result<State, Error> {
+    let HandshakePayload::ServerHello(sh) = &message.payload else {
+        return Err(PeerMisbehaved::UnexpectedMessage.into());
+    };
+    cx.core.set_tls12();
+    // Early data written for a TLS 1.3 ticket is moot: back to plaintext records.
+    cx.core.set_write_keys(None)?;
+    let Chosen {
+        suite,
+        ems,
+        expect_ticket,
+        resumed,
+    } = check_server_hello(cx.config, &offer, sh)?;
     let mut transcript = Transcript::new(suite.hash());
     transcript.add(&offer.hello_bytes);
     transcript.add(&message.bytes);
     cx.outcome.tls12_suite = Some(suite);
-    let mut hs = Box::new(Handshaking {
+    let hs = Box::new(Handshaking {
         transcript,
         suite,
         server_random: sh.random,
@@ -182,8 +217,6 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
         ems,
         expect_ticket,
         resumed,
-        master_secret: None,
-        keys: None,
         new_ticket: None,
         offer,
     });
@@ -211,13 +244,11 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
     );
     cx.core
         .expect_change_cipher_spec(protection(&keys, Side::Server)?);
-    hs.master_secret = Some(ms);
-    hs.keys = Some(keys);
-    Ok(if hs.expect_ticket {
-        State::ExpectNewSessionTicket(hs)
-    } else {
-        State::ExpectFinished(hs)
-    })
+    let master = MasterKeys {
+        master_secret: ms,
+        finish_with: Some(keys),
+    };
+    Ok(hs.expect_server_finish(master))
 }
 
 impl Handshaking {
@@ -322,12 +353,20 @@ impl Handshaking {
         )?;
         cx.core
             .expect_change_cipher_spec(protection(&keys, Side::Server)?);
-        self.master_secret = Some(ms);
-        Ok(if self.expect_ticket {
-            State::ExpectNewSessionTicket(self)
+        Ok(self.expect_server_finish(MasterKeys {
+            master_secret: ms,
+            finish_with: None,
+        }))
+    }
+
+    /// What comes next once the master secret is known: the server's NewSessionTicket when
+    /// it announced one, else its Finished.
+    fn expect_server_finish(self: Box<Self>, master: MasterKeys) -> State {
+        if self.expect_ticket {
+            State::ExpectNewSessionTicket(self, master)
         } else {
-            State::ExpectFinished(self)
-        })
+            State::ExpectFinished(self, master)
+        }
     }
 
     /// RFC 5077 §3.3: the ticket comes after the client's Finished (full handshake) or right
@@ -336,6 +375,7 @@ impl Handshaking {
         mut self: Box<Self>,
         cx: &mut Context<'_>,
         message: Message,
+        master: MasterKeys,
     ) -> Result<State, Error> {
         if cx.core.read_switched() {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
@@ -345,13 +385,14 @@ impl Handshaking {
         };
         self.transcript.add(&message.bytes);
         self.new_ticket = Some((ticket.ticket.clone(), ticket.lifetime_hint));
-        Ok(State::ExpectFinished(self))
+        Ok(State::ExpectFinished(self, master))
     }
 
     fn finished(
         mut self: Box<Self>,
         cx: &mut Context<'_>,
         message: Message,
+        master: MasterKeys,
     ) -> Result<State, Error> {
         let HandshakePayload::Finished(verify_data) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
@@ -360,10 +401,7 @@ impl Handshaking {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         }
         let suite = self.suite;
-        let ms = self
-            .master_secret
-            .take()
-            .ok_or(Error::InvalidState("no master secret"))?;
+        let ms = master.master_secret;
         let proof = kdf::verify_finished(
             suite.hash(),
             &ms,
@@ -372,7 +410,7 @@ impl Handshaking {
             verify_data,
         )?;
         self.transcript.add(&message.bytes);
-        if let Some(keys) = self.keys.take() {
+        if let Some(keys) = master.finish_with {
             send_finished(
                 cx.core,
                 &mut self.transcript,
