@@ -25,6 +25,13 @@
 //!   written. The rest of the server's work (the client's Finished, the tickets) cannot be
 //!   replayed: the client's Finished depends on the server's fresh random and key share.
 //!
+//! Each TLS 1.3 group also has a `floor` line: the X25519 operations that handshake cannot
+//! avoid, as bare ring calls, measured in the same run. A full handshake and `psk_dhe_ke`
+//! each need four (a key pair on each side, an agreement on each side; the full handshake's
+//! signature comes on top and is not in its floor); `psk_ke` needs one, the key pair of the
+//! share the client sends in case the server refuses the PSK. Goals: `psk_dhe_ke` ≤ 1.2× its
+//! floor, `psk_ke` ≤ 1.5× its floor.
+//!
 //! Goal: every resumed case at most 1.0× rustls's time, and a resumed/full ratio better than
 //! rustls's. After the run the location of criterion's HTML report is printed.
 
@@ -381,6 +388,28 @@ fn rustls_server_first_flight(server: &Arc<rustls::ServerConfig>, hello: &[u8]) 
 
 // ---- groups -----------------------------------------------------------------------------
 
+/// The X25519 work a TLS 1.3 handshake cannot avoid: `pairs` key pairs generated and
+/// `agreements` agreements made, as bare ring calls.
+fn x25519_floor(pairs: usize, agreements: usize) -> usize {
+    use ring::agreement::{agree_ephemeral, EphemeralPrivateKey, UnparsedPublicKey, X25519};
+    let rng = ring::rand::SystemRandom::new();
+    let mut keys = Vec::with_capacity(pairs);
+    for _ in 0..pairs {
+        keys.push(EphemeralPrivateKey::generate(&X25519, &rng).expect("key pair"));
+    }
+    // Each key pair's public half stands in for the peer's (the agreement costs the same).
+    let publics: Vec<_> = keys
+        .iter()
+        .map(|k| k.compute_public_key().expect("public key"))
+        .collect();
+    let mut out = 0;
+    for (i, key) in keys.into_iter().enumerate().take(agreements) {
+        let peer = UnparsedPublicKey::new(&X25519, publics[(i + 1) % publics.len()].as_ref());
+        out += agree_ephemeral(key, &peer, |secret| secret[0] as usize).expect("agreement");
+    }
+    out
+}
+
 fn tls13_full(c: &mut Criterion) {
     let (oc, os) = (ours_client(false, false), ours_server(false));
     let (rc, rs) = (rustls_client(false), rustls_server(2));
@@ -390,6 +419,7 @@ fn tls13_full(c: &mut Criterion) {
     group.bench_function("rustls", |b| {
         b.iter(|| black_box(rustls_handshake(&rc, &rs)))
     });
+    group.bench_function("floor", |b| b.iter(|| black_box(x25519_floor(2, 2))));
     group.finish();
 }
 
@@ -404,6 +434,7 @@ fn tls13_resumed_psk_dhe_ke(c: &mut Criterion) {
     let mut group = c.benchmark_group("tls13_resumed_psk_dhe_ke");
     group.bench_function("ours", |b| b.iter(|| assert!(ours_handshake(&oc, &os))));
     group.bench_function("rustls", |b| b.iter(|| assert!(rustls_handshake(&rc, &rs))));
+    group.bench_function("floor", |b| b.iter(|| black_box(x25519_floor(2, 2))));
     group.finish();
 }
 
@@ -413,6 +444,7 @@ fn tls13_resumed_psk_ke(c: &mut Criterion) {
     assert!(ours_handshake(&oc, &os));
     let mut group = c.benchmark_group("tls13_resumed_psk_ke_ours_only");
     group.bench_function("ours", |b| b.iter(|| assert!(ours_handshake(&oc, &os))));
+    group.bench_function("floor", |b| b.iter(|| black_box(x25519_floor(1, 0))));
     group.finish();
 }
 

@@ -222,6 +222,11 @@ impl core::fmt::Debug for ServerConfig {
     }
 }
 
+/// The longest a TLS 1.2 session stays resumable: 24 hours, the upper limit RFC 5246 §F.1.4
+/// suggests for session ID lifetimes. A master secret that lives longer widens the window in
+/// which one stolen cache entry (or ticket key) opens every connection resumed from it.
+pub const MAX_TLS12_SESSION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// Why a server configuration could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -301,9 +306,10 @@ impl ServerConfig {
         self
     }
 
-    /// How long a TLS 1.2 session stays resumable by session ID (default 2 hours).
+    /// How long a TLS 1.2 session stays resumable, by session ID or ticket (default 2 hours;
+    /// at most [`MAX_TLS12_SESSION_LIFETIME`], a longer one is cut down to it).
     pub fn with_tls12_session_lifetime(mut self, lifetime: Duration) -> Self {
-        self.tls12_session_lifetime = lifetime;
+        self.tls12_session_lifetime = lifetime.min(MAX_TLS12_SESSION_LIFETIME);
         self
     }
 

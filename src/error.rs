@@ -1,6 +1,6 @@
 //! The crate's one error type, its sub-enums, and the alert each maps to.
 
-use crate::AlertDescription;
+use crate::alert::AlertDescription;
 
 pub use crate::codec::InvalidMessage;
 pub use crate::crypto::CryptoError;
@@ -158,6 +158,64 @@ impl PeerIncompatible {
         match self {
             Self::NoCommonVersion => AlertDescription::ProtocolVersion,
             _ => AlertDescription::HandshakeFailure,
+        }
+    }
+}
+
+// The alert each lower layer's error maps to lives here, with the others, so that the codec,
+// crypto and verification layers know nothing of alerts.
+
+impl InvalidMessage {
+    /// The TLS alert this maps to.
+    pub fn alert(&self) -> AlertDescription {
+        match self {
+            // RFC 8446 §6: "a message could not be decoded because some field was out of the
+            // specified range or the length of the message was incorrect".
+            Self::Truncated(_)
+            | Self::TrailingBytes(_)
+            | Self::EmptyList(_)
+            | Self::LengthOutOfRange { .. }
+            | Self::EmptyFragment(_) => AlertDescription::DecodeError,
+            Self::TooLongToEncode => AlertDescription::InternalError,
+            // Syntactically valid, semantically forbidden: RFC 8446 §4.2, §4.2.11, §4.6.3.
+            Self::DuplicateExtension(_)
+            | Self::ExtensionNotAllowed(_)
+            | Self::PreSharedKeyNotLast
+            | Self::PskBinderCountMismatch { .. }
+            | Self::PskBinderLength(_)
+            | Self::InvalidKeyUpdate(_)
+            | Self::UnsupportedCurveType(_)
+            | Self::HandshakeMessageTooLarge { .. } => AlertDescription::IllegalParameter,
+            Self::RecordOverflow { .. } => AlertDescription::RecordOverflow,
+            // RFC 8446 §5 and §5.4 name unexpected_message for these.
+            Self::InvalidChangeCipherSpec
+            | Self::UnknownContentType(_)
+            | Self::MissingContentType
+            | Self::UnexpectedProtectedType(_)
+            | Self::UnexpectedHandshakeType(_) => AlertDescription::UnexpectedMessage,
+        }
+    }
+}
+
+impl CryptoError {
+    /// The TLS alert this failure maps to when it ends a connection.
+    pub fn alert(&self) -> AlertDescription {
+        match self {
+            Self::DecryptFailed => AlertDescription::BadRecordMac,
+            _ => AlertDescription::InternalError,
+        }
+    }
+}
+
+impl CertificateError {
+    /// The alert this maps to (RFC 8446 §6.2).
+    pub fn alert(&self) -> AlertDescription {
+        match self {
+            Self::Missing => AlertDescription::CertificateRequired,
+            Self::NotTrusted => AlertDescription::UnknownCa,
+            Self::Unsupported => AlertDescription::UnsupportedCertificate,
+            Self::NotValidForName => AlertDescription::BadCertificate,
+            Self::Expired => AlertDescription::CertificateExpired,
         }
     }
 }

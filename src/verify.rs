@@ -12,7 +12,6 @@ use std::fmt;
 use rustls_pki_types::CertificateDer;
 
 use crate::time::Timestamp;
-use crate::AlertDescription;
 
 /// The server's certificate was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,19 +32,6 @@ pub enum CertificateError {
     /// The certificate is expired or not yet valid.
     #[error("certificate expired or not yet valid")]
     Expired,
-}
-
-impl CertificateError {
-    /// The alert this maps to (RFC 8446 §6.2).
-    pub fn alert(&self) -> AlertDescription {
-        match self {
-            Self::Missing => AlertDescription::CertificateRequired,
-            Self::NotTrusted => AlertDescription::UnknownCa,
-            Self::Unsupported => AlertDescription::UnsupportedCertificate,
-            Self::NotValidForName => AlertDescription::BadCertificate,
-            Self::Expired => AlertDescription::CertificateExpired,
-        }
-    }
 }
 
 /// Decides whether a server certificate chain speaks for `server_name`.
@@ -116,6 +102,7 @@ impl ServerCertVerifier for PinnedCertificates {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::AlertDescription;
     use rustls_pki_types::pem::PemObject;
 
     #[test]

@@ -724,3 +724,80 @@ fn a_hello_request_gets_a_no_renegotiation_warning() {
     );
     assert!(c.error().is_none());
 }
+
+/// TLS 1.2 session-ID resumption checks the session's own expiry against the connection's
+/// `now`, as TLS 1.3 does, not only the cache's clock: a cache on another clock (here one
+/// never advanced) must not make an expired session resumable.
+#[test]
+fn an_expired_session_id_gets_a_full_handshake_whatever_the_cache_clock_says() {
+    let cache_clock = clock();
+    let (client, _) = client();
+    let client = Arc::new(client.with_tls12_tickets(false));
+    let server =
+        Arc::new(id_only(&cache_clock).with_tls12_session_lifetime(Duration::from_secs(60)));
+    ours::connect(&client, &server, NOW, None).unwrap();
+    let later = NOW.saturating_add(Duration::from_secs(61));
+    let out = ours::connect(&client, &server, later, None).unwrap();
+    assert_eq!(out.server_kind, FULL);
+    assert_eq!(out.client_kind, FULL);
+}
+
+/// A session cache that remembers the expiry of every session put into it.
+struct ExpiryRecorder {
+    inner: MemoryCache,
+    expiries: std::sync::Mutex<Vec<Timestamp>>,
+}
+
+impl SessionCache for ExpiryRecorder {
+    fn put_encoded(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        expires_at: Timestamp,
+    ) -> Result<(), tls_resumption::store::StoreError> {
+        self.expiries.lock().unwrap().push(expires_at);
+        self.inner.put_encoded(key, value, expires_at)
+    }
+    fn get_encoded(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<tls_resumption::crypto::secret::SecretVec>, tls_resumption::store::StoreError>
+    {
+        self.inner.get_encoded(key)
+    }
+    fn take_encoded(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<tls_resumption::crypto::secret::SecretVec>, tls_resumption::store::StoreError>
+    {
+        self.inner.take_encoded(key)
+    }
+    fn remove(&self, key: &[u8]) -> Result<(), tls_resumption::store::StoreError> {
+        self.inner.remove(key)
+    }
+}
+
+/// The TLS 1.2 session lifetime is capped at 24 hours (RFC 5246 §F.1.4 suggests an upper
+/// limit of 24 hours on session ID lifetimes): a longer configured lifetime is cut down.
+#[test]
+fn the_tls12_session_lifetime_is_capped_at_a_day() {
+    let cache = Arc::new(ExpiryRecorder {
+        inner: MemoryCache::builder().capacity(8).clock(clock()).build(),
+        expiries: std::sync::Mutex::new(Vec::new()),
+    });
+    let (client, _) = client();
+    let client = Arc::new(client.with_tls12_tickets(false));
+    let server = Arc::new(
+        ours::server_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_tickets(TicketMode::Disabled)
+            .with_session_cache(Some(cache.clone()))
+            .with_tls12_session_lifetime(Duration::from_secs(48 * 3600)),
+    );
+    ours::connect(&client, &server, NOW, None).unwrap();
+    let expiries = cache.expiries.lock().unwrap();
+    assert_eq!(
+        *expiries,
+        [NOW.saturating_add(Duration::from_secs(24 * 3600))]
+    );
+}

@@ -1,8 +1,9 @@
 //! The client side of a connection.
 //!
-//! [`ClientConnection`] is the front both protocol versions will share; the TLS 1.3 handshake
-//! lives in `tls13.rs` (and the ClientHello it sends in `hello.rs`), the TLS 1.2 one in
-//! `tls12.rs`; the ServerHello decides which.
+//! [`ClientConnection`] is the front both protocol versions share. `hello.rs` sends the first
+//! flight (offering the stored TLS 1.3 ticket and TLS 1.2 session together); the ServerHello
+//! then decides which half takes over: the TLS 1.3 handshake in `tls13.rs`, the TLS 1.2 one
+//! in `tls12.rs`. Neither half imports the other.
 
 mod hello;
 mod tls12;
@@ -10,12 +11,116 @@ mod tls13;
 
 use std::sync::Arc;
 
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, TlsVersion};
 use crate::conn::core::{Core, Incoming};
-use crate::conn::HandshakeKind;
-use crate::kdf::tls13::CipherSuite;
+use crate::conn::front::{Front, SideState};
+use crate::conn::tls12::decode as decode12;
+use crate::conn::{HandshakeKind, Message};
+use crate::error::{Error, PeerMisbehaved};
+use crate::suites::{CipherSuite, Tls12CipherSuite};
 use crate::time::Timestamp;
-use crate::Error;
+
+use hello::Offer;
+
+/// What a step of either half works with.
+pub(super) struct Context<'a> {
+    pub(super) config: &'a ClientConfig,
+    pub(super) core: &'a mut Core,
+    pub(super) now: Timestamp,
+    pub(super) outcome: &'a mut Outcome,
+}
+
+/// What the handshake decided, as the connection reports it.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    pub(super) kind: Option<HandshakeKind>,
+    /// The TLS 1.3 suite, once chosen.
+    pub(super) suite: Option<CipherSuite>,
+    /// The TLS 1.2 suite, once chosen.
+    pub(super) tls12_suite: Option<Tls12CipherSuite>,
+    pub(super) tickets_received: usize,
+}
+
+/// Where the client is: the first flight out, in one version's handshake (or past it), or
+/// failed.
+enum ClientState {
+    ExpectServerHello(Box<Offer>),
+    Tls12(tls12::State),
+    Tls13(tls13::State),
+    Failed,
+}
+
+impl SideState for ClientState {
+    type Config = ClientConfig;
+    type Outcome = Outcome;
+
+    fn failed() -> Self {
+        Self::Failed
+    }
+
+    fn is_handshaking(&self) -> bool {
+        match self {
+            Self::Tls12(s) => s.is_handshaking(),
+            Self::Tls13(s) => s.is_handshaking(),
+            Self::ExpectServerHello(_) | Self::Failed => true,
+        }
+    }
+
+    fn handle(
+        self,
+        config: &ClientConfig,
+        core: &mut Core,
+        now: Timestamp,
+        outcome: &mut Outcome,
+        incoming: Incoming,
+    ) -> Result<Self, Error> {
+        let cx = &mut Context {
+            config,
+            core,
+            now,
+            outcome,
+        };
+        match (self, incoming) {
+            (Self::ExpectServerHello(offer), Incoming::Handshake(bytes)) => {
+                server_hello(cx, *offer, bytes)
+            }
+            (Self::ExpectServerHello(_), Incoming::ApplicationData(_)) => {
+                Err(PeerMisbehaved::UnexpectedMessage.into())
+            }
+            (Self::Tls12(s), incoming) => Ok(Self::Tls12(s.handle(cx, incoming)?)),
+            (Self::Tls13(s), incoming) => Ok(Self::Tls13(s.handle(cx, incoming)?)),
+            (Self::Failed, _) => Err(Error::InvalidState("connection failed")),
+        }
+    }
+}
+
+/// The server's first answer, decoded once, goes to the half of the version it chose: a
+/// ServerHello without supported_versions is TLS 1.2 (RFC 8446 §4.1.3), anything else
+/// (a TLS 1.3 ServerHello, a HelloRetryRequest, or a message that is no ServerHello at all)
+/// is the TLS 1.3 half's to judge.
+fn server_hello(cx: &mut Context<'_>, offer: Offer, bytes: Vec<u8>) -> Result<ClientState, Error> {
+    if !cx.config.versions.tls12 {
+        return Ok(ClientState::Tls13(tls13::ExpectServerHello::first(
+            cx,
+            offer,
+            Message::decode(bytes)?,
+        )?));
+    }
+    let message = decode12(bytes)?;
+    if hello::is_tls12_server_hello(&message.payload) {
+        let offer = tls12::Offer {
+            server_name: offer.server_name,
+            random: offer.random,
+            session_id: offer.session_id,
+            hello_bytes: offer.hello_bytes,
+            session: offer.tls12,
+        };
+        return Ok(ClientState::Tls12(tls12::start(cx, offer, message)?));
+    }
+    Ok(ClientState::Tls13(tls13::ExpectServerHello::first(
+        cx, offer, message,
+    )?))
+}
 
 /// The longest ticket the client keeps (TLS 1.2 or 1.3). A ticket travels in a ClientHello
 /// extension next to everything else the hello carries; a server sending one near the 64 KiB
@@ -52,22 +157,16 @@ pub(crate) fn verify_server_chain<'a>(
 /// [`process`](Self::process).
 pub struct ClientConnection {
     config: Arc<ClientConfig>,
-    core: Core,
-    state: Option<tls13::State>,
-    outcome: tls13::Outcome,
-    pending: Vec<u8>,
+    front: Front<ClientState>,
     early_data_sent: usize,
     early_data_limit: usize,
-    /// Set when the server chose TLS 1.2; `state` is then unused.
-    tls12: Option<tls12::State>,
-    tls12_suite: Option<crate::conn::Tls12CipherSuite>,
 }
 
 impl core::fmt::Debug for ClientConnection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ClientConnection")
-            .field("kind", &self.outcome.kind)
-            .field("suite", &self.outcome.suite)
+            .field("kind", &self.front.outcome.kind)
+            .field("suite", &self.front.outcome.suite)
             .finish_non_exhaustive()
     }
 }
@@ -85,7 +184,7 @@ impl ClientConnection {
         now: Timestamp,
     ) -> Result<Self, Error> {
         let mut core = Core::new();
-        let start = tls13::ExpectServerHello::start(&config, &mut core, server_name, now)?;
+        let start = hello::start(&config, &mut core, server_name, now)?;
         let early_data_limit = start
             .ticket
             .as_ref()
@@ -93,20 +192,15 @@ impl ClientConnection {
             .map_or(0, |t| t.state.max_early_data as usize);
         Ok(Self {
             config,
-            core,
-            state: Some(tls13::State::ExpectServerHello(Box::new(start))),
-            outcome: tls13::Outcome::default(),
-            pending: Vec::new(),
+            front: Front::new(core, ClientState::ExpectServerHello(Box::new(start))),
             early_data_sent: 0,
             early_data_limit,
-            tls12: None,
-            tls12_suite: None,
         })
     }
 
     /// Takes bytes from the peer and returns how many it took.
     pub fn read_tls(&mut self, data: &[u8]) -> usize {
-        self.core.read_tls(data)
+        self.front.core.read_tls(data)
     }
 
     /// Processes every complete record taken so far, at time `now`.
@@ -115,133 +209,42 @@ impl ClientConnection {
     /// The error that ended the connection; the alert it names is queued, and every later
     /// call returns the same error.
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
-        self.core.check()?;
-        match self.process_inner(now) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                self.state = None;
-                self.tls12 = None;
-                Err(self.core.fail(e))
-            }
-        }
-    }
-
-    fn process_inner(&mut self, now: Timestamp) -> Result<(), Error> {
-        loop {
-            let handshaking = self.is_handshaking();
-            let Some(incoming) = self.core.next_incoming(handshaking)? else {
-                break;
-            };
-            let Some(incoming) = self.tls12_step(now, incoming)? else {
-                continue;
-            };
-            let state = self
-                .state
-                .take()
-                .ok_or(Error::InvalidState("connection failed"))?;
-            let mut cx = tls13::Context {
-                config: &self.config,
-                core: &mut self.core,
-                now,
-                outcome: &mut self.outcome,
-            };
-            self.state = Some(state.handle(&mut cx, incoming)?);
-        }
-        if !self.is_handshaking() && !self.pending.is_empty() {
-            let pending = core::mem::take(&mut self.pending);
-            self.core.send_application_data(&pending)?;
-        }
-        Ok(())
-    }
-
-    /// Runs `incoming` through the TLS 1.2 state machine when the server chose TLS 1.2 (seen
-    /// on its ServerHello); gives it back when TLS 1.3 takes it.
-    fn tls12_step(
-        &mut self,
-        now: Timestamp,
-        incoming: Incoming,
-    ) -> Result<Option<Incoming>, Error> {
-        let state = match self.tls12.take() {
-            Some(state) => state,
-            None => {
-                let (Incoming::Handshake(bytes), Some(tls13::State::ExpectServerHello(hello))) =
-                    (&incoming, &self.state)
-                else {
-                    return Ok(Some(incoming));
-                };
-                if hello.retried || !self.config.versions.tls12 {
-                    return Ok(Some(incoming));
-                }
-                let message = crate::conn::tls12::decode(bytes.clone())?;
-                if !tls12::is_tls12_server_hello(&message) {
-                    return Ok(Some(incoming));
-                }
-                let Some(tls13::State::ExpectServerHello(hello)) = self.state.take() else {
-                    return Err(Error::InvalidState("no ClientHello sent"));
-                };
-                let hello = *hello;
-                let offer = tls12::Offer {
-                    server_name: hello.server_name,
-                    random: hello.random,
-                    session_id: hello.session_id,
-                    hello_bytes: hello.hello_bytes,
-                    session: hello.tls12,
-                };
-                let mut cx = tls12::Context {
-                    config: &self.config,
-                    core: &mut self.core,
-                    now,
-                    outcome: &mut self.outcome,
-                    suite: &mut self.tls12_suite,
-                };
-                self.tls12 = Some(tls12::start(&mut cx, offer, message)?);
-                return Ok(None);
-            }
-        };
-        let mut cx = tls12::Context {
-            config: &self.config,
-            core: &mut self.core,
-            now,
-            outcome: &mut self.outcome,
-            suite: &mut self.tls12_suite,
-        };
-        self.tls12 = Some(state.handle(&mut cx, incoming)?);
-        Ok(None)
+        self.front.process(&self.config, now)
     }
 
     /// The negotiated protocol version, once the ServerHello arrived.
-    pub fn protocol_version(&self) -> Option<crate::TlsVersion> {
-        if self.tls12_suite.is_some() {
-            Some(crate::TlsVersion::Tls12)
+    pub fn protocol_version(&self) -> Option<TlsVersion> {
+        if self.front.outcome.tls12_suite.is_some() {
+            Some(TlsVersion::Tls12)
         } else {
-            self.outcome.suite.map(|_| crate::TlsVersion::Tls13)
+            self.front.outcome.suite.map(|_| TlsVersion::Tls13)
         }
     }
 
     /// The negotiated TLS 1.2 suite ([`cipher_suite`](Self::cipher_suite) is the TLS 1.3
     /// one).
-    pub fn tls12_cipher_suite(&self) -> Option<crate::conn::Tls12CipherSuite> {
-        self.tls12_suite
+    pub fn tls12_cipher_suite(&self) -> Option<Tls12CipherSuite> {
+        self.front.outcome.tls12_suite
     }
 
     /// Moves every byte waiting to be sent into `out`; returns how many.
     pub fn write_tls(&mut self, out: &mut Vec<u8>) -> usize {
-        self.core.write_tls(out)
+        self.front.core.write_tls(out)
     }
 
     /// True when bytes wait to be sent.
     pub fn wants_write(&self) -> bool {
-        self.core.wants_write()
+        self.front.core.wants_write()
     }
 
     /// How many bytes of 0-RTT data may still be sent: non-zero only before the server's
     /// answer, when early data is enabled and the ticket offered allows it.
     pub fn early_data_allowance(&self) -> usize {
-        if self
-            .state
-            .as_ref()
-            .is_some_and(tls13::State::may_send_early_data)
-        {
+        // Only before the server's first answer: after a HelloRetryRequest (the TLS 1.3
+        // half) or a TLS 1.2 ServerHello, early data is lost.
+        let first_flight =
+            matches!(&self.front.state, ClientState::ExpectServerHello(o) if o.early_data_offered);
+        if first_flight {
             self.early_data_limit.saturating_sub(self.early_data_sent)
         } else {
             0
@@ -256,13 +259,13 @@ impl ClientConnection {
     /// # Errors
     /// [`Error::InvalidState`] when no early data may be sent now.
     pub fn send_early_data(&mut self, data: &[u8]) -> Result<usize, Error> {
-        self.core.check()?;
+        self.front.core.check()?;
         let allowance = self.early_data_allowance();
         if allowance == 0 {
             return Err(Error::InvalidState("early data not possible"));
         }
         let n = allowance.min(data.len());
-        self.core.send_application_data(&data[..n])?;
+        self.front.core.send_application_data(&data[..n])?;
         self.early_data_sent += n;
         Ok(n)
     }
@@ -272,21 +275,12 @@ impl ClientConnection {
     /// # Errors
     /// The connection's error, or [`Error::InvalidState`] after close_notify was sent.
     pub fn send_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.core.check()?;
-        if self.core.sent_close() {
-            return Err(Error::InvalidState("close_notify already sent"));
-        }
-        if self.is_handshaking() {
-            self.pending.extend_from_slice(data);
-            Ok(())
-        } else {
-            self.core.send_application_data(data)
-        }
+        self.front.send_plaintext(data)
     }
 
     /// Takes the application data received so far.
     pub fn take_plaintext(&mut self) -> Vec<u8> {
-        core::mem::take(&mut self.core.plaintext)
+        core::mem::take(&mut self.front.core.plaintext)
     }
 
     /// Queues close_notify.
@@ -294,40 +288,37 @@ impl ClientConnection {
     /// # Errors
     /// Only if the alert cannot be encoded.
     pub fn send_close_notify(&mut self) -> Result<(), Error> {
-        self.core.send_close_notify()
+        self.front.core.send_close_notify()
     }
 
     /// True once the peer sent close_notify.
     pub fn peer_closed(&self) -> bool {
-        self.core.peer_closed()
+        self.front.core.peer_closed()
     }
 
     /// True until the server's Finished verified and the client's was sent (and after a
     /// failure).
     pub fn is_handshaking(&self) -> bool {
-        if self.tls12_suite.is_some() {
-            return self.tls12.as_ref().is_none_or(tls12::State::is_handshaking);
-        }
-        self.state.as_ref().is_none_or(tls13::State::is_handshaking)
+        self.front.state.is_handshaking()
     }
 
     /// How the handshake went, once the server's EncryptedExtensions arrived.
     pub fn handshake_kind(&self) -> Option<HandshakeKind> {
-        self.outcome.kind
+        self.front.outcome.kind
     }
 
     /// The negotiated suite, once known.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
-        self.outcome.suite
+        self.front.outcome.suite
     }
 
     /// How many NewSessionTickets arrived on this connection.
     pub fn tickets_received(&self) -> usize {
-        self.outcome.tickets_received
+        self.front.outcome.tickets_received
     }
 
     /// The error that ended the connection, if any.
     pub fn error(&self) -> Option<&Error> {
-        self.core.error()
+        self.front.core.error()
     }
 }

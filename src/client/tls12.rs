@@ -17,82 +17,30 @@
 use rustls_pki_types::CertificateDer;
 
 use crate::config::ClientConfig;
-use crate::conn::core::{Core, Incoming};
+use crate::conn::core::Incoming;
 use crate::conn::tls12::{
-    self as common, log_master_secret, protection, signed_params, Transcript12, DOWNGRADE_TLS12,
+    self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
+    Connected12, DOWNGRADE_TLS12,
 };
-use crate::conn::{EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Tls12CipherSuite};
+use crate::conn::{
+    EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Tls12CipherSuite, Transcript,
+};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::{verify, SignatureAlgorithm};
+use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls12::{self as kdf, KeyMaterial, MasterSecret};
+use crate::kdf::Side;
 use crate::msgs::enums::{ExtensionType, HandshakeType, ProtocolVersion};
-use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::key_exchange::ClientKeyExchange;
 use crate::msgs::server_extensions::ServerExtension;
+use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::Tls12Session;
 use crate::store::ClientTls12Session;
-use crate::time::Timestamp;
-use crate::{AlertDescription, Error, Side};
 
-use super::tls13::Outcome;
-
-/// How many HelloRequests are answered with a warning before the connection ends.
-const MAX_RENEGOTIATION_ATTEMPTS: usize = 4;
-
-/// What the states share for one step.
-pub(super) struct Context<'a> {
-    pub(super) config: &'a ClientConfig,
-    pub(super) core: &'a mut Core,
-    pub(super) now: Timestamp,
-    pub(super) outcome: &'a mut Outcome,
-    pub(super) suite: &'a mut Option<Tls12CipherSuite>,
-}
-
-/// Takes the stored TLS 1.2 session for `server_name`, if TLS 1.2 is enabled. Offered by ID
-/// (no ticket), it sets `session_id`; with a ticket the random `session_id` stays.
-pub(super) fn take_session(
-    config: &ClientConfig,
-    server_name: &str,
-    now: Timestamp,
-    session_id: &mut Vec<u8>,
-) -> Option<ClientTls12Session> {
-    if !config.versions.tls12 {
-        return None;
-    }
-    let store = config.session_store.as_ref()?;
-    // A store failure only means there is nothing to resume.
-    let session = store.take_tls12_session(server_name, now).ok().flatten()?;
-    let usable = Tls12CipherSuite::from_u16(session.state.cipher_suite)
-        .is_some_and(|s| config.tls12_suites.contains(&s))
-        && session.state.extended_master_secret;
-    if !usable {
-        return None;
-    }
-    match (&session.ticket, config.tls12_tickets) {
-        (Some(_), true) => {}
-        _ if !session.session_id.is_empty() => session_id.clone_from(&session.session_id),
-        _ => return None,
-    }
-    Some(session)
-}
-
-/// The TLS 1.2 extensions of the ClientHello (RFC 5746, RFC 7627, RFC 8422, RFC 5077).
-pub(super) fn hello_extensions(
-    config: &ClientConfig,
-    session: Option<&ClientTls12Session>,
-    extensions: &mut Vec<ClientExtension>,
-) {
-    extensions.push(ClientExtension::EcPointFormats(vec![0]));
-    extensions.push(ClientExtension::ExtendedMasterSecret);
-    extensions.push(ClientExtension::RenegotiationInfo(Vec::new()));
-    if config.tls12_tickets {
-        let ticket = session.and_then(|s| s.ticket.clone()).unwrap_or_default();
-        extensions.push(ClientExtension::SessionTicket(ticket));
-    }
-}
+use super::Context;
 
 /// What the ClientHello offered, as the TLS 1.2 handshake needs it.
 pub(super) struct Offer {
@@ -103,20 +51,14 @@ pub(super) struct Offer {
     pub(super) session: Option<ClientTls12Session>,
 }
 
-/// True when a ServerHello selects TLS 1.2: no supported_versions (RFC 8446 §4.1.3).
-pub(super) fn is_tls12_server_hello(message: &Message) -> bool {
-    matches!(&message.payload, HandshakePayload::ServerHello(sh)
-        if !sh.is_retry_request() && sh.extension(ExtensionType::SupportedVersions).is_none())
-}
-
 /// The client's TLS 1.2 states.
 pub(super) enum State {
     ExpectCertificate(Box<Handshaking>),
     ExpectServerKeyExchange(Box<Handshaking>, CertificateDer<'static>),
     ExpectServerHelloDone(Box<Handshaking>, KxGroup, Vec<u8>),
-    ExpectNewSessionTicket(Box<Handshaking>),
-    ExpectFinished(Box<Handshaking>),
-    Connected(Connected),
+    ExpectNewSessionTicket(Box<Handshaking>, MasterKeys),
+    ExpectFinished(Box<Handshaking>, MasterKeys),
+    Connected(Connected12),
 }
 
 impl State {
@@ -143,9 +85,19 @@ impl State {
             Self::ExpectServerHelloDone(s, group, public) => {
                 s.server_hello_done(cx, message, group, &public)
             }
-            Self::ExpectNewSessionTicket(s) => s.new_session_ticket(cx, message),
-            Self::ExpectFinished(s) => s.finished(cx, message),
-            Self::Connected(s) => s.handle(cx, message),
+            Self::ExpectNewSessionTicket(s, keys) => s.new_session_ticket(cx, message, keys),
+            Self::ExpectFinished(s, keys) => s.finished(cx, message, keys),
+            Self::Connected(mut s) => {
+                let hello_request = matches!(
+                    message.payload,
+                    HandshakePayload::Unknown {
+                        typ: HandshakeType::HelloRequest,
+                        ..
+                    }
+                );
+                s.handle(cx.core, hello_request)?;
+                Ok(Self::Connected(s))
+            }
         }
     }
 }
@@ -153,28 +105,39 @@ impl State {
 /// Everything the handshake carries from state to state.
 pub(super) struct Handshaking {
     offer: Offer,
-    transcript: Transcript12,
+    transcript: Transcript,
     suite: Tls12CipherSuite,
     server_random: [u8; 32],
     server_session_id: Vec<u8>,
     ems: bool,
     expect_ticket: bool,
-    /// Set when resuming: the mechanism and the master secret reused.
+    /// Set when resuming: the mechanism of the session reused.
     resumed: Option<ResumptionMechanism>,
-    master_secret: Option<MasterSecret>,
-    keys: Option<KeyMaterial>,
     new_ticket: Option<(Vec<u8>, u32)>,
 }
 
-/// Handles the ServerHello that chose TLS 1.2 (RFC 5246 §7.4.1.3).
-pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Result<State, Error> {
-    let HandshakePayload::ServerHello(sh) = &message.payload else {
-        return Err(PeerMisbehaved::UnexpectedMessage.into());
-    };
-    let config = cx.config;
-    cx.core.set_tls12();
-    // Early data written for a TLS 1.3 ticket is moot: back to plaintext records.
-    cx.core.set_write_keys(None)?;
+/// The master secret once known, and, in an abbreviated handshake, the keys the client's
+/// Finished still goes out under (after the server's).
+pub(super) struct MasterKeys {
+    master_secret: MasterSecret,
+    finish_with: Option<KeyMaterial>,
+}
+
+/// What a TLS 1.2 ServerHello chose.
+struct Chosen {
+    suite: Tls12CipherSuite,
+    ems: bool,
+    expect_ticket: bool,
+    resumed: Option<ResumptionMechanism>,
+}
+
+/// Checks a TLS 1.2 ServerHello against the offer (RFC 5246 §7.4.1.3, RFC 5746, RFC 7627
+/// §5.3, RFC 8446 §4.1.3's downgrade sentinel) and reads what it chose.
+fn check_server_hello(
+    config: &ClientConfig,
+    offer: &Offer,
+    sh: &ServerHello,
+) -> Result<Chosen, Error> {
     if !config.versions.tls12 || sh.legacy_version != ProtocolVersion::Tls12 {
         return Err(PeerIncompatible::NoCommonVersion.into());
     }
@@ -220,11 +183,33 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
     if !ems && config.require_ems {
         return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
     }
-    let mut transcript = Transcript12::new(suite.hash());
+    Ok(Chosen {
+        suite,
+        ems,
+        expect_ticket,
+        resumed,
+    })
+}
+
+/// Handles the ServerHello that chose TLS 1.2 (RFC 5246 §7.4.1.3).
+pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Result<State, Error> {
+    let HandshakePayload::ServerHello(sh) = &message.payload else {
+        return Err(PeerMisbehaved::UnexpectedMessage.into());
+    };
+    cx.core.set_tls12();
+    // Early data written for a TLS 1.3 ticket is moot: back to plaintext records.
+    cx.core.set_write_keys(None)?;
+    let Chosen {
+        suite,
+        ems,
+        expect_ticket,
+        resumed,
+    } = check_server_hello(cx.config, &offer, sh)?;
+    let mut transcript = Transcript::new(suite.hash());
     transcript.add(&offer.hello_bytes);
     transcript.add(&message.bytes);
-    *cx.suite = Some(suite);
-    let mut hs = Box::new(Handshaking {
+    cx.outcome.tls12_suite = Some(suite);
+    let hs = Box::new(Handshaking {
         transcript,
         suite,
         server_random: sh.random,
@@ -232,8 +217,6 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
         ems,
         expect_ticket,
         resumed,
-        master_secret: None,
-        keys: None,
         new_ticket: None,
         offer,
     });
@@ -261,13 +244,11 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
     );
     cx.core
         .expect_change_cipher_spec(protection(&keys, Side::Server)?);
-    hs.master_secret = Some(ms);
-    hs.keys = Some(keys);
-    Ok(if hs.expect_ticket {
-        State::ExpectNewSessionTicket(hs)
-    } else {
-        State::ExpectFinished(hs)
-    })
+    let master = MasterKeys {
+        master_secret: ms,
+        finish_with: Some(keys),
+    };
+    Ok(hs.expect_server_finish(master))
 }
 
 impl Handshaking {
@@ -305,7 +286,7 @@ impl Handshaking {
             .ok_or(PeerMisbehaved::SelectedUnoffered("group"))?;
         let algorithm = SignatureAlgorithm::from_code_point(u16::from(ske.signed.scheme))
             .ok_or(PeerMisbehaved::SelectedUnoffered("signature scheme"))?;
-        if algorithm_is_rsa(algorithm) != self.suite.is_rsa() {
+        if algorithm.is_rsa() != self.suite.is_rsa() {
             return Err(
                 PeerMisbehaved::IllegalParameter("signature scheme of another suite").into(),
             );
@@ -339,27 +320,21 @@ impl Handshaking {
         let pre_master = share
             .agree(server_public)
             .map_err(|_| PeerMisbehaved::IllegalParameter("server ECDHE public key"))?;
-        common::send(
+        crate::conn::send(
             cx.core,
             &mut self.transcript,
             HandshakePayload::ClientKeyExchange(ClientKeyExchange { public }),
         )?;
         let suite = self.suite;
         // RFC 7627 §4: the session hash covers the messages up to the ClientKeyExchange.
-        let ms = if self.ems {
-            kdf::extended_master_secret(
-                suite.hash(),
-                pre_master.expose_secret(),
-                self.transcript.current().as_ref(),
-            )?
-        } else {
-            kdf::master_secret(
-                suite.hash(),
-                pre_master.expose_secret(),
-                &self.offer.random,
-                &self.server_random,
-            )
-        };
+        let ms = master_secret(
+            suite,
+            pre_master.expose_secret(),
+            self.ems,
+            &self.transcript,
+            &self.offer.random,
+            &self.server_random,
+        )?;
         log_master_secret(cx.config.key_log.as_ref(), &self.offer.random, &ms);
         let keys = KeyMaterial::derive(
             suite.hash(),
@@ -368,15 +343,30 @@ impl Handshaking {
             &self.server_random,
             &self.offer.random,
         );
-        send_finished(cx.core, &mut self.transcript, suite, &ms, &keys)?;
+        send_finished(
+            cx.core,
+            &mut self.transcript,
+            suite,
+            &ms,
+            &keys,
+            Side::Client,
+        )?;
         cx.core
             .expect_change_cipher_spec(protection(&keys, Side::Server)?);
-        self.master_secret = Some(ms);
-        Ok(if self.expect_ticket {
-            State::ExpectNewSessionTicket(self)
+        Ok(self.expect_server_finish(MasterKeys {
+            master_secret: ms,
+            finish_with: None,
+        }))
+    }
+
+    /// What comes next once the master secret is known: the server's NewSessionTicket when
+    /// it announced one, else its Finished.
+    fn expect_server_finish(self: Box<Self>, master: MasterKeys) -> State {
+        if self.expect_ticket {
+            State::ExpectNewSessionTicket(self, master)
         } else {
-            State::ExpectFinished(self)
-        })
+            State::ExpectFinished(self, master)
+        }
     }
 
     /// RFC 5077 §3.3: the ticket comes after the client's Finished (full handshake) or right
@@ -385,6 +375,7 @@ impl Handshaking {
         mut self: Box<Self>,
         cx: &mut Context<'_>,
         message: Message,
+        master: MasterKeys,
     ) -> Result<State, Error> {
         if cx.core.read_switched() {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
@@ -394,13 +385,14 @@ impl Handshaking {
         };
         self.transcript.add(&message.bytes);
         self.new_ticket = Some((ticket.ticket.clone(), ticket.lifetime_hint));
-        Ok(State::ExpectFinished(self))
+        Ok(State::ExpectFinished(self, master))
     }
 
     fn finished(
         mut self: Box<Self>,
         cx: &mut Context<'_>,
         message: Message,
+        master: MasterKeys,
     ) -> Result<State, Error> {
         let HandshakePayload::Finished(verify_data) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
@@ -409,11 +401,8 @@ impl Handshaking {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         }
         let suite = self.suite;
-        let ms = self
-            .master_secret
-            .take()
-            .ok_or(Error::InvalidState("no master secret"))?;
-        let _proof: kdf::FinishedVerified = kdf::verify_finished(
+        let ms = master.master_secret;
+        let proof = kdf::verify_finished(
             suite.hash(),
             &ms,
             Side::Server,
@@ -421,13 +410,18 @@ impl Handshaking {
             verify_data,
         )?;
         self.transcript.add(&message.bytes);
-        if let Some(keys) = self.keys.take() {
-            send_finished(cx.core, &mut self.transcript, suite, &ms, &keys)?;
+        if let Some(keys) = master.finish_with {
+            send_finished(
+                cx.core,
+                &mut self.transcript,
+                suite,
+                &ms,
+                &keys,
+                Side::Client,
+            )?;
         }
         self.store(cx, ms);
-        Ok(State::Connected(Connected {
-            renegotiation_attempts: 0,
-        }))
+        Ok(State::Connected(Connected12::new(proof)))
     }
 
     /// Keeps the session for the next connection (sessions without EMS are never resumed,
@@ -491,62 +485,5 @@ impl Handshaking {
                 state,
             },
         );
-    }
-}
-
-fn algorithm_is_rsa(algorithm: SignatureAlgorithm) -> bool {
-    matches!(
-        algorithm,
-        SignatureAlgorithm::RsaPssSha256
-            | SignatureAlgorithm::RsaPssSha384
-            | SignatureAlgorithm::RsaPssSha512
-            | SignatureAlgorithm::RsaPkcs1Sha256
-            | SignatureAlgorithm::RsaPkcs1Sha384
-    )
-}
-
-/// Sends change_cipher_spec and the client's Finished (RFC 5246 §7.4.9).
-fn send_finished(
-    core: &mut Core,
-    transcript: &mut Transcript12,
-    suite: Tls12CipherSuite,
-    ms: &MasterSecret,
-    keys: &KeyMaterial,
-) -> Result<(), Error> {
-    core.send_change_cipher_spec(protection(keys, Side::Client)?)?;
-    let verify_data = kdf::finished_verify_data(
-        suite.hash(),
-        ms,
-        Side::Client,
-        transcript.current().as_ref(),
-    )?;
-    common::send(
-        core,
-        transcript,
-        HandshakePayload::Finished(verify_data.to_vec()),
-    )
-}
-
-/// The handshake is done; application data flows.
-pub(super) struct Connected {
-    renegotiation_attempts: usize,
-}
-
-impl Connected {
-    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
-        match message.payload {
-            HandshakePayload::Unknown {
-                typ: HandshakeType::HelloRequest,
-                ..
-            } => {
-                self.renegotiation_attempts += 1;
-                if self.renegotiation_attempts > MAX_RENEGOTIATION_ATTEMPTS {
-                    return Err(PeerIncompatible::Renegotiation.into());
-                }
-                cx.core.send_warning(AlertDescription::NoRenegotiation)?;
-                Ok(State::Connected(self))
-            }
-            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
-        }
     }
 }

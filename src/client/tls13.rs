@@ -10,19 +10,20 @@
 
 use rustls_pki_types::CertificateDer;
 
-use super::hello::{self, HelloParams};
-use crate::config::ClientConfig;
-use crate::conn::core::{Core, Incoming};
+use super::hello::{self, HelloParams, Offer};
+use super::Context;
+use crate::conn::core::Incoming;
 use crate::conn::{
-    key_update, log_secret, server_signed_content, EarlyDataStatus, HandshakeKind, Message,
-    ResumptionMechanism, Transcript,
+    key_update, log_application_secrets, log_handshake_secrets, send, server_signed_content,
+    EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Transcript,
 };
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::{verify, SignatureAlgorithm};
+use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls13::{
-    CipherSuite, EarlySecret, HandshakeSecret, KeySchedule, ResumptionMasterSecret, TrafficSecret,
-    TrafficSecrets,
+    CipherSuite, FinishedVerified, HandshakeSecret, KeySchedule, ResumptionMasterSecret,
+    TrafficSecret, TrafficSecrets,
 };
 use crate::msgs::enums::{ExtensionType, ProtocolVersion};
 use crate::msgs::handshake::HandshakePayload;
@@ -30,29 +31,11 @@ use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
 use crate::session::{Tls13Session, MAX_TLS13_LIFETIME_SECS};
 use crate::store::ClientTls13Ticket;
-use crate::time::Timestamp;
-use crate::Error;
-
-/// What the states share for one step.
-pub(super) struct Context<'a> {
-    pub(super) config: &'a ClientConfig,
-    pub(super) core: &'a mut Core,
-    pub(super) now: Timestamp,
-    pub(super) outcome: &'a mut Outcome,
-}
-
-/// What the handshake decided, as the connection reports it.
-#[derive(Debug, Default)]
-pub(super) struct Outcome {
-    pub(super) kind: Option<HandshakeKind>,
-    pub(super) suite: Option<CipherSuite>,
-    pub(super) tickets_received: usize,
-}
 
 /// The client's states.
 pub(super) enum State {
     ExpectServerHello(Box<ExpectServerHello>),
-    ExpectEncryptedExtensions(Box<Handshaking>),
+    ExpectEncryptedExtensions(Box<ExpectEncryptedExtensions>),
     ExpectCertificate(Box<Handshaking>),
     ExpectCertificateVerify(Box<Handshaking>, CertificateDer<'static>),
     ExpectFinished(Box<Handshaking>),
@@ -62,11 +45,6 @@ pub(super) enum State {
 impl State {
     pub(super) fn is_handshaking(&self) -> bool {
         !matches!(self, Self::Connected(_))
-    }
-
-    /// True while 0-RTT data may still be written.
-    pub(super) fn may_send_early_data(&self) -> bool {
-        matches!(self, Self::ExpectServerHello(s) if s.early_data_offered && !s.retried)
     }
 
     pub(super) fn handle(self, cx: &mut Context<'_>, incoming: Incoming) -> Result<Self, Error> {
@@ -83,7 +61,7 @@ impl State {
         let message = Message::decode(bytes)?;
         match state {
             Self::ExpectServerHello(s) => s.handle(cx, message),
-            Self::ExpectEncryptedExtensions(s) => s.encrypted_extensions(cx, message),
+            Self::ExpectEncryptedExtensions(s) => s.handle(cx, message),
             Self::ExpectCertificate(s) => s.certificate(cx, message),
             Self::ExpectCertificateVerify(s, cert) => s.certificate_verify(cx, message, cert),
             Self::ExpectFinished(s) => s.finished(cx, message),
@@ -92,119 +70,92 @@ impl State {
     }
 }
 
-/// The first flight is out; waiting for a ServerHello or HelloRetryRequest.
+/// The first flight is out (and maybe a second after a HelloRetryRequest); waiting for the
+/// ServerHello or HelloRetryRequest.
 pub(super) struct ExpectServerHello {
-    pub(super) server_name: String,
-    pub(super) random: [u8; 32],
-    pub(super) session_id: Vec<u8>,
-    pub(super) hello_bytes: Vec<u8>,
-    pub(super) share: Option<KeyShare>,
-    pub(super) ticket: Option<ClientTls13Ticket>,
-    pub(super) early: Option<EarlySecret>,
-    pub(super) early_data_offered: bool,
-    /// The early traffic secret, while 0-RTT data may be written under it.
-    pub(super) early_traffic: Option<TrafficSecret>,
+    offer: Offer,
     /// After a HelloRetryRequest: the transcript so far and the suite it fixed.
-    pub(super) retry: Option<(Transcript, CipherSuite)>,
-    pub(super) retried: bool,
-    /// The TLS 1.2 session offered too, for a server that answers with TLS 1.2.
-    pub(super) tls12: Option<crate::store::ClientTls12Session>,
+    retry: Option<(Transcript, CipherSuite)>,
 }
 
 impl ExpectServerHello {
-    /// Builds and queues the first ClientHello, offering the newest stored ticket.
-    pub(super) fn start(
-        config: &ClientConfig,
-        core: &mut Core,
-        server_name: &str,
-        now: Timestamp,
-    ) -> Result<Self, Error> {
-        let mut random = [0u8; 32];
-        let mut session_id = vec![0u8; 32];
-        // RFC 8446 §D.4: a non-empty legacy_session_id for middlebox compatibility.
-        config
-            .rng
-            .fill(&mut random)
-            .and_then(|()| config.rng.fill(&mut session_id))
-            .map_err(|_| crate::crypto::CryptoError::Random)?;
-        let tls12 = super::tls12::take_session(config, server_name, now, &mut session_id);
-        let ticket = match &config.session_store {
-            // A TLS 1.2-only client keeps its TLS 1.3 tickets for later.
-            Some(store) if config.versions.tls13 => store
-                .take_tls13_ticket(server_name, now)
-                .ok()
-                .flatten()
-                .filter(|t| {
-                    CipherSuite::from_u16(t.state.cipher_suite)
-                        .is_some_and(|s| config.suites.contains(&s))
-                }),
-            _ => None,
-        };
-        let early_data_offered =
-            config.early_data && ticket.as_ref().is_some_and(|t| t.state.max_early_data > 0);
-        let group = *config
-            .groups
-            .first()
-            .ok_or(PeerIncompatible::NoCommonGroup)?;
-        let params = HelloParams {
-            config,
-            server_name,
-            random,
-            session_id: &session_id,
-            now,
-            tls12: tls12.as_ref(),
-        };
-        let hello = hello::build(
-            &params,
-            group,
-            ticket.as_ref(),
-            None,
-            None,
-            early_data_offered,
-        )?;
-        core.send_handshake(&hello.bytes)?;
-        let mut early_traffic = None;
-        if let (true, Some(early), Some(t)) = (early_data_offered, &hello.early, &ticket) {
-            let suite = CipherSuite::from_u16(t.state.cipher_suite)
-                .ok_or(Error::InvalidState("ticket of an unknown suite"))?;
-            let hash = Transcript::new(suite.hash()).hash_with(&hello.bytes);
-            let secret = early.client_early_traffic_secret(hash.as_ref())?;
-            log_secret(
-                config.key_log.as_ref(),
-                "CLIENT_EARLY_TRAFFIC_SECRET",
-                &random,
-                &secret,
-            );
-            core.set_write_keys(Some(&secret.traffic_keys(suite.aead())))?;
-            early_traffic = Some(secret);
-        }
-        Ok(Self {
-            server_name: server_name.to_owned(),
-            random,
-            session_id,
-            hello_bytes: hello.bytes,
-            share: hello.share,
-            ticket,
-            early: hello.early,
-            early_data_offered,
-            early_traffic,
-            retry: None,
-            retried: false,
-            tls12,
-        })
+    /// Handles the first ServerHello, which the front found is not a TLS 1.2 one.
+    pub(super) fn first(
+        cx: &mut Context<'_>,
+        offer: Offer,
+        message: Message,
+    ) -> Result<State, Error> {
+        Box::new(Self { offer, retry: None }).handle(cx, message)
     }
 
     fn handle(mut self: Box<Self>, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
         let HandshakePayload::ServerHello(sh) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
-        if sh.session_id != self.session_id {
+        let retried = self.retry.is_some();
+        let suite = self.check_server_hello(cx, sh)?;
+        if sh.is_retry_request() {
+            return self.retry(cx, sh, &message.bytes, suite);
+        }
+
+        let mut transcript = match self.retry.take() {
+            Some((t, _)) => t,
+            None => Transcript::new(suite.hash()),
+        };
+        transcript.add(&self.offer.hello_bytes);
+        transcript.add(&message.bytes);
+
+        let (handshake, psk_selected, dhe) = self.handshake_secret(cx, sh, suite)?;
+        let hs = handshake.traffic_secrets(transcript.current().as_ref())?;
+        log_handshake_secrets(cx.config.key_log.as_ref(), &self.offer.random, &hs);
+        cx.core
+            .set_read_keys(&hs.server.traffic_keys(suite.aead()))?;
+        cx.outcome.suite = Some(suite);
+        // Early data can only be accepted for the ticket's own suite (RFC 8446 §4.2.10).
+        let ticket_suite = self
+            .offer
+            .ticket
+            .as_ref()
+            .and_then(|t| CipherSuite::from_u16(t.state.cipher_suite));
+        let early_traffic = self
+            .offer
+            .early_traffic
+            .take()
+            .filter(|_| psk_selected && ticket_suite == Some(suite));
+        if early_traffic.is_none() && self.offer.early_data_offered && !retried {
+            // Early data cannot be accepted; stop writing under the early keys.
+            cx.core.set_write_keys(None)?;
+        }
+        Ok(State::ExpectEncryptedExtensions(Box::new(
+            ExpectEncryptedExtensions {
+                handshaking: Handshaking {
+                    server_name: self.offer.server_name,
+                    random: self.offer.random,
+                    transcript,
+                    suite,
+                    handshake,
+                    hs,
+                    early_accepted: false,
+                },
+                resumed: psk_selected.then_some(dhe),
+                // Early data sent before a HelloRetryRequest was offered, and lost: rejected.
+                early_data_offered: self.offer.early_data_offered,
+                early_traffic,
+            },
+        )))
+    }
+
+    /// The ServerHello's (or HelloRetryRequest's) echo of our session ID, its version and
+    /// its suite, which must be one offered and, after a retry, the one the retry named.
+    fn check_server_hello(&self, cx: &Context<'_>, sh: &ServerHello) -> Result<CipherSuite, Error> {
+        if sh.session_id != self.offer.session_id {
             return Err(PeerMisbehaved::IllegalParameter("session_id not echoed").into());
         }
         match sh.extension(ExtensionType::SupportedVersions) {
             Some(ServerExtension::SupportedVersions(ProtocolVersion::Tls13)) => {}
             Some(_) => return Err(PeerMisbehaved::SelectedUnoffered("version").into()),
-            // A TLS 1.2 ServerHello: the version-negotiating front handles it once it exists.
+            // A ServerHello without supported_versions chose TLS 1.2; the front only gets here
+            // when TLS 1.2 was not offered or a HelloRetryRequest already chose TLS 1.3.
             None => return Err(PeerIncompatible::NoCommonVersion.into()),
         }
         let suite = CipherSuite::from_u16(sh.cipher_suite.into())
@@ -215,26 +166,27 @@ impl ExpectServerHello {
                 return Err(PeerMisbehaved::IllegalParameter("suite changed after retry").into());
             }
         }
-        if sh.is_retry_request() {
-            return self.retry(cx, sh, &message.bytes, suite);
-        }
+        Ok(suite)
+    }
 
-        let mut transcript = match self.retry.take() {
-            Some((t, _)) => t,
-            None => Transcript::new(suite.hash()),
-        };
-        transcript.add(&self.hello_bytes);
-        transcript.add(&message.bytes);
-
+    /// The Handshake Secret (RFC 8446 §7.1) from what the ServerHello selected: the offered
+    /// PSK or none, with the (EC)DHE share or none. Returns it, whether the PSK was selected,
+    /// and whether (EC)DHE was used.
+    fn handshake_secret(
+        &mut self,
+        cx: &Context<'_>,
+        sh: &ServerHello,
+        suite: CipherSuite,
+    ) -> Result<(HandshakeSecret, bool, bool), Error> {
         let psk_selected = match sh.extension(ExtensionType::PreSharedKey) {
-            Some(ServerExtension::PreSharedKey(0)) if self.early.is_some() => true,
+            Some(ServerExtension::PreSharedKey(0)) if self.offer.early.is_some() => true,
             Some(_) => return Err(PeerMisbehaved::SelectedUnoffered("PSK").into()),
             None => false,
         };
         let server_share = match sh.extension(ExtensionType::KeyShare) {
             Some(ServerExtension::KeyShare(entry)) => {
                 if Some(u16::from(entry.group))
-                    != self.share.as_ref().map(|s| s.group().code_point())
+                    != self.offer.share.as_ref().map(|s| s.group().code_point())
                 {
                     return Err(PeerMisbehaved::SelectedUnoffered("key share group").into());
                 }
@@ -244,17 +196,20 @@ impl ExpectServerHello {
             None => None,
         };
         let ticket_suite = self
+            .offer
             .ticket
             .as_ref()
             .and_then(|t| CipherSuite::from_u16(t.state.cipher_suite));
-        let handshake: HandshakeSecret = match (psk_selected, server_share, self.early.take()) {
+        let handshake: HandshakeSecret = match (psk_selected, server_share, self.offer.early.take())
+        {
             (true, share, Some(early)) => {
                 if ticket_suite.map(|s| s.hash()) != Some(suite.hash()) {
                     return Err(PeerMisbehaved::IllegalParameter("PSK of another hash").into());
                 }
                 match share {
                     Some(share) => early.psk_dhe_ke(
-                        self.share
+                        self.offer
+                            .share
                             .take()
                             .ok_or(PeerMisbehaved::UnexpectedMessage)?
                             .agree(&share)
@@ -267,6 +222,7 @@ impl ExpectServerHello {
             }
             (false, Some(share), _) => {
                 let shared = self
+                    .offer
                     .share
                     .take()
                     .ok_or(PeerMisbehaved::UnexpectedMessage)?
@@ -277,45 +233,7 @@ impl ExpectServerHello {
             _ => return Err(PeerMisbehaved::MissingExtension("key_share").into()),
         };
         let dhe = sh.extension(ExtensionType::KeyShare).is_some();
-        let hs = handshake.traffic_secrets(transcript.current().as_ref())?;
-        let key_log = cx.config.key_log.as_ref();
-        log_secret(
-            key_log,
-            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-            &self.random,
-            &hs.client,
-        );
-        log_secret(
-            key_log,
-            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-            &self.random,
-            &hs.server,
-        );
-        cx.core
-            .set_read_keys(&hs.server.traffic_keys(suite.aead()))?;
-        cx.outcome.suite = Some(suite);
-        // Early data can only be accepted for the ticket's own suite (RFC 8446 §4.2.10).
-        let early_traffic = self
-            .early_traffic
-            .take()
-            .filter(|_| psk_selected && ticket_suite == Some(suite));
-        if early_traffic.is_none() && self.early_data_offered && !self.retried {
-            // Early data cannot be accepted; stop writing under the early keys.
-            cx.core.set_write_keys(None)?;
-        }
-        Ok(State::ExpectEncryptedExtensions(Box::new(Handshaking {
-            server_name: self.server_name,
-            random: self.random,
-            transcript,
-            suite,
-            handshake,
-            hs,
-            resumed: psk_selected.then_some(dhe),
-            // Early data sent before a HelloRetryRequest was offered, and lost: rejected.
-            early_data_offered: self.early_data_offered,
-            early_traffic,
-            early_accepted: false,
-        })))
+        Ok((handshake, psk_selected, dhe))
     }
 
     /// A HelloRetryRequest (RFC 8446 §4.1.4): a second ClientHello with a share for the group
@@ -327,14 +245,14 @@ impl ExpectServerHello {
         hrr_bytes: &[u8],
         suite: CipherSuite,
     ) -> Result<State, Error> {
-        if self.retried {
+        if self.retry.is_some() {
             return Err(PeerMisbehaved::IllegalParameter("second HelloRetryRequest").into());
         }
         let group = match hrr.extension(ExtensionType::KeyShare) {
             Some(ServerExtension::KeyShareRetry(g)) => KxGroup::from_code_point((*g).into())
                 .filter(|g| {
                     cx.config.groups.contains(g)
-                        && Some(*g) != self.share.as_ref().map(KeyShare::group)
+                        && Some(*g) != self.offer.share.as_ref().map(KeyShare::group)
                 })
                 .ok_or(PeerMisbehaved::IllegalParameter("retry group"))?,
             _ => {
@@ -347,23 +265,23 @@ impl ExpectServerHello {
             Some(ServerExtension::Cookie(c)) => Some(c.clone()),
             _ => None,
         };
-        let mut transcript = Transcript::after_retry(suite.hash(), &self.hello_bytes);
+        let mut transcript = Transcript::after_retry(suite.hash(), &self.offer.hello_bytes);
         transcript.add(hrr_bytes);
         // Early data sent with the first hello is lost (RFC 8446 §4.2.10); the second hello
         // goes unprotected.
-        if self.early_traffic.take().is_some() {
+        if self.offer.early_traffic.take().is_some() {
             cx.core.set_write_keys(None)?;
         }
-        let ticket = self.ticket.take().filter(|t| {
+        let ticket = self.offer.ticket.take().filter(|t| {
             CipherSuite::from_u16(t.state.cipher_suite).is_some_and(|s| s.hash() == suite.hash())
         });
         let params = HelloParams {
             config: cx.config,
-            server_name: &self.server_name,
-            random: self.random,
-            session_id: &self.session_id,
+            server_name: &self.offer.server_name,
+            random: self.offer.random,
+            session_id: &self.offer.session_id,
             now: cx.now,
-            tls12: self.tls12.as_ref(),
+            tls12: self.offer.tls12.as_ref(),
         };
         let hello = hello::build(
             &params,
@@ -374,51 +292,49 @@ impl ExpectServerHello {
             false,
         )?;
         cx.core.send_handshake(&hello.bytes)?;
-        self.hello_bytes = hello.bytes;
-        self.share = hello.share;
-        self.early = hello.early;
-        self.ticket = ticket;
+        self.offer.hello_bytes = hello.bytes;
+        self.offer.share = hello.share;
+        self.offer.early = hello.early;
+        self.offer.ticket = ticket;
         self.retry = Some((transcript, suite));
-        self.retried = true;
         Ok(State::ExpectServerHello(self))
     }
 }
 
-/// The handshake after the ServerHello: keys in place, the server's flight arriving.
-pub(super) struct Handshaking {
-    server_name: String,
-    random: [u8; 32],
-    transcript: Transcript,
-    suite: CipherSuite,
-    handshake: HandshakeSecret,
-    hs: TrafficSecrets,
+/// Waiting for EncryptedExtensions (RFC 8446 §4.3.1): whether 0-RTT was accepted decides
+/// what happens to the early traffic secret, and whether a PSK was accepted decides whether
+/// a certificate follows.
+pub(super) struct ExpectEncryptedExtensions {
+    handshaking: Handshaking,
     /// `Some(dhe)` when a PSK was accepted.
     resumed: Option<bool>,
     early_data_offered: bool,
     early_traffic: Option<TrafficSecret>,
-    early_accepted: bool,
 }
 
-impl Handshaking {
-    fn encrypted_extensions(
-        mut self: Box<Self>,
-        cx: &mut Context<'_>,
-        message: Message,
-    ) -> Result<State, Error> {
+impl ExpectEncryptedExtensions {
+    fn handle(self: Box<Self>, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
         let HandshakePayload::EncryptedExtensions(extensions) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
-        self.early_accepted = extensions
+        let Self {
+            mut handshaking,
+            resumed,
+            early_data_offered,
+            early_traffic,
+        } = *self;
+        let early_accepted = extensions
             .iter()
             .any(|e| matches!(e, ServerExtension::EarlyData));
-        if self.early_accepted && self.early_traffic.is_none() {
+        if early_accepted && early_traffic.is_none() {
             return Err(PeerMisbehaved::SelectedUnoffered("early data").into());
         }
-        self.transcript.add(&message.bytes);
-        cx.outcome.kind = Some(match self.resumed {
+        handshaking.transcript.add(&message.bytes);
+        handshaking.early_accepted = early_accepted;
+        cx.outcome.kind = Some(match resumed {
             Some(dhe) => HandshakeKind::Resumed {
                 mechanism: ResumptionMechanism::Tls13Psk { dhe },
-                early_data: match (self.early_data_offered, self.early_accepted) {
+                early_data: match (early_data_offered, early_accepted) {
                     (_, true) => EarlyDataStatus::Accepted,
                     (true, false) => EarlyDataStatus::Rejected,
                     (false, false) => EarlyDataStatus::NotOffered,
@@ -426,16 +342,32 @@ impl Handshaking {
             },
             None => HandshakeKind::Full,
         });
-        if !self.early_accepted && self.early_traffic.take().is_some() {
+        if !early_accepted && early_traffic.is_some() {
             cx.core.set_write_keys(None)?;
         }
-        Ok(if self.resumed.is_some() {
-            State::ExpectFinished(self)
+        let handshaking = Box::new(handshaking);
+        Ok(if resumed.is_some() {
+            State::ExpectFinished(handshaking)
         } else {
-            State::ExpectCertificate(self)
+            State::ExpectCertificate(handshaking)
         })
     }
+}
 
+/// The handshake after EncryptedExtensions: handshake keys in place, the rest of the
+/// server's flight arriving.
+pub(super) struct Handshaking {
+    server_name: String,
+    random: [u8; 32],
+    transcript: Transcript,
+    suite: CipherSuite,
+    handshake: HandshakeSecret,
+    hs: TrafficSecrets,
+    /// Whether 0-RTT was accepted: EndOfEarlyData then precedes the client's Finished.
+    early_accepted: bool,
+}
+
+impl Handshaking {
     fn certificate(
         mut self: Box<Self>,
         cx: &mut Context<'_>,
@@ -484,7 +416,7 @@ impl Handshaking {
         let HandshakePayload::Finished(verify_data) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
-        let _proof = self
+        let proof = self
             .hs
             .server
             .verify_finished(self.transcript.current().as_ref(), verify_data)?;
@@ -492,33 +424,16 @@ impl Handshaking {
         let suite = self.suite;
         let master = self.handshake.into_master_secret();
         let app = master.application_secrets(self.transcript.current().as_ref())?;
-        let key_log = cx.config.key_log.as_ref();
-        log_secret(
-            key_log,
-            "CLIENT_TRAFFIC_SECRET_0",
-            &self.random,
-            &app.traffic.client,
-        );
-        log_secret(
-            key_log,
-            "SERVER_TRAFFIC_SECRET_0",
-            &self.random,
-            &app.traffic.server,
-        );
-        if key_log.will_log("EXPORTER_SECRET") {
-            key_log.log(
-                "EXPORTER_SECRET",
-                &self.random,
-                app.exporter_master_secret.expose_secret(),
-            );
-        }
+        log_application_secrets(cx.config.key_log.as_ref(), &self.random, &app);
         cx.core
             .set_read_keys(&app.traffic.server.traffic_keys(suite.aead()))?;
         if self.early_accepted {
             // RFC 8446 §4.5: EndOfEarlyData, under the early keys, ends 0-RTT.
-            let eoed = Message::encode(HandshakePayload::EndOfEarlyData)?;
-            cx.core.send_handshake(&eoed.bytes)?;
-            self.transcript.add(&eoed.bytes);
+            send(
+                cx.core,
+                &mut self.transcript,
+                HandshakePayload::EndOfEarlyData,
+            )?;
         }
         cx.core
             .set_write_keys(Some(&self.hs.client.traffic_keys(suite.aead())))?;
@@ -526,22 +441,22 @@ impl Handshaking {
             .hs
             .client
             .finished_verify_data(self.transcript.current().as_ref())?;
-        let finished = Message::encode(HandshakePayload::Finished(
-            client_finished.as_ref().to_vec(),
-        ))?;
-        cx.core.send_handshake(&finished.bytes)?;
-        self.transcript.add(&finished.bytes);
+        send(
+            cx.core,
+            &mut self.transcript,
+            HandshakePayload::Finished(client_finished.as_ref().to_vec()),
+        )?;
         cx.core
             .set_write_keys(Some(&app.traffic.client.traffic_keys(suite.aead())))?;
         let resumption =
             master.into_resumption_master_secret(self.transcript.current().as_ref())?;
-        Ok(State::Connected(Box::new(Connected {
-            server_name: self.server_name,
+        Ok(State::Connected(Box::new(Connected::new(
+            proof,
+            self.server_name,
             suite,
             resumption,
-            client_traffic: app.traffic.client,
-            server_traffic: app.traffic.server,
-        })))
+            app.traffic,
+        ))))
     }
 }
 
@@ -555,6 +470,23 @@ pub(super) struct Connected {
 }
 
 impl Connected {
+    /// The only way in: the server's Finished verified.
+    fn new(
+        _server_finished: FinishedVerified,
+        server_name: String,
+        suite: CipherSuite,
+        resumption: ResumptionMasterSecret,
+        app: TrafficSecrets,
+    ) -> Self {
+        Self {
+            server_name,
+            suite,
+            resumption,
+            client_traffic: app.client,
+            server_traffic: app.server,
+        }
+    }
+
     fn handle(mut self: Box<Self>, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
         match message.payload {
             HandshakePayload::NewSessionTicket13(nst) => {

@@ -1,10 +1,9 @@
 //! Why bytes from a peer were not a valid message.
 
-use crate::AlertDescription;
-
 /// A message or record could not be decoded, or broke a rule the RFC sets for its contents.
 ///
-/// Each variant maps to the alert the RFC prescribes ([`InvalidMessage::alert`]): malformed
+/// Each variant maps to the alert the RFC prescribes (`InvalidMessage::alert`, in
+/// [`crate::error`]): malformed
 /// syntax is `decode_error`; well-formed but forbidden values are `illegal_parameter`; records
 /// over the size limit are `record_overflow`; records of a type that cannot appear are
 /// `unexpected_message`. Type codes are carried as their wire numbers.
@@ -94,36 +93,4 @@ pub enum InvalidMessage {
     /// A TLS 1.3 protected record whose outer type is not application_data (RFC 8446 §5.2).
     #[error("protected record with outer content type {0}")]
     UnexpectedProtectedType(u8),
-}
-
-impl InvalidMessage {
-    /// The TLS alert this maps to.
-    pub fn alert(&self) -> AlertDescription {
-        match self {
-            // RFC 8446 §6: "a message could not be decoded because some field was out of the
-            // specified range or the length of the message was incorrect".
-            Self::Truncated(_)
-            | Self::TrailingBytes(_)
-            | Self::EmptyList(_)
-            | Self::LengthOutOfRange { .. }
-            | Self::EmptyFragment(_) => AlertDescription::DecodeError,
-            Self::TooLongToEncode => AlertDescription::InternalError,
-            // Syntactically valid, semantically forbidden: RFC 8446 §4.2, §4.2.11, §4.6.3.
-            Self::DuplicateExtension(_)
-            | Self::ExtensionNotAllowed(_)
-            | Self::PreSharedKeyNotLast
-            | Self::PskBinderCountMismatch { .. }
-            | Self::PskBinderLength(_)
-            | Self::InvalidKeyUpdate(_)
-            | Self::UnsupportedCurveType(_)
-            | Self::HandshakeMessageTooLarge { .. } => AlertDescription::IllegalParameter,
-            Self::RecordOverflow { .. } => AlertDescription::RecordOverflow,
-            // RFC 8446 §5 and §5.4 name unexpected_message for these.
-            Self::InvalidChangeCipherSpec
-            | Self::UnknownContentType(_)
-            | Self::MissingContentType
-            | Self::UnexpectedProtectedType(_)
-            | Self::UnexpectedHandshakeType(_) => AlertDescription::UnexpectedMessage,
-        }
-    }
 }

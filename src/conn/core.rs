@@ -1,7 +1,9 @@
 //! The record plumbing both sides share: bytes in and out, record protection in each
 //! direction, handshake message reassembly, alerts, and the sticky error.
 
+use crate::alert::AlertDescription;
 use crate::codec::InvalidMessage;
+use crate::error::Error;
 use crate::error::PeerMisbehaved;
 use crate::kdf::tls13::TrafficKeys;
 use crate::msgs::alert::AlertMessage;
@@ -10,7 +12,6 @@ use crate::msgs::Codec;
 use crate::record::{
     Deframer, HandshakeJoiner, PlainMessage, Record, RecordProtection, MAX_PLAINTEXT_LEN,
 };
-use crate::{AlertDescription, Error};
 
 /// How many change_cipher_spec records a TLS 1.3 handshake tolerates (RFC 8446 §5: they are
 /// ignored for middlebox compatibility, but an endless stream of them is not).

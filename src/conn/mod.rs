@@ -1,8 +1,10 @@
-//! What both sides of a connection share: the record layer ([`core`]), the handshake kind,
+//! What both sides of a connection share: the record layer ([`core`]), the front that drives
+//! a side's state ([`front`]), the handshake kind,
 //! the transcript hash, and the TLS 1.3 rules both sides compute alike (CertificateVerify
 //! content, the HelloRetryRequest `message_hash`, key-log lines).
 
 pub(crate) mod core;
+pub(crate) mod front;
 mod kind;
 pub(crate) mod tls12;
 
@@ -10,14 +12,14 @@ pub use kind::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
 pub use tls12::Tls12CipherSuite;
 
 use crate::crypto::{HashAlgorithm, Hasher};
-use crate::kdf::tls13::{CipherSuite, TrafficSecret};
+use crate::kdf::tls13::{ApplicationSecrets, CipherSuite, TrafficSecret, TrafficSecrets};
 use crate::msgs::handshake::KeyUpdateRequest;
 
 use self::core::Core;
+use crate::error::Error;
 use crate::keylog::KeyLog;
 use crate::msgs::enums::HandshakeType;
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
-use crate::Error;
 
 /// A handshake message as received: decoded, and its exact bytes for the transcript.
 #[derive(Debug)]
@@ -46,7 +48,8 @@ impl Message {
     }
 }
 
-/// The running transcript hash (RFC 8446 §4.4.1).
+/// The running transcript hash of either version: every handshake message so far, hashed with
+/// the suite's hash (RFC 8446 §4.4.1; RFC 5246 §7.4.9, where it is the PRF hash).
 #[derive(Clone)]
 pub(crate) struct Transcript {
     hasher: Hasher,
@@ -94,6 +97,18 @@ impl Transcript {
     }
 }
 
+/// Encodes a handshake message, queues it and adds it to the transcript.
+pub(crate) fn send(
+    core: &mut Core,
+    transcript: &mut Transcript,
+    payload: HandshakePayload,
+) -> Result<(), Error> {
+    let bytes = HandshakeMessage { payload }.encode()?;
+    core.send_handshake(&bytes)?;
+    transcript.add(&bytes);
+    Ok(())
+}
+
 /// The content a TLS 1.3 server signs in CertificateVerify (RFC 8446 §4.4.3): 64 spaces,
 /// the context string, a zero byte, and the transcript hash.
 pub(crate) fn server_signed_content(transcript_hash: &[u8]) -> Vec<u8> {
@@ -115,6 +130,53 @@ pub(crate) fn log_secret(
 ) {
     if key_log.will_log(label) {
         key_log.log(label, client_random, secret.secret().expose_secret());
+    }
+}
+
+/// Logs both handshake traffic secrets (RFC 8446 §7.1), as either side derives them.
+pub(crate) fn log_handshake_secrets(
+    key_log: &dyn KeyLog,
+    client_random: &[u8; 32],
+    secrets: &TrafficSecrets,
+) {
+    log_secret(
+        key_log,
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        client_random,
+        &secrets.client,
+    );
+    log_secret(
+        key_log,
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        client_random,
+        &secrets.server,
+    );
+}
+
+/// Logs both application traffic secrets and the exporter secret (RFC 8446 §7.1, §7.5).
+pub(crate) fn log_application_secrets(
+    key_log: &dyn KeyLog,
+    client_random: &[u8; 32],
+    app: &ApplicationSecrets,
+) {
+    log_secret(
+        key_log,
+        "CLIENT_TRAFFIC_SECRET_0",
+        client_random,
+        &app.traffic.client,
+    );
+    log_secret(
+        key_log,
+        "SERVER_TRAFFIC_SECRET_0",
+        client_random,
+        &app.traffic.server,
+    );
+    if key_log.will_log("EXPORTER_SECRET") {
+        key_log.log(
+            "EXPORTER_SECRET",
+            client_random,
+            app.exporter_master_secret.expose_secret(),
+        );
     }
 }
 

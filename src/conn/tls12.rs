@@ -1,111 +1,17 @@
-//! What TLS 1.2 client and server share: the suites, the downgrade sentinel, the transcript,
-//! the ServerKeyExchange signed content, key installation and key-log lines.
+//! What TLS 1.2 client and server share: the downgrade sentinel, the ServerKeyExchange
+//! signed content, the master secret, ChangeCipherSpec and Finished, key installation,
+//! key-log lines, and the renegotiation-refusing connected state.
 
-use crate::crypto::aead::AeadAlgorithm;
-use crate::crypto::{HashAlgorithm, Hasher};
-use crate::kdf::tls12::{KeyMaterial, MasterSecret, WriteIv};
+use super::core::Core;
+use super::Transcript;
+use crate::alert::AlertDescription;
+use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
+use crate::kdf::tls12::{self as kdf, KeyMaterial, MasterSecret, WriteIv};
+use crate::kdf::Side;
 use crate::keylog::KeyLog;
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
 use crate::record::RecordProtection;
-use crate::{Error, Side};
-
-/// A TLS 1.2 cipher suite: ECDHE key exchange with an AEAD (RFC 5289, RFC 7905).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Tls12CipherSuite {
-    /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (0xc02b).
-    EcdheEcdsaAes128GcmSha256,
-    /// TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (0xc02c).
-    EcdheEcdsaAes256GcmSha384,
-    /// TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 (0xcca9).
-    EcdheEcdsaChaCha20Poly1305Sha256,
-    /// TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (0xc02f).
-    EcdheRsaAes128GcmSha256,
-    /// TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (0xc030).
-    EcdheRsaAes256GcmSha384,
-    /// TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 (0xcca8).
-    EcdheRsaChaCha20Poly1305Sha256,
-}
-
-impl Tls12CipherSuite {
-    /// Every suite, in this crate's order of preference.
-    pub const ALL: [Self; 6] = [
-        Self::EcdheEcdsaAes128GcmSha256,
-        Self::EcdheRsaAes128GcmSha256,
-        Self::EcdheEcdsaAes256GcmSha384,
-        Self::EcdheRsaAes256GcmSha384,
-        Self::EcdheEcdsaChaCha20Poly1305Sha256,
-        Self::EcdheRsaChaCha20Poly1305Sha256,
-    ];
-
-    /// The IANA code point.
-    pub const fn to_u16(self) -> u16 {
-        match self {
-            Self::EcdheEcdsaAes128GcmSha256 => 0xc02b,
-            Self::EcdheEcdsaAes256GcmSha384 => 0xc02c,
-            Self::EcdheEcdsaChaCha20Poly1305Sha256 => 0xcca9,
-            Self::EcdheRsaAes128GcmSha256 => 0xc02f,
-            Self::EcdheRsaAes256GcmSha384 => 0xc030,
-            Self::EcdheRsaChaCha20Poly1305Sha256 => 0xcca8,
-        }
-    }
-
-    /// The suite with this code point, if it is one of ours.
-    pub fn from_u16(code: u16) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.to_u16() == code)
-    }
-
-    /// The OpenSSL name, as `openssl s_server -www` prints it in its `Cipher is` line.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::EcdheEcdsaAes128GcmSha256 => "ECDHE-ECDSA-AES128-GCM-SHA256",
-            Self::EcdheEcdsaAes256GcmSha384 => "ECDHE-ECDSA-AES256-GCM-SHA384",
-            Self::EcdheEcdsaChaCha20Poly1305Sha256 => "ECDHE-ECDSA-CHACHA20-POLY1305",
-            Self::EcdheRsaAes128GcmSha256 => "ECDHE-RSA-AES128-GCM-SHA256",
-            Self::EcdheRsaAes256GcmSha384 => "ECDHE-RSA-AES256-GCM-SHA384",
-            Self::EcdheRsaChaCha20Poly1305Sha256 => "ECDHE-RSA-CHACHA20-POLY1305",
-        }
-    }
-
-    /// The PRF and transcript hash (RFC 5246 §5; RFC 5289 §3 for the SHA-384 suites).
-    pub const fn hash(self) -> HashAlgorithm {
-        match self {
-            Self::EcdheEcdsaAes256GcmSha384 | Self::EcdheRsaAes256GcmSha384 => {
-                HashAlgorithm::Sha384
-            }
-            _ => HashAlgorithm::Sha256,
-        }
-    }
-
-    /// The record AEAD.
-    pub const fn aead(self) -> AeadAlgorithm {
-        match self {
-            Self::EcdheEcdsaAes128GcmSha256 | Self::EcdheRsaAes128GcmSha256 => {
-                AeadAlgorithm::Aes128Gcm
-            }
-            Self::EcdheEcdsaAes256GcmSha384 | Self::EcdheRsaAes256GcmSha384 => {
-                AeadAlgorithm::Aes256Gcm
-            }
-            _ => AeadAlgorithm::ChaCha20Poly1305,
-        }
-    }
-
-    /// True for ECDHE_RSA suites (the server signs with RSA), false for ECDHE_ECDSA (ECDSA
-    /// or Ed25519, RFC 8422 §5.1.1).
-    pub const fn is_rsa(self) -> bool {
-        matches!(
-            self,
-            Self::EcdheRsaAes128GcmSha256
-                | Self::EcdheRsaAes256GcmSha384
-                | Self::EcdheRsaChaCha20Poly1305Sha256
-        )
-    }
-}
-
-impl core::fmt::Display for Tls12CipherSuite {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::suites::Tls12CipherSuite;
 
 /// The last 8 bytes of ServerHello.random of a TLS 1.3-capable server that negotiates TLS 1.2
 /// (RFC 8446 §4.1.3): "DOWNGRD" and 0x01.
@@ -121,39 +27,84 @@ pub(crate) fn decode(bytes: Vec<u8>) -> Result<super::Message, Error> {
     })
 }
 
-/// The TLS 1.2 transcript: every handshake message of the connection (RFC 5246 §7.4.9),
-/// hashed with the suite's PRF hash.
-#[derive(Clone)]
-pub(crate) struct Transcript12 {
-    hasher: Hasher,
+/// Sends change_cipher_spec, switching to `keys` for writing, then this side's Finished
+/// (RFC 5246 §7.1, §7.4.9).
+pub(crate) fn send_finished(
+    core: &mut Core,
+    transcript: &mut Transcript,
+    suite: Tls12CipherSuite,
+    ms: &MasterSecret,
+    keys: &KeyMaterial,
+    side: Side,
+) -> Result<(), Error> {
+    core.send_change_cipher_spec(protection(keys, side)?)?;
+    let verify_data =
+        kdf::finished_verify_data(suite.hash(), ms, side, transcript.current().as_ref())?;
+    crate::conn::send(
+        core,
+        transcript,
+        HandshakePayload::Finished(verify_data.to_vec()),
+    )
 }
 
-impl Transcript12 {
-    pub(crate) fn new(hash: HashAlgorithm) -> Self {
+/// The master secret of a full handshake: the extended one over the session hash (the
+/// transcript through the ClientKeyExchange, RFC 7627 §4) when negotiated, else the
+/// RFC 5246 §8.1 one over the randoms.
+pub(crate) fn master_secret(
+    suite: Tls12CipherSuite,
+    pre_master: &[u8],
+    ems: bool,
+    session_hash: &Transcript,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+) -> Result<MasterSecret, Error> {
+    if ems {
+        Ok(kdf::extended_master_secret(
+            suite.hash(),
+            pre_master,
+            session_hash.current().as_ref(),
+        )?)
+    } else {
+        Ok(kdf::master_secret(
+            suite.hash(),
+            pre_master,
+            client_random,
+            server_random,
+        ))
+    }
+}
+
+/// How many renegotiation requests are answered with a warning before the connection ends.
+const MAX_RENEGOTIATION_ATTEMPTS: usize = 4;
+
+/// A TLS 1.2 connection past its handshake, on either side. Renegotiation is refused: a
+/// request for it (a HelloRequest to a client, a ClientHello to a server) gets a
+/// `no_renegotiation` warning (RFC 5746 §4.4, RFC 5246 §7.2.2), and the connection ends after
+/// a few; any other handshake message is unexpected.
+pub(crate) struct Connected12 {
+    renegotiation_attempts: usize,
+}
+
+impl Connected12 {
+    /// The only way in: the peer's Finished verified.
+    pub(crate) fn new(_peer_finished: kdf::FinishedVerified) -> Self {
         Self {
-            hasher: Hasher::new(hash),
+            renegotiation_attempts: 0,
         }
     }
 
-    pub(crate) fn add(&mut self, bytes: &[u8]) {
-        self.hasher.update(bytes);
+    /// Handles a handshake message; `renegotiation` says whether it is the peer's request
+    /// to renegotiate.
+    pub(crate) fn handle(&mut self, core: &mut Core, renegotiation: bool) -> Result<(), Error> {
+        if !renegotiation {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        }
+        self.renegotiation_attempts += 1;
+        if self.renegotiation_attempts > MAX_RENEGOTIATION_ATTEMPTS {
+            return Err(PeerIncompatible::Renegotiation.into());
+        }
+        core.send_warning(AlertDescription::NoRenegotiation)
     }
-
-    pub(crate) fn current(&self) -> ring::digest::Digest {
-        self.hasher.current()
-    }
-}
-
-/// Encodes a handshake message, queues it and adds it to the transcript.
-pub(crate) fn send(
-    core: &mut super::core::Core,
-    transcript: &mut Transcript12,
-    payload: HandshakePayload,
-) -> Result<(), Error> {
-    let message = HandshakeMessage { payload }.encode()?;
-    core.send_handshake(&message)?;
-    transcript.add(&message);
-    Ok(())
 }
 
 /// What the server signs in ServerKeyExchange (RFC 8422 §5.4; RFC 5246 §7.4.3):

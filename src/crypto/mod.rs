@@ -46,16 +46,6 @@ pub enum CryptoError {
     Unspecified,
 }
 
-impl CryptoError {
-    /// The TLS alert this failure maps to when it ends a connection.
-    pub fn alert(&self) -> crate::AlertDescription {
-        match self {
-            Self::DecryptFailed => crate::AlertDescription::BadRecordMac,
-            _ => crate::AlertDescription::InternalError,
-        }
-    }
-}
-
 impl From<ring::error::Unspecified> for CryptoError {
     fn from(_: ring::error::Unspecified) -> Self {
         Self::Unspecified

@@ -33,6 +33,19 @@ pub enum SignatureAlgorithm {
 }
 
 impl SignatureAlgorithm {
+    /// True for the RSA schemes (PSS and PKCS#1 v1.5): what a TLS 1.2 ECDHE_RSA suite signs
+    /// with, where ECDHE_ECDSA covers ECDSA and Ed25519 (RFC 8422 §5.1.1).
+    pub const fn is_rsa(self) -> bool {
+        matches!(
+            self,
+            Self::RsaPssSha256
+                | Self::RsaPssSha384
+                | Self::RsaPssSha512
+                | Self::RsaPkcs1Sha256
+                | Self::RsaPkcs1Sha384
+        )
+    }
+
     /// Every scheme, in this crate's order of preference.
     pub const ALL: [Self; 8] = [
         Self::EcdsaP256Sha256,

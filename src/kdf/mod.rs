@@ -38,4 +38,12 @@ pub mod tls12;
 pub mod tls13;
 
 pub use crate::crypto::HashAlgorithm;
-pub use crate::Side;
+
+/// Which end of a connection: the one that sent the ClientHello, or the one that answered it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The side that sends the ClientHello.
+    Client,
+    /// The side that answers it.
+    Server,
+}

@@ -17,8 +17,9 @@ use ring::hmac;
 use crate::crypto::aead::{xor_nonce, AeadAlgorithm, AeadKey, NONCE_LEN};
 use crate::crypto::secret::{Secret, SecretArray, SecretVec};
 use crate::crypto::{hmac_key, hmac_sign_parts, CryptoError, HashAlgorithm};
+use crate::error::Error;
 use crate::error::PeerMisbehaved;
-use crate::{Error, Side};
+use crate::kdf::Side;
 
 /// A ClientHello or ServerHello random (RFC 5246 §7.4.1.2): always 32 bytes.
 pub type Random = [u8; 32];

@@ -14,6 +14,7 @@
 
 mod schedule;
 
+pub use crate::suites::CipherSuite;
 pub use schedule::{
     ApplicationSecrets, BinderKey, EarlySecret, FinishedVerified, HandshakeSecret, KeySchedule,
     MasterSecret, ResumptionMasterSecret, TrafficKeys, TrafficSecret, TrafficSecrets,
@@ -24,11 +25,10 @@ use std::sync::OnceLock;
 
 use ring::hmac;
 
-use crate::crypto::aead::AeadAlgorithm;
 use crate::crypto::secret::{Secret, MAX_INLINE_SECRET};
 use crate::crypto::{hmac_key, hmac_sign_parts, CryptoError, HashAlgorithm};
+use crate::error::Error;
 use crate::error::PeerMisbehaved;
-use crate::Error;
 
 /// Every TLS 1.3 label starts with this (RFC 8446 §7.1).
 const LABEL_PREFIX: &[u8] = b"tls13 ";
@@ -40,55 +40,6 @@ pub const MAX_LABEL_LEN: usize = 255 - LABEL_PREFIX.len();
 /// The longest context [`hkdf_expand_label`] accepts (`opaque context<0..255>`, RFC 8446
 /// §7.1), which also bounds a ticket nonce (RFC 8446 §4.6.1).
 pub const MAX_CONTEXT_LEN: usize = 255;
-
-/// The TLS 1.3 cipher suites (RFC 8446 §B.4) and the hash and AEAD each names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CipherSuite {
-    /// TLS_AES_128_GCM_SHA256 (0x1301).
-    Aes128GcmSha256,
-    /// TLS_AES_256_GCM_SHA384 (0x1302).
-    Aes256GcmSha384,
-    /// TLS_CHACHA20_POLY1305_SHA256 (0x1303).
-    ChaCha20Poly1305Sha256,
-}
-
-impl CipherSuite {
-    /// The suite with this wire code point, if it is one of the three.
-    pub fn from_u16(code: u16) -> Option<Self> {
-        match code {
-            0x1301 => Some(Self::Aes128GcmSha256),
-            0x1302 => Some(Self::Aes256GcmSha384),
-            0x1303 => Some(Self::ChaCha20Poly1305Sha256),
-            _ => None,
-        }
-    }
-
-    /// The wire code point (RFC 8446 §B.4).
-    pub fn to_u16(self) -> u16 {
-        match self {
-            Self::Aes128GcmSha256 => 0x1301,
-            Self::Aes256GcmSha384 => 0x1302,
-            Self::ChaCha20Poly1305Sha256 => 0x1303,
-        }
-    }
-
-    /// The hash of the HKDF and the transcript.
-    pub fn hash(self) -> HashAlgorithm {
-        match self {
-            Self::Aes256GcmSha384 => HashAlgorithm::Sha384,
-            Self::Aes128GcmSha256 | Self::ChaCha20Poly1305Sha256 => HashAlgorithm::Sha256,
-        }
-    }
-
-    /// The record protection AEAD.
-    pub fn aead(self) -> AeadAlgorithm {
-        match self {
-            Self::Aes128GcmSha256 => AeadAlgorithm::Aes128Gcm,
-            Self::Aes256GcmSha384 => AeadAlgorithm::Aes256Gcm,
-            Self::ChaCha20Poly1305Sha256 => AeadAlgorithm::ChaCha20Poly1305,
-        }
-    }
-}
 
 /// Which PSK a binder is for; the two get different binder keys so a binder for one kind can
 /// never pass as the other (RFC 8446 §7.1, §4.2.11).
@@ -439,6 +390,7 @@ fn check_hash_len(hash: HashAlgorithm, value: &[u8]) -> Result<(), CryptoError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::aead::AeadAlgorithm;
 
     #[test]
     fn expand_label_rejects_too_long_output_without_panicking() {

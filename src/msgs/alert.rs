@@ -3,8 +3,8 @@
 
 use super::enums::AlertLevel;
 use super::Codec;
+use crate::alert::AlertDescription;
 use crate::codec::{InvalidMessage, Reader, Writer};
-use crate::AlertDescription;
 
 /// An alert record's body: level and description.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -48,6 +48,18 @@ impl ClientHello {
         self.extensions.iter().find(|e| e.typ() == typ)
     }
 
+    /// The host name the client asked for (RFC 6066 §3): the first `host_name` entry of
+    /// server_name, when it is UTF-8.
+    pub(crate) fn server_name(&self) -> Option<String> {
+        match self.extension(ExtensionType::ServerName) {
+            Some(ClientExtension::ServerName(names)) => names
+                .iter()
+                .find(|n| n.name_type == 0)
+                .and_then(|n| String::from_utf8(n.name.clone()).ok()),
+            _ => None,
+        }
+    }
+
     /// The offered PSKs, if the last extension is pre_shared_key.
     pub(crate) fn offered_psks(&self) -> Option<&OfferedPsks> {
         match self.extensions.last() {
@@ -135,11 +147,15 @@ pub(crate) fn binder_transcript_prefix(message: &[u8]) -> Result<Option<&[u8]>, 
     let body = r.u24_prefixed("ClientHello")?;
     r.expect_empty("ClientHello")?;
     let hello = ClientHello::from_bytes(body)?;
-    let Some(psks) = hello.offered_psks() else {
-        return Ok(None);
-    };
+    Ok(binder_prefix_of(&hello, message))
+}
+
+/// [`binder_transcript_prefix`] for a ClientHello already decoded from `message`: no second
+/// decoding. `message` must be the exact bytes `hello` was decoded from.
+pub(crate) fn binder_prefix_of<'m>(hello: &ClientHello, message: &'m [u8]) -> Option<&'m [u8]> {
+    let psks = hello.offered_psks()?;
     // pre_shared_key is the last extension and the binders its last field, so the binders
     // list ends where the message ends. Decoding checked every length on the way.
-    let cut = message.len() - psks.binders_encoded_len();
-    Ok(message.get(..cut))
+    let cut = message.len().checked_sub(psks.binders_encoded_len())?;
+    message.get(..cut)
 }

@@ -264,6 +264,18 @@ wire_enum! {
     }
 }
 
+impl From<crate::suites::CipherSuite> for CipherSuite {
+    fn from(suite: crate::suites::CipherSuite) -> Self {
+        Self::from(suite.to_u16())
+    }
+}
+
+impl From<crate::suites::Tls12CipherSuite> for CipherSuite {
+    fn from(suite: crate::suites::Tls12CipherSuite) -> Self {
+        Self::from(suite.to_u16())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -361,7 +361,7 @@ proptest! {
     fn alerts_and_change_cipher_spec_round_trip(level in any::<u8>(), description in any::<u8>()) {
         let alert = AlertMessage {
             level: AlertLevel::from(level),
-            description: crate::AlertDescription::from(description),
+            description: crate::alert::AlertDescription::from(description),
         };
         let bytes = alert.to_bytes().unwrap();
         prop_assert_eq!(bytes, [level, description]);

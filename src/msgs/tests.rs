@@ -7,9 +7,9 @@ use super::extensions::ClientExtension;
 use super::handshake::{HandshakeMessage, HandshakePayload, Version};
 use super::server_extensions::ServerExtension;
 use super::Codec;
+use crate::alert::AlertDescription;
 use crate::codec::InvalidMessage;
 use crate::record::{Deframer, HandshakeJoiner};
-use crate::AlertDescription;
 
 const RFC8448: &str = include_str!("../../tests/data/rfc8448_full.json");
 

@@ -135,7 +135,7 @@ mod tests {
                 max: MAX_CIPHERTEXT_LEN
             }
         );
-        assert_eq!(err.alert(), crate::AlertDescription::RecordOverflow);
+        assert_eq!(err.alert(), crate::alert::AlertDescription::RecordOverflow);
         assert_eq!(d.pop(), Err(err), "errors are sticky");
     }
 
@@ -145,7 +145,10 @@ mod tests {
         d.push(&record(24, 1));
         let err = d.pop().unwrap_err();
         assert_eq!(err, InvalidMessage::UnknownContentType(24));
-        assert_eq!(err.alert(), crate::AlertDescription::UnexpectedMessage);
+        assert_eq!(
+            err.alert(),
+            crate::alert::AlertDescription::UnexpectedMessage
+        );
     }
 
     #[test]

@@ -175,6 +175,6 @@ mod tests {
         let mut j = HandshakeJoiner::new();
         assert_eq!(j.push(&[]), Err(InvalidMessage::EmptyFragment(22)));
         let err = j.push(&vec![0; MAX_PLAINTEXT_LEN + 1]).unwrap_err();
-        assert_eq!(err.alert(), crate::AlertDescription::RecordOverflow);
+        assert_eq!(err.alert(), crate::alert::AlertDescription::RecordOverflow);
     }
 }

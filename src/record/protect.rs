@@ -5,8 +5,8 @@ use super::{PlainMessage, Record, HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_
 use crate::codec::{InvalidMessage, Writer};
 use crate::crypto::aead::{xor_nonce, AeadAlgorithm, AeadKey, NONCE_LEN, TAG_LEN};
 use crate::crypto::CryptoError;
+use crate::error::Error;
 use crate::msgs::enums::{ContentType, ProtocolVersion};
-use crate::Error;
 
 /// TLS 1.2 AES-GCM's implicit part of the nonce, the `salt` (RFC 5288 §3).
 const GCM_FIXED_IV_LEN: usize = 4;

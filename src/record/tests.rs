@@ -2,11 +2,12 @@
 //! record protection.
 
 use super::{PlainMessage, Record, RecordProtection, MAX_PLAINTEXT_LEN};
+use crate::alert::AlertDescription;
 use crate::codec::InvalidMessage;
 use crate::crypto::aead::{AeadAlgorithm, AeadKey};
 use crate::crypto::CryptoError;
+use crate::error::Error;
 use crate::msgs::enums::{ContentType, ProtocolVersion};
-use crate::{AlertDescription, Error};
 
 const RFC8448: &str = include_str!("../../tests/data/rfc8448_full.json");
 

@@ -6,27 +6,33 @@ use std::time::Duration;
 
 use crate::antireplay::{ticket_age, EarlyDataAttempt};
 use crate::config::{ServerConfig, TicketMode};
+use crate::conn::Transcript;
+use crate::error::{Error, PeerMisbehaved};
 use crate::kdf::tls13::EarlySecret;
 use crate::kdf::tls13::{
     BinderKind, BinderVerified, CipherSuite, KeySchedule, ResumptionMasterSecret,
 };
+use crate::msgs::enums::{ExtensionType, PskKeyExchangeMode};
+use crate::msgs::extensions::ClientExtension;
 use crate::msgs::extensions::OfferedPsks;
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::ticket::NewSessionTicket13;
 use crate::session::{SessionState, Tls13Session, MAX_TLS13_LIFETIME_SECS};
 use crate::ticket::{open_session, seal_session};
 use crate::time::Timestamp;
-use crate::Error;
+
+use super::hello::Hello;
+use super::Context;
 
 /// How many PSK identities are looked at: each costs a ticket decryption or a cache lookup,
 /// and an honest client offers one or two.
 const MAX_IDENTITIES_TRIED: usize = 4;
 
 /// A PSK the server found and will use, its binder not yet checked.
-pub(super) struct Candidate {
-    pub(super) index: usize,
-    pub(super) state: Tls13Session,
-    pub(super) obfuscated_age: u32,
+struct Candidate {
+    index: usize,
+    state: Tls13Session,
+    obfuscated_age: u32,
     /// The ticket as the client presented it: what the replay guard records.
     identity: Vec<u8>,
     /// Whether the identity is a cache key to take once the binder verified.
@@ -39,7 +45,7 @@ pub(super) struct Candidate {
 ///
 /// Stateful tickets are only looked at here; [`claim`] takes them once the binder verified,
 /// so an identity replayed with a forged binder cannot burn the client's ticket.
-pub(super) fn find(
+fn find(
     config: &ServerConfig,
     offered: &OfferedPsks,
     suite: CipherSuite,
@@ -95,37 +101,123 @@ pub(super) fn find(
     None
 }
 
-/// The Early Secret of `candidate` and the proof its binder verified over
-/// `binder_transcript_hash` (the truncated ClientHello, after any retry).
+/// The PSK this handshake resumes with: its binder verified and, for a stateful ticket, its
+/// cache entry taken. Only [`accept`] makes one, so its early secret is reachable only after
+/// those checks.
+pub(super) struct Accepted {
+    /// Its position among the offered identities (what the ServerHello names).
+    pub(super) index: u16,
+    /// Whether the client allows `psk_dhe_ke` (else this is `psk_ke`).
+    pub(super) dhe: bool,
+    /// Whether 0-RTT is accepted on it.
+    pub(super) early_data: bool,
+    early: EarlySecret,
+}
+
+impl Accepted {
+    /// The Early Secret, to continue the key schedule with.
+    pub(super) fn into_early_secret(self) -> EarlySecret {
+        self.early
+    }
+}
+
+/// Resumption (RFC 8446 §4.2.11): the key exchange modes the client allows, the first usable
+/// PSK, its binder over the ClientHello up to the binders (after `transcript`, which holds
+/// any HelloRetryRequest exchange), the claim on a stateful ticket and the 0-RTT decision.
+/// `None` means a full handshake.
+///
+/// # Errors
+/// `missing_extension` for PSKs without psk_key_exchange_modes (RFC 8446 §4.2.9);
+/// [`crate::error::PeerMisbehaved::BadPskBinder`] for a binder that does not verify.
+pub(super) fn accept(
+    cx: &Context<'_>,
+    hello: &Hello,
+    suite: CipherSuite,
+    transcript: &Transcript,
+) -> Result<Option<Accepted>, Error> {
+    let config = cx.config;
+    let modes: &[PskKeyExchangeMode] =
+        match hello.hello.extension(ExtensionType::PskKeyExchangeModes) {
+            Some(ClientExtension::PskKeyExchangeModes(m)) => m,
+            // RFC 8446 §4.2.9: a client offering a PSK must say how it may be used.
+            _ if hello.hello.offered_psks().is_some() => {
+                return Err(PeerMisbehaved::MissingExtension("psk_key_exchange_modes").into())
+            }
+            _ => &[],
+        };
+    let dhe = modes.contains(&PskKeyExchangeMode::PskDheKe);
+    let ke = !dhe && config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe);
+    let Some(offered) = hello.hello.offered_psks().filter(|_| dhe || ke) else {
+        return Ok(None);
+    };
+    let name = hello.server_name.as_deref();
+    let Some(candidate) = find(config, offered, suite, name, cx.now) else {
+        return Ok(None);
+    };
+    let prefix = hello
+        .binder_prefix()
+        .ok_or(PeerMisbehaved::UnexpectedMessage)?;
+    let verified = verify_binder(
+        candidate,
+        offered,
+        suite,
+        transcript.hash_with(prefix).as_ref(),
+    )?;
+    // Another handshake may have taken this stateful ticket first: then this one is a full
+    // handshake.
+    if !claim(config, &verified) {
+        return Ok(None);
+    }
+    let early_data =
+        hello.has(ExtensionType::EarlyData) && accept_early_data(config, &verified, suite, cx.now);
+    Ok(Some(Accepted {
+        // At most MAX_IDENTITIES_TRIED, so the index fits.
+        index: verified.candidate.index as u16,
+        dhe,
+        early_data,
+        early: verified.early,
+    }))
+}
+
+/// A PSK whose binder verified: the candidate, its Early Secret, and the proof.
+struct Verified {
+    candidate: Candidate,
+    early: EarlySecret,
+    _proof: BinderVerified,
+}
+
+/// Checks `candidate`'s binder over `binder_transcript_hash` (the truncated ClientHello,
+/// after any retry).
 ///
 /// # Errors
 /// [`crate::error::PeerMisbehaved::BadPskBinder`] (decrypt_error) when the binder does not
 /// verify: the server accepted this PSK, so the RFC demands the alert.
-pub(super) fn verify_binder(
-    candidate: &Candidate,
+fn verify_binder(
+    candidate: Candidate,
     offered: &OfferedPsks,
     suite: CipherSuite,
     binder_transcript_hash: &[u8],
-) -> Result<(EarlySecret, BinderVerified), Error> {
+) -> Result<Verified, Error> {
     let early = KeySchedule::with_psk(suite.hash(), candidate.state.resumption_psk.expose_secret());
     let received = offered
         .binders
         .get(candidate.index)
-        .ok_or(crate::error::PeerMisbehaved::BadPskBinder)?;
+        .ok_or(PeerMisbehaved::BadPskBinder)?;
     let proof = early
         .binder_key(BinderKind::Resumption)
         .verify(binder_transcript_hash, received)?;
-    Ok((early, proof))
+    Ok(Verified {
+        candidate,
+        early,
+        _proof: proof,
+    })
 }
 
 /// Makes a verified PSK this handshake's: a stateful ticket is taken from the cache, and of
 /// any number of handshakes presenting it only the one whose take succeeds resumes (the
 /// others fall back to a full handshake). Stateless tickets need nothing.
-pub(super) fn claim(
-    config: &ServerConfig,
-    candidate: &Candidate,
-    _binder_ok: &BinderVerified,
-) -> bool {
+fn claim(config: &ServerConfig, verified: &Verified) -> bool {
+    let candidate = &verified.candidate;
     match &config.tickets {
         TicketMode::Stateful { cache, .. } if candidate.stateful => {
             matches!(cache.take_encoded(&candidate.identity), Ok(Some(_)))
@@ -142,13 +234,13 @@ pub(super) fn claim(
 /// data rides on each ticket at most once (RFC 8446 §8.1), which also covers §8.2's
 /// ClientHello recording. The guard is asked last, so nothing is recorded for an attempt
 /// refused anyway.
-pub(super) fn accept_early_data(
+fn accept_early_data(
     config: &ServerConfig,
-    candidate: &Candidate,
+    verified: &Verified,
     suite: CipherSuite,
     now: Timestamp,
-    _binder_ok: &BinderVerified,
 ) -> bool {
+    let candidate = &verified.candidate;
     let Some(guard) = &config.replay_guard else {
         return false;
     };

@@ -14,16 +14,18 @@
 //! `no_renegotiation` warning (RFC 5246 §7.2.2), closing after a few such attempts.
 
 use crate::config::{ServerConfig, TicketMode};
-use crate::conn::core::{Core, Incoming};
+use crate::conn::core::Incoming;
 use crate::conn::tls12::{
-    self as common, log_master_secret, protection, signed_params, Transcript12, DOWNGRADE_TLS12,
+    self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
+    Connected12, DOWNGRADE_TLS12,
 };
-use crate::conn::{HandshakeKind, Message, Tls12CipherSuite};
+use crate::conn::{HandshakeKind, Message, Tls12CipherSuite, Transcript};
 use crate::crypto::kx::{KeyShare, KxGroup};
-use crate::crypto::sign::SignatureAlgorithm;
 use crate::crypto::CryptoError;
+use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls12::{self as kdf, KeyMaterial, MasterSecret};
+use crate::kdf::Side;
 use crate::msgs::certificate::{Certificate12, CertificateVerify};
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{self, ExtensionType, NamedGroup, ProtocolVersion};
@@ -34,32 +36,19 @@ use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::{SessionState, Tls12Session};
-use crate::time::Timestamp;
-use crate::{AlertDescription, Error, Side};
 
-use super::tls13::Outcome;
+use super::hello::{choose_group, choose_scheme, Hello};
+use super::Context;
 
 mod resume;
 
 use resume::{find_session, resume, send_ticket};
 
-/// How many renegotiation attempts are answered with a warning before the connection ends.
-const MAX_RENEGOTIATION_ATTEMPTS: usize = 4;
-
-/// What the states share for one step.
-pub(super) struct Context<'a> {
-    pub(super) config: &'a ServerConfig,
-    pub(super) core: &'a mut Core,
-    pub(super) now: Timestamp,
-    pub(super) outcome: &'a mut Outcome,
-    pub(super) suite: &'a mut Option<Tls12CipherSuite>,
-}
-
 /// The server's TLS 1.2 states.
 pub(super) enum State {
     ExpectClientKeyExchange(Box<ExpectClientKeyExchange>),
     ExpectFinished(Box<ExpectFinished>),
-    Connected(Connected),
+    Connected(Connected12),
 }
 
 impl State {
@@ -79,40 +68,22 @@ impl State {
                 match state {
                     Self::ExpectClientKeyExchange(s) => s.handle(cx, message),
                     Self::ExpectFinished(s) => s.handle(cx, message),
-                    Self::Connected(s) => s.handle(cx, message),
+                    Self::Connected(mut s) => {
+                        // RFC 5746 §4.4: a ClientHello here asks to renegotiate.
+                        let hello = matches!(message.payload, HandshakePayload::ClientHello(_));
+                        s.handle(cx.core, hello)?;
+                        Ok(Self::Connected(s))
+                    }
                 }
             }
         }
     }
 }
 
-/// Whether this ClientHello gets TLS 1.2: the client does not offer TLS 1.3 (or this server
-/// does not speak it) and offers TLS 1.2 (RFC 8446 §4.2.1, RFC 5246 §E.1).
-pub(super) fn chooses_tls12(config: &ServerConfig, hello: &ClientHello) -> Result<bool, Error> {
-    let versions = match hello.extension(ExtensionType::SupportedVersions) {
-        Some(ClientExtension::SupportedVersions(v)) => Some(v.as_slice()),
-        _ => None,
-    };
-    let offers13 = versions.is_some_and(|v| v.contains(&ProtocolVersion::Tls13));
-    if config.versions.tls13 && offers13 {
-        return Ok(false);
-    }
-    let offers12 = match versions {
-        Some(v) => v.contains(&ProtocolVersion::Tls12),
-        None => u16::from(hello.legacy_version) >= u16::from(ProtocolVersion::Tls12),
-    };
-    if config.versions.tls12 && offers12 {
-        return Ok(true);
-    }
-    Err(PeerIncompatible::NoCommonVersion.into())
-}
-
 /// Answers the ClientHello (RFC 5246 §7.4.1.3), with an abbreviated handshake when the
 /// offered session is usable.
-pub(super) fn start(cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
-    let HandshakePayload::ClientHello(hello) = &message.payload else {
-        return Err(PeerMisbehaved::UnexpectedMessage.into());
-    };
+pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error> {
+    let hello = &parsed.hello;
     cx.core.set_tls12();
     let config = cx.config;
     if !hello.compression_methods.contains(&0) {
@@ -139,7 +110,7 @@ pub(super) fn start(cx: &mut Context<'_>, message: Message) -> Result<State, Err
     let ems = hello
         .extension(ExtensionType::ExtendedMasterSecret)
         .is_some();
-    cx.outcome.server_name = server_name(hello);
+    cx.outcome.server_name = parsed.server_name.clone();
 
     let resumable = find_session(cx, hello, ems)?;
     if !ems && config.require_ems {
@@ -162,15 +133,7 @@ pub(super) fn start(cx: &mut Context<'_>, message: Message) -> Result<State, Err
     };
 
     match resumable {
-        Some(r) => resume(
-            cx,
-            hello,
-            &message.bytes,
-            r,
-            server_random,
-            secure_renegotiation,
-            ems,
-        ),
+        Some(r) => resume(cx, &parsed, r, server_random, secure_renegotiation, ems),
         None => {
             let suite = choose_suite(config, hello)?;
             let issue_ticket = ems && offered_ticket && sealer.is_some();
@@ -184,8 +147,7 @@ pub(super) fn start(cx: &mut Context<'_>, message: Message) -> Result<State, Err
             }
             full(
                 cx,
-                hello,
-                &message.bytes,
+                &parsed,
                 FullParams {
                     suite,
                     server_random,
@@ -201,29 +163,14 @@ pub(super) fn start(cx: &mut Context<'_>, message: Message) -> Result<State, Err
 
 /// The server's most preferred suite the client offers and this key can sign for.
 fn choose_suite(config: &ServerConfig, hello: &ClientHello) -> Result<Tls12CipherSuite, Error> {
-    let rsa_key = config.key.algorithms().iter().any(|a| is_rsa(*a));
+    let rsa_key = config.key.algorithms().iter().any(|a| a.is_rsa());
     config
         .tls12_suites
         .iter()
         .copied()
         .filter(|s| s.is_rsa() == rsa_key)
-        .find(|s| {
-            hello
-                .cipher_suites
-                .contains(&enums::CipherSuite::from(s.to_u16()))
-        })
+        .find(|s| hello.cipher_suites.contains(&enums::CipherSuite::from(*s)))
         .ok_or_else(|| PeerIncompatible::NoCommonSuite.into())
-}
-
-fn is_rsa(algorithm: SignatureAlgorithm) -> bool {
-    matches!(
-        algorithm,
-        SignatureAlgorithm::RsaPssSha256
-            | SignatureAlgorithm::RsaPssSha384
-            | SignatureAlgorithm::RsaPssSha512
-            | SignatureAlgorithm::RsaPkcs1Sha256
-            | SignatureAlgorithm::RsaPkcs1Sha384
-    )
 }
 
 fn server_hello(
@@ -236,7 +183,7 @@ fn server_hello(
         legacy_version: ProtocolVersion::Tls12,
         random,
         session_id,
-        cipher_suite: enums::CipherSuite::from(suite.to_u16()),
+        cipher_suite: enums::CipherSuite::from(suite),
         compression_method: 0,
         empty_extensions_block: extensions.is_empty(),
         extensions,
@@ -275,44 +222,24 @@ struct FullParams {
 }
 
 /// The full handshake's first flight (RFC 5246 §7.3; RFC 8422 §5.4).
-fn full(
-    cx: &mut Context<'_>,
-    hello: &ClientHello,
-    hello_bytes: &[u8],
-    p: FullParams,
-) -> Result<State, Error> {
+fn full(cx: &mut Context<'_>, parsed: &Hello, p: FullParams) -> Result<State, Error> {
     let config = cx.config;
+    let hello = &parsed.hello;
     let suite = p.suite;
-    let offered: Vec<u16> = match hello.extension(ExtensionType::SignatureAlgorithms) {
-        Some(ClientExtension::SignatureAlgorithms(s)) => s.iter().map(|s| u16::from(*s)).collect(),
-        // RFC 5246 §7.4.1.4.1: without the extension SHA-1 is implied, which is not offered.
-        _ => Vec::new(),
-    };
-    let scheme = config
-        .key
-        .choose(&offered, false)
-        .ok_or(PeerIncompatible::NoCommonSignatureScheme)?;
+    let scheme = choose_scheme(config, parsed, false)?;
     // RFC 8422 §4: without supported_groups any curve may be used; P-256 is the safe one.
-    let client_groups: Vec<NamedGroup> = match hello.extension(ExtensionType::SupportedGroups) {
-        Some(ClientExtension::SupportedGroups(g)) => g.clone(),
-        _ => vec![NamedGroup::from(KxGroup::Secp256r1.code_point())],
-    };
-    let group = config
-        .groups
-        .iter()
-        .copied()
-        .find(|g| client_groups.contains(&NamedGroup::from(g.code_point())))
-        .ok_or(PeerIncompatible::NoCommonGroup)?;
+    let p256 = [NamedGroup::from(KxGroup::Secp256r1.code_point())];
+    let group = choose_group(config, parsed.groups().unwrap_or(&p256))?;
 
-    let mut transcript = Transcript12::new(suite.hash());
-    transcript.add(hello_bytes);
+    let mut transcript = Transcript::new(suite.hash());
+    transcript.add(&parsed.bytes);
     let extensions = hello_extensions(hello, p.secure_renegotiation, p.ems, p.issue_ticket);
-    common::send(
+    crate::conn::send(
         cx.core,
         &mut transcript,
         server_hello(p.server_random, p.session_id.clone(), suite, extensions),
     )?;
-    common::send(
+    crate::conn::send(
         cx.core,
         &mut transcript,
         HandshakePayload::Certificate12(Certificate12 {
@@ -330,7 +257,7 @@ fn full(
     };
     let content = signed_params(&hello.random, &p.server_random, &params.to_bytes()?);
     let signature = config.key.sign(scheme, &content, config.rng.as_ref())?;
-    common::send(
+    crate::conn::send(
         cx.core,
         &mut transcript,
         HandshakePayload::ServerKeyExchange(ServerKeyExchange {
@@ -341,9 +268,9 @@ fn full(
             },
         }),
     )?;
-    common::send(cx.core, &mut transcript, HandshakePayload::ServerHelloDone)?;
+    crate::conn::send(cx.core, &mut transcript, HandshakePayload::ServerHelloDone)?;
     cx.outcome.kind = Some(HandshakeKind::Full);
-    *cx.suite = Some(suite);
+    cx.outcome.tls12_suite = Some(suite);
     Ok(State::ExpectClientKeyExchange(Box::new(
         ExpectClientKeyExchange {
             transcript,
@@ -358,31 +285,9 @@ fn full(
     )))
 }
 
-/// Sends change_cipher_spec and the server's Finished (RFC 5246 §7.4.9).
-fn send_finished(
-    core: &mut Core,
-    transcript: &mut Transcript12,
-    suite: Tls12CipherSuite,
-    ms: &MasterSecret,
-    keys: &KeyMaterial,
-) -> Result<(), Error> {
-    core.send_change_cipher_spec(protection(keys, Side::Server)?)?;
-    let verify_data = kdf::finished_verify_data(
-        suite.hash(),
-        ms,
-        Side::Server,
-        transcript.current().as_ref(),
-    )?;
-    common::send(
-        core,
-        transcript,
-        HandshakePayload::Finished(verify_data.to_vec()),
-    )
-}
-
 /// Waiting for the client's ECDHE public key (RFC 8422 §5.7).
 pub(super) struct ExpectClientKeyExchange {
-    transcript: Transcript12,
+    transcript: Transcript,
     suite: Tls12CipherSuite,
     share: KeyShare,
     client_random: [u8; 32],
@@ -404,20 +309,14 @@ impl ExpectClientKeyExchange {
             .agree(&cke.public)
             .map_err(|_| PeerMisbehaved::IllegalParameter("client ECDHE public key"))?;
         // RFC 7627 §4: the session hash covers the messages up to the ClientKeyExchange.
-        let ms = if self.ems {
-            kdf::extended_master_secret(
-                suite.hash(),
-                pre_master.expose_secret(),
-                self.transcript.current().as_ref(),
-            )?
-        } else {
-            kdf::master_secret(
-                suite.hash(),
-                pre_master.expose_secret(),
-                &self.client_random,
-                &self.server_random,
-            )
-        };
+        let ms = master_secret(
+            suite,
+            pre_master.expose_secret(),
+            self.ems,
+            &self.transcript,
+            &self.client_random,
+            &self.server_random,
+        )?;
         log_master_secret(cx.config.key_log.as_ref(), &self.client_random, &ms);
         let keys = KeyMaterial::derive(
             suite.hash(),
@@ -443,7 +342,7 @@ impl ExpectClientKeyExchange {
 /// Waiting for the client's change_cipher_spec and Finished (RFC 5246 §7.4.9). `keys` is
 /// set in a full handshake, whose server Finished follows the client's.
 pub(super) struct ExpectFinished {
-    transcript: Transcript12,
+    transcript: Transcript,
     suite: Tls12CipherSuite,
     master_secret: MasterSecret,
     keys: Option<KeyMaterial>,
@@ -462,7 +361,7 @@ impl ExpectFinished {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         }
         let suite = self.suite;
-        let _proof: kdf::FinishedVerified = kdf::verify_finished(
+        let proof = kdf::verify_finished(
             suite.hash(),
             &self.master_secret,
             Side::Client,
@@ -498,42 +397,9 @@ impl ExpectFinished {
                 suite,
                 &self.master_secret,
                 &keys,
+                Side::Server,
             )?;
         }
-        Ok(State::Connected(Connected {
-            renegotiation_attempts: 0,
-        }))
-    }
-}
-
-/// The handshake is done; application data flows.
-pub(super) struct Connected {
-    renegotiation_attempts: usize,
-}
-
-impl Connected {
-    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
-        match message.payload {
-            HandshakePayload::ClientHello(_) => {
-                // RFC 5746 §4.4 / RFC 5246 §7.2.2: refuse renegotiation with a warning.
-                self.renegotiation_attempts += 1;
-                if self.renegotiation_attempts > MAX_RENEGOTIATION_ATTEMPTS {
-                    return Err(PeerIncompatible::Renegotiation.into());
-                }
-                cx.core.send_warning(AlertDescription::NoRenegotiation)?;
-                Ok(State::Connected(self))
-            }
-            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
-        }
-    }
-}
-
-fn server_name(hello: &ClientHello) -> Option<String> {
-    match hello.extension(ExtensionType::ServerName) {
-        Some(ClientExtension::ServerName(names)) => names
-            .iter()
-            .find(|n| n.name_type == 0)
-            .and_then(|n| String::from_utf8(n.name.clone()).ok()),
-        _ => None,
+        Ok(State::Connected(Connected12::new(proof)))
     }
 }

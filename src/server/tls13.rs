@@ -9,48 +9,34 @@
 //!                                               Finished, NewSessionTickets ─► Connected
 //! ```
 
-use crate::config::ServerConfig;
-use crate::conn::core::{Core, Incoming};
+use crate::conn::core::Incoming;
 use crate::conn::{
-    key_update, log_secret, server_signed_content, EarlyDataStatus, HandshakeKind, Message,
-    ResumptionMechanism, Transcript,
+    key_update, log_application_secrets, log_handshake_secrets, log_secret, send,
+    server_signed_content, EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism,
+    Transcript,
 };
-use crate::crypto::kx::KeyShare;
-use crate::error::{PeerIncompatible, PeerMisbehaved};
+use crate::crypto::kx::{KeyShare, KxGroup};
+use crate::crypto::secret::Secret;
+use crate::crypto::sign::SignatureAlgorithm;
+use crate::crypto::CryptoError;
+use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls13::{
-    ApplicationSecrets, CipherSuite, KeySchedule, MasterSecret, TrafficSecret,
+    ApplicationSecrets, CipherSuite, FinishedVerified, HandshakeSecret, KeySchedule, MasterSecret,
+    TrafficSecret, TrafficSecrets,
 };
 use crate::msgs::certificate::{Certificate13, CertificateEntry, CertificateVerify};
-use crate::msgs::client_hello::binder_transcript_prefix;
-use crate::msgs::enums::{self, NamedGroup, ProtocolVersion, PskKeyExchangeMode};
+use crate::msgs::enums::{self, ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{ClientExtension, KeyShareEntry};
-use crate::msgs::handshake::HandshakePayload;
+use crate::msgs::handshake::{HandshakePayload, Version};
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
-use crate::time::Timestamp;
-use crate::Error;
 
-use super::psk;
-use super::retry::{send, send_retry, server_name, wire_suite, Retry};
+use super::hello::{choose_group, choose_scheme, Hello};
+use super::psk::{self, Accepted};
+use super::retry::{send_retry, skip_refused_early_data, Retry};
+use super::Context;
 
-/// What the states share for one step.
-pub(super) struct Context<'a> {
-    pub(super) config: &'a ServerConfig,
-    pub(super) core: &'a mut Core,
-    pub(super) now: Timestamp,
-    pub(super) outcome: &'a mut Outcome,
-}
-
-/// What the handshake decided, as the connection reports it.
-#[derive(Debug, Default)]
-pub(super) struct Outcome {
-    pub(super) kind: Option<HandshakeKind>,
-    pub(super) suite: Option<CipherSuite>,
-    pub(super) server_name: Option<String>,
-    pub(super) early_data: Vec<u8>,
-}
-
-/// The server's states.
+/// The server's TLS 1.3 states.
 pub(super) enum State {
     ExpectClientHello(ExpectClientHello),
     ExpectEarlyData(ExpectEarlyData),
@@ -59,10 +45,6 @@ pub(super) enum State {
 }
 
 impl State {
-    pub(super) fn initial() -> Self {
-        Self::ExpectClientHello(ExpectClientHello { retry: None })
-    }
-
     pub(super) fn is_handshaking(&self) -> bool {
         !matches!(self, Self::Connected(_))
     }
@@ -75,10 +57,15 @@ impl State {
                 Ok(Self::Connected(s))
             }
             (_, Incoming::ApplicationData(_)) => Err(PeerMisbehaved::UnexpectedMessage.into()),
+            // The second ClientHello (after a HelloRetryRequest) is decoded by the same code
+            // as the first, in its TLS 1.3 form.
+            (Self::ExpectClientHello(s), Incoming::Handshake(bytes)) => {
+                s.handle(cx, Hello::decode(bytes, Version::Tls13)?)
+            }
             (state, Incoming::Handshake(bytes)) => {
                 let message = Message::decode(bytes)?;
                 match state {
-                    Self::ExpectClientHello(s) => s.handle(cx, message),
+                    Self::ExpectClientHello(_) => Err(PeerMisbehaved::UnexpectedMessage.into()),
                     Self::ExpectEarlyData(s) => s.handle(cx, message),
                     Self::ExpectFinished(s) => s.handle(cx, message),
                     Self::Connected(s) => s.handle(cx, message),
@@ -88,91 +75,44 @@ impl State {
     }
 }
 
+/// Answers the first ClientHello, which the front chose TLS 1.3 for.
+pub(super) fn start(cx: &mut Context<'_>, hello: Hello) -> Result<State, Error> {
+    ExpectClientHello { retry: None }.handle(cx, hello)
+}
+
 /// Waiting for a ClientHello (the first, or the second after a HelloRetryRequest).
 pub(super) struct ExpectClientHello {
     retry: Option<Retry>,
 }
 
-/// The most early data bytes skipped when 0-RTT is refused, if the configuration allows less
-/// (RFC 8446 §4.2.10: a server that does not take early data skips it).
-pub(super) const MIN_EARLY_DATA_SKIP: usize = 16384;
-
-/// Per-record overhead a skipped early-data record may carry beyond its plaintext (content
-/// type, AEAD tag, some padding).
-pub(super) const SKIP_SLACK: usize = 4096;
+/// What the key schedule gave for the handshake, up to the server's Finished.
+struct Keys {
+    handshake: HandshakeSecret,
+    secrets: TrafficSecrets,
+    early_traffic: Option<TrafficSecret>,
+    early_status: EarlyDataStatus,
+    kind: HandshakeKind,
+}
 
 impl ExpectClientHello {
-    pub(super) fn after_retry(retry: Retry) -> Self {
-        Self { retry: Some(retry) }
-    }
-
-    fn handle(self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
-        let HandshakePayload::ClientHello(hello) = &message.payload else {
-            return Err(PeerMisbehaved::UnexpectedMessage.into());
-        };
-        // TLS 1.3 only for now; a version-negotiating front goes before this state.
-        let versions = match hello.extension(enums::ExtensionType::SupportedVersions) {
-            Some(ClientExtension::SupportedVersions(v)) => v.clone(),
-            _ => Vec::new(),
-        };
-        if !versions.contains(&ProtocolVersion::Tls13) {
+    /// RFC 8446 §4.1.2–4.2: suite and key share, resumption, then the server's flight.
+    fn handle(self, cx: &mut Context<'_>, hello: Hello) -> Result<State, Error> {
+        // The front hands TLS 1.2 hellos to the TLS 1.2 half; what arrives here must offer 1.3.
+        if !hello.offers_tls13() {
             return Err(PeerIncompatible::NoCommonVersion.into());
         }
-        let config = cx.config;
-        let suite = match &self.retry {
-            Some(retry) => {
-                if !hello.cipher_suites.contains(&wire_suite(retry.suite)) {
-                    return Err(
-                        PeerMisbehaved::IllegalParameter("suite changed after retry").into(),
-                    );
-                }
-                retry.suite
-            }
-            None => config
-                .suites
-                .iter()
-                .copied()
-                .find(|s| hello.cipher_suites.contains(&wire_suite(*s)))
-                .ok_or(PeerIncompatible::NoCommonSuite)?,
-        };
-        if let Some(retry) = &self.retry {
-            let cookie = match hello.extension(enums::ExtensionType::Cookie) {
-                Some(ClientExtension::Cookie(c)) => c.as_slice(),
-                _ => &[],
-            };
-            if cookie != retry.cookie.as_slice() {
-                return Err(PeerMisbehaved::IllegalParameter("cookie not echoed").into());
-            }
-            if hello.extension(enums::ExtensionType::EarlyData).is_some() {
-                return Err(PeerMisbehaved::IllegalParameter("early_data after retry").into());
-            }
-        }
-        let shares: &[KeyShareEntry] = match hello.extension(enums::ExtensionType::KeyShare) {
-            Some(ClientExtension::KeyShare(s)) => s,
-            _ => return Err(PeerMisbehaved::MissingExtension("key_share").into()),
-        };
-        let client_groups: &[NamedGroup] =
-            match hello.extension(enums::ExtensionType::SupportedGroups) {
-                Some(ClientExtension::SupportedGroups(g)) => g,
-                _ => return Err(PeerMisbehaved::MissingExtension("supported_groups").into()),
-            };
-        let share = config.groups.iter().find_map(|g| {
-            shares
-                .iter()
-                .find(|s| u16::from(s.group) == g.code_point())
-                .map(|s| (*g, s))
-        });
-        let Some((group, client_share)) = share else {
+        let suite = self.choose_suite(cx, &hello)?;
+        self.check_retry(&hello)?;
+        let Some((group, client_share)) = choose_key_share(cx, &hello)? else {
             if self.retry.is_some() {
                 return Err(PeerMisbehaved::IllegalParameter("no key share after retry").into());
             }
-            let group = config
-                .groups
-                .iter()
-                .copied()
-                .find(|g| client_groups.contains(&NamedGroup::from(g.code_point())))
-                .ok_or(PeerIncompatible::NoCommonGroup)?;
-            return send_retry(cx, hello, &message.bytes, suite, group);
+            let client_groups = hello
+                .groups()
+                .ok_or(PeerMisbehaved::MissingExtension("supported_groups"))?;
+            let group = choose_group(cx.config, client_groups)?;
+            let retry = send_retry(cx, &hello, suite, group)?;
+            return Ok(State::ExpectClientHello(Self { retry: Some(retry) }));
         };
         if let Some(retry) = &self.retry {
             // Early data of the first flight came before this second ClientHello: from here on
@@ -183,273 +123,310 @@ impl ExpectClientHello {
             }
         }
         // RFC 8446 §4.1.2: TLS 1.3 has no compression.
-        if hello.compression_methods != [0] {
+        if hello.hello.compression_methods != [0] {
             return Err(PeerMisbehaved::IllegalParameter("compression methods").into());
         }
-        cx.outcome.server_name = server_name(hello);
+        cx.outcome.server_name = hello.server_name.clone();
         let offered_early_before_retry = self.retry.as_ref().is_some_and(|r| r.offered_early);
         let mut transcript = match self.retry {
             Some(retry) => retry.transcript,
             None => Transcript::new(suite.hash()),
         };
-
-        // Resumption: find a usable PSK, then check its binder (RFC 8446 §4.2.11).
-        let modes: &[PskKeyExchangeMode] =
-            match hello.extension(enums::ExtensionType::PskKeyExchangeModes) {
-                Some(ClientExtension::PskKeyExchangeModes(m)) => m,
-                // RFC 8446 §4.2.9: a client offering a PSK must say how it may be used.
-                _ if hello.offered_psks().is_some() => {
-                    return Err(PeerMisbehaved::MissingExtension("psk_key_exchange_modes").into())
-                }
-                _ => &[],
-            };
-        let dhe_mode = modes.contains(&PskKeyExchangeMode::PskDheKe);
-        let ke_mode =
-            !dhe_mode && config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe);
-        let offered_early = hello.extension(enums::ExtensionType::EarlyData).is_some();
-        let mut resumed = None;
-        if let Some(offered) = hello.offered_psks().filter(|_| dhe_mode || ke_mode) {
-            let name = cx.outcome.server_name.as_deref();
-            if let Some(candidate) = psk::find(config, offered, suite, name, cx.now) {
-                let prefix = binder_transcript_prefix(&message.bytes)?
-                    .ok_or(PeerMisbehaved::UnexpectedMessage)?;
-                let binder_hash = transcript.hash_with(prefix);
-                let (early, proof) =
-                    psk::verify_binder(&candidate, offered, suite, binder_hash.as_ref())?;
-                // Another handshake may have taken this stateful ticket first: then this one
-                // is a full handshake.
-                if psk::claim(config, &candidate, &proof) {
-                    let early_ok = offered_early
-                        && psk::accept_early_data(config, &candidate, suite, cx.now, &proof);
-                    resumed = Some((candidate.index, early, early_ok));
-                }
-            }
-        }
+        let resumed = psk::accept(cx, &hello, suite, &transcript)?;
+        let scheme = match resumed {
+            Some(_) => None,
+            None => Some(choose_scheme(cx.config, &hello, true)?),
+        };
         let resuming = resumed.is_some();
-        let scheme = if resuming {
-            None
-        } else {
-            let offered: Vec<u16> = match hello.extension(enums::ExtensionType::SignatureAlgorithms)
-            {
-                Some(ClientExtension::SignatureAlgorithms(s)) => {
-                    s.iter().map(|s| u16::from(*s)).collect()
-                }
-                _ => return Err(PeerMisbehaved::MissingExtension("signature_algorithms").into()),
-            };
-            Some(
-                config
-                    .key
-                    .choose(&offered, true)
-                    .ok_or(PeerIncompatible::NoCommonSignatureScheme)?,
-            )
-        };
-        let use_dhe = !(resuming && ke_mode);
-
-        transcript.add(&message.bytes);
+        let offered_early = hello.has(ExtensionType::EarlyData);
+        transcript.add(&hello.bytes);
         let client_hello_hash = transcript.current();
-        let client_random = hello.random;
-
-        // ServerHello (RFC 8446 §4.1.3).
-        let mut extensions = vec![ServerExtension::SupportedVersions(ProtocolVersion::Tls13)];
-        let mut shared = None;
-        if use_dhe {
-            let ours = KeyShare::generate(group, cx.config.rng.as_ref())?;
-            extensions.push(ServerExtension::KeyShare(KeyShareEntry {
-                group: NamedGroup::from(group.code_point()),
-                key_exchange: ours.public_key().to_vec(),
-            }));
-            // RFC 8446 §4.2.8: a share that is not a valid point of its group is the peer's fault.
-            shared = Some(
-                ours.agree(&client_share.key_exchange)
-                    .map_err(|_| PeerMisbehaved::IllegalParameter("key share"))?,
-            );
-        }
-        if let Some((index, ..)) = &resumed {
-            // At most MAX_IDENTITIES_TRIED, so the index fits.
-            extensions.push(ServerExtension::PreSharedKey(*index as u16));
-        }
-        let mut random = [0u8; 32];
-        cx.config
-            .rng
-            .fill(&mut random)
-            .map_err(|_| crate::crypto::CryptoError::Random)?;
-        let server_hello = Message::encode(HandshakePayload::ServerHello(ServerHello {
-            legacy_version: ProtocolVersion::Tls12,
-            random,
-            session_id: hello.session_id.clone(),
-            cipher_suite: wire_suite(suite),
-            compression_method: 0,
-            extensions,
-            empty_extensions_block: false,
-        }))?;
-        cx.core.send_handshake(&server_hello.bytes)?;
-        transcript.add(&server_hello.bytes);
-
-        // The key schedule (RFC 8446 §7.1).
-        let key_log = cx.config.key_log.as_ref();
-        let (handshake, early_traffic, early_status, kind) = match resumed {
-            Some((_, early, early_ok)) => {
-                let early_traffic = if early_ok {
-                    let secret = early.client_early_traffic_secret(client_hello_hash.as_ref())?;
-                    log_secret(
-                        key_log,
-                        "CLIENT_EARLY_TRAFFIC_SECRET",
-                        &client_random,
-                        &secret,
-                    );
-                    Some(secret)
-                } else {
-                    None
-                };
-                let handshake = match &shared {
-                    Some(shared) => early.psk_dhe_ke(shared.expose_secret()),
-                    None => early.psk_ke(),
-                };
-                let status = match (offered_early || offered_early_before_retry, early_ok) {
-                    (_, true) => EarlyDataStatus::Accepted,
-                    (true, false) => EarlyDataStatus::Rejected,
-                    (false, false) => EarlyDataStatus::NotOffered,
-                };
-                let kind = HandshakeKind::Resumed {
-                    mechanism: ResumptionMechanism::Tls13Psk { dhe: use_dhe },
-                    early_data: status,
-                };
-                (handshake, early_traffic, status, kind)
-            }
-            None => {
-                let shared = shared.ok_or(PeerMisbehaved::UnexpectedMessage)?;
-                let handshake = KeySchedule::full_handshake(suite.hash(), shared.expose_secret());
-                let status = if offered_early || offered_early_before_retry {
-                    EarlyDataStatus::Rejected
-                } else {
-                    EarlyDataStatus::NotOffered
-                };
-                (handshake, None, status, HandshakeKind::Full)
-            }
-        };
-        let hs = handshake.traffic_secrets(transcript.current().as_ref())?;
-        log_secret(
-            key_log,
-            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-            &client_random,
-            &hs.client,
-        );
-        log_secret(
-            key_log,
-            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-            &client_random,
-            &hs.server,
-        );
+        let use_dhe = resumed.as_ref().is_none_or(|r| r.dhe);
+        let shared = emit_server_hello(cx, &mut transcript, &hello, suite, resumed.as_ref(), {
+            use_dhe.then_some((group, client_share))
+        })?;
+        let early_offered = offered_early || offered_early_before_retry;
+        let keys = schedule(
+            cx,
+            &hello.hello.random,
+            suite,
+            resumed,
+            shared,
+            early_offered,
+            client_hello_hash.as_ref(),
+            &transcript,
+        )?;
         cx.core
-            .set_write_keys(Some(&hs.server.traffic_keys(suite.aead())))?;
-
-        // EncryptedExtensions, then the certificate for a full handshake (RFC 8446 §4.3–4.4).
-        let mut encrypted = Vec::new();
-        if early_status == EarlyDataStatus::Accepted {
-            encrypted.push(ServerExtension::EarlyData);
-        }
-        if cx.outcome.server_name.is_some() && !resuming {
-            encrypted.push(ServerExtension::ServerName);
-        }
-        send(
-            cx.core,
-            &mut transcript,
-            HandshakePayload::EncryptedExtensions(encrypted),
-        )?;
+            .set_write_keys(Some(&keys.secrets.server.traffic_keys(suite.aead())))?;
+        emit_encrypted_extensions(cx, &mut transcript, keys.early_status, resuming)?;
         if let Some(scheme) = scheme {
-            let entries = cx
-                .config
-                .cert_chain
-                .iter()
-                .map(|c| CertificateEntry {
-                    cert_data: c.as_ref().to_vec(),
-                    extensions: Vec::new(),
-                })
-                .collect();
-            send(
-                cx.core,
-                &mut transcript,
-                HandshakePayload::Certificate13(Certificate13 {
-                    context: Vec::new(),
-                    entries,
-                }),
-            )?;
-            let content = server_signed_content(transcript.current().as_ref());
-            let signature = cx
-                .config
-                .key
-                .sign(scheme, &content, cx.config.rng.as_ref())?;
-            send(
-                cx.core,
-                &mut transcript,
-                HandshakePayload::CertificateVerify(CertificateVerify {
-                    scheme: enums::SignatureScheme::from(scheme.code_point()),
-                    signature,
-                }),
-            )?;
+            emit_certificate(cx, &mut transcript, scheme)?;
         }
-        let verify_data = hs
-            .server
-            .finished_verify_data(transcript.current().as_ref())?;
-        send(
-            cx.core,
-            &mut transcript,
-            HandshakePayload::Finished(verify_data.as_ref().to_vec()),
-        )?;
-
-        let master = handshake.into_master_secret();
+        emit_finished(cx, &mut transcript, &keys.secrets.server)?;
+        let master = keys.handshake.into_master_secret();
         let app = master.application_secrets(transcript.current().as_ref())?;
-        log_secret(
-            key_log,
-            "CLIENT_TRAFFIC_SECRET_0",
-            &client_random,
-            &app.traffic.client,
-        );
-        log_secret(
-            key_log,
-            "SERVER_TRAFFIC_SECRET_0",
-            &client_random,
-            &app.traffic.server,
-        );
-        if key_log.will_log("EXPORTER_SECRET") {
-            key_log.log(
-                "EXPORTER_SECRET",
-                &client_random,
-                app.exporter_master_secret.expose_secret(),
-            );
-        }
+        log_application_secrets(cx.config.key_log.as_ref(), &hello.hello.random, &app);
         cx.core
             .set_write_keys(Some(&app.traffic.server.traffic_keys(suite.aead())))?;
-        cx.outcome.kind = Some(kind);
+        cx.outcome.kind = Some(keys.kind);
         cx.outcome.suite = Some(suite);
-
         let finished = ExpectFinished {
             transcript,
             suite,
-            client_handshake: hs.client,
+            client_handshake: keys.secrets.client,
             master,
             app,
             resumed: resuming,
         };
-        match early_traffic {
-            Some(early) => {
-                cx.core.set_read_keys(&early.traffic_keys(suite.aead()))?;
-                Ok(State::ExpectEarlyData(ExpectEarlyData {
-                    finished,
-                    received: 0,
-                }))
+        finished.expect_client_flight(cx, keys.early_traffic, offered_early)
+    }
+
+    /// The server's most preferred suite the client offers; after a retry, the one the
+    /// HelloRetryRequest named, which the second ClientHello must still offer.
+    fn choose_suite(&self, cx: &Context<'_>, hello: &Hello) -> Result<CipherSuite, Error> {
+        let offered = &hello.hello.cipher_suites;
+        match &self.retry {
+            Some(retry) if offered.contains(&enums::CipherSuite::from(retry.suite)) => {
+                Ok(retry.suite)
             }
-            None => {
-                cx.core
-                    .set_read_keys(&finished.client_handshake.traffic_keys(suite.aead()))?;
-                if offered_early {
-                    let budget = (cx.config.max_early_data as usize).max(MIN_EARLY_DATA_SKIP);
-                    cx.core.set_skip_budget(budget + SKIP_SLACK);
-                }
-                Ok(State::ExpectFinished(finished))
-            }
+            Some(_) => Err(PeerMisbehaved::IllegalParameter("suite changed after retry").into()),
+            None => cx
+                .config
+                .suites
+                .iter()
+                .copied()
+                .find(|s| offered.contains(&enums::CipherSuite::from(*s)))
+                .ok_or_else(|| PeerIncompatible::NoCommonSuite.into()),
         }
     }
+
+    /// After a HelloRetryRequest: the cookie is echoed and early data is not offered again
+    /// (RFC 8446 §4.1.2, §4.2.2, §4.2.10).
+    fn check_retry(&self, hello: &Hello) -> Result<(), Error> {
+        let Some(retry) = &self.retry else {
+            return Ok(());
+        };
+        let cookie = match hello.hello.extension(ExtensionType::Cookie) {
+            Some(ClientExtension::Cookie(c)) => c.as_slice(),
+            _ => &[],
+        };
+        if cookie != retry.cookie.as_slice() {
+            return Err(PeerMisbehaved::IllegalParameter("cookie not echoed").into());
+        }
+        if hello.has(ExtensionType::EarlyData) {
+            return Err(PeerMisbehaved::IllegalParameter("early_data after retry").into());
+        }
+        Ok(())
+    }
+}
+
+/// The client's key share in the server's most preferred group it sent one for; `None`
+/// means a HelloRetryRequest (RFC 8446 §4.2.8). Both extensions are required (§9.2).
+fn choose_key_share<'h>(
+    cx: &Context<'_>,
+    hello: &'h Hello,
+) -> Result<Option<(KxGroup, &'h KeyShareEntry)>, Error> {
+    let shares: &[KeyShareEntry] = match hello.hello.extension(ExtensionType::KeyShare) {
+        Some(ClientExtension::KeyShare(s)) => s,
+        _ => return Err(PeerMisbehaved::MissingExtension("key_share").into()),
+    };
+    if hello.groups().is_none() {
+        return Err(PeerMisbehaved::MissingExtension("supported_groups").into());
+    }
+    Ok(cx.config.groups.iter().find_map(|g| {
+        shares
+            .iter()
+            .find(|s| u16::from(s.group) == g.code_point())
+            .map(|s| (*g, s))
+    }))
+}
+
+/// Sends the ServerHello (RFC 8446 §4.1.3) with our key share when (EC)DHE is used, and
+/// returns the shared secret.
+fn emit_server_hello(
+    cx: &mut Context<'_>,
+    transcript: &mut Transcript,
+    hello: &Hello,
+    suite: CipherSuite,
+    resumed: Option<&Accepted>,
+    dhe: Option<(KxGroup, &KeyShareEntry)>,
+) -> Result<Option<Secret>, Error> {
+    let mut extensions = vec![ServerExtension::SupportedVersions(ProtocolVersion::Tls13)];
+    let mut shared = None;
+    if let Some((group, client_share)) = dhe {
+        let ours = KeyShare::generate(group, cx.config.rng.as_ref())?;
+        extensions.push(ServerExtension::KeyShare(KeyShareEntry {
+            group: NamedGroup::from(group.code_point()),
+            key_exchange: ours.public_key().to_vec(),
+        }));
+        // RFC 8446 §4.2.8: a share that is not a valid point of its group is the peer's fault.
+        shared = Some(
+            ours.agree(&client_share.key_exchange)
+                .map_err(|_| PeerMisbehaved::IllegalParameter("key share"))?,
+        );
+    }
+    if let Some(accepted) = resumed {
+        extensions.push(ServerExtension::PreSharedKey(accepted.index));
+    }
+    let mut random = [0u8; 32];
+    cx.config
+        .rng
+        .fill(&mut random)
+        .map_err(|_| CryptoError::Random)?;
+    send(
+        cx.core,
+        transcript,
+        HandshakePayload::ServerHello(ServerHello {
+            legacy_version: ProtocolVersion::Tls12,
+            random,
+            session_id: hello.hello.session_id.clone(),
+            cipher_suite: enums::CipherSuite::from(suite),
+            compression_method: 0,
+            extensions,
+            empty_extensions_block: false,
+        }),
+    )?;
+    Ok(shared)
+}
+
+/// The key schedule up to the handshake traffic secrets (RFC 8446 §7.1): from the accepted
+/// PSK or none, with the (EC)DHE secret or none; the early traffic secret when 0-RTT is
+/// accepted. Logs what it derives.
+#[allow(clippy::too_many_arguments)]
+fn schedule(
+    cx: &Context<'_>,
+    client_random: &[u8; 32],
+    suite: CipherSuite,
+    resumed: Option<Accepted>,
+    shared: Option<Secret>,
+    early_offered: bool,
+    client_hello_hash: &[u8],
+    transcript: &Transcript,
+) -> Result<Keys, Error> {
+    let key_log = cx.config.key_log.as_ref();
+    let (handshake, early_traffic, early_status, kind) = match resumed {
+        Some(accepted) => {
+            let early_ok = accepted.early_data;
+            let dhe = shared.is_some();
+            let early = accepted.into_early_secret();
+            let early_traffic = if early_ok {
+                let secret = early.client_early_traffic_secret(client_hello_hash)?;
+                log_secret(
+                    key_log,
+                    "CLIENT_EARLY_TRAFFIC_SECRET",
+                    client_random,
+                    &secret,
+                );
+                Some(secret)
+            } else {
+                None
+            };
+            let handshake = match &shared {
+                Some(shared) => early.psk_dhe_ke(shared.expose_secret()),
+                None => early.psk_ke(),
+            };
+            let status = match (early_offered, early_ok) {
+                (_, true) => EarlyDataStatus::Accepted,
+                (true, false) => EarlyDataStatus::Rejected,
+                (false, false) => EarlyDataStatus::NotOffered,
+            };
+            let kind = HandshakeKind::Resumed {
+                mechanism: ResumptionMechanism::Tls13Psk { dhe },
+                early_data: status,
+            };
+            (handshake, early_traffic, status, kind)
+        }
+        None => {
+            let shared = shared.ok_or(PeerMisbehaved::UnexpectedMessage)?;
+            let handshake = KeySchedule::full_handshake(suite.hash(), shared.expose_secret());
+            let status = if early_offered {
+                EarlyDataStatus::Rejected
+            } else {
+                EarlyDataStatus::NotOffered
+            };
+            (handshake, None, status, HandshakeKind::Full)
+        }
+    };
+    let secrets = handshake.traffic_secrets(transcript.current().as_ref())?;
+    log_handshake_secrets(key_log, client_random, &secrets);
+    Ok(Keys {
+        handshake,
+        secrets,
+        early_traffic,
+        early_status,
+        kind,
+    })
+}
+
+/// EncryptedExtensions (RFC 8446 §4.3.1): 0-RTT accepted, server name acknowledged. The one
+/// place a new TLS 1.3 server extension (ALPN) is answered.
+fn emit_encrypted_extensions(
+    cx: &mut Context<'_>,
+    transcript: &mut Transcript,
+    early_status: EarlyDataStatus,
+    resuming: bool,
+) -> Result<(), Error> {
+    let mut encrypted = Vec::new();
+    if early_status == EarlyDataStatus::Accepted {
+        encrypted.push(ServerExtension::EarlyData);
+    }
+    if cx.outcome.server_name.is_some() && !resuming {
+        encrypted.push(ServerExtension::ServerName);
+    }
+    send(
+        cx.core,
+        transcript,
+        HandshakePayload::EncryptedExtensions(encrypted),
+    )
+}
+
+/// Certificate and CertificateVerify of a full handshake (RFC 8446 §4.4.2, §4.4.3).
+fn emit_certificate(
+    cx: &mut Context<'_>,
+    transcript: &mut Transcript,
+    scheme: SignatureAlgorithm,
+) -> Result<(), Error> {
+    let config = cx.config;
+    let entries = config
+        .cert_chain
+        .iter()
+        .map(|c| CertificateEntry {
+            cert_data: c.as_ref().to_vec(),
+            extensions: Vec::new(),
+        })
+        .collect();
+    send(
+        cx.core,
+        transcript,
+        HandshakePayload::Certificate13(Certificate13 {
+            context: Vec::new(),
+            entries,
+        }),
+    )?;
+    let content = server_signed_content(transcript.current().as_ref());
+    let signature = config.key.sign(scheme, &content, config.rng.as_ref())?;
+    send(
+        cx.core,
+        transcript,
+        HandshakePayload::CertificateVerify(CertificateVerify {
+            scheme: enums::SignatureScheme::from(scheme.code_point()),
+            signature,
+        }),
+    )
+}
+
+/// The server's Finished (RFC 8446 §4.4.4).
+fn emit_finished(
+    cx: &mut Context<'_>,
+    transcript: &mut Transcript,
+    server_handshake: &TrafficSecret,
+) -> Result<(), Error> {
+    let verify_data = server_handshake.finished_verify_data(transcript.current().as_ref())?;
+    send(
+        cx.core,
+        transcript,
+        HandshakePayload::Finished(verify_data.as_ref().to_vec()),
+    )
 }
 
 /// Waiting for 0-RTT data and EndOfEarlyData (RFC 8446 §4.5).
@@ -492,11 +469,39 @@ pub(super) struct ExpectFinished {
 }
 
 impl ExpectFinished {
+    /// Installs the read keys for what the client sends next: 0-RTT data under the early
+    /// traffic secret when accepted, else its handshake flight (skipping refused early data).
+    fn expect_client_flight(
+        self,
+        cx: &mut Context<'_>,
+        early_traffic: Option<TrafficSecret>,
+        offered_early: bool,
+    ) -> Result<State, Error> {
+        let suite = self.suite;
+        match early_traffic {
+            Some(early) => {
+                cx.core.set_read_keys(&early.traffic_keys(suite.aead()))?;
+                Ok(State::ExpectEarlyData(ExpectEarlyData {
+                    finished: self,
+                    received: 0,
+                }))
+            }
+            None => {
+                cx.core
+                    .set_read_keys(&self.client_handshake.traffic_keys(suite.aead()))?;
+                if offered_early {
+                    skip_refused_early_data(cx);
+                }
+                Ok(State::ExpectFinished(self))
+            }
+        }
+    }
+
     fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
         let HandshakePayload::Finished(verify_data) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
-        let _proof = self
+        let proof = self
             .client_handshake
             .verify_finished(self.transcript.current().as_ref(), verify_data)?;
         self.transcript.add(&message.bytes);
@@ -525,11 +530,11 @@ impl ExpectFinished {
             let message = Message::encode(HandshakePayload::NewSessionTicket13(ticket))?;
             cx.core.send_handshake(&message.bytes)?;
         }
-        Ok(State::Connected(Connected {
+        Ok(State::Connected(Connected::new(
+            proof,
             suite,
-            client_traffic: self.app.traffic.client,
-            server_traffic: self.app.traffic.server,
-        }))
+            self.app.traffic,
+        )))
     }
 }
 
@@ -541,6 +546,15 @@ pub(super) struct Connected {
 }
 
 impl Connected {
+    /// The only way in: the client's Finished verified.
+    fn new(_client_finished: FinishedVerified, suite: CipherSuite, app: TrafficSecrets) -> Self {
+        Self {
+            suite,
+            client_traffic: app.client,
+            server_traffic: app.server,
+        }
+    }
+
     fn handle(self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
         match message.payload {
             HandshakePayload::KeyUpdate(request) => {

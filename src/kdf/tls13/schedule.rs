@@ -21,8 +21,9 @@ use super::{
 use crate::crypto::aead::{xor_nonce, AeadAlgorithm, AeadKey, NONCE_LEN};
 use crate::crypto::secret::{Secret, SecretArray, MAX_INLINE_SECRET};
 use crate::crypto::{hmac_key, CryptoError, HashAlgorithm};
+use crate::error::Error;
 use crate::error::PeerMisbehaved;
-use crate::{Error, Side};
+use crate::kdf::Side;
 
 /// A stage's secret with its HMAC key set up once. Every derivation from a stage is an HMAC
 /// keyed by the stage's secret, and setting up an HMAC key costs about as much as one short

@@ -1,14 +1,15 @@
 //! Resumption on the TLS 1.2 server: finding the offered session (RFC 5077 ticket first, then
 //! the session ID), the RFC 7627 §5.3 rules, the abbreviated handshake, and issuing tickets.
 
-use super::{
-    common, hello_extensions, send_finished, server_hello, Context, ExpectFinished, State,
-};
+use super::{hello_extensions, server_hello, Context, ExpectFinished, Hello, State};
 use crate::config::TicketMode;
-use crate::conn::tls12::{log_master_secret, protection, Transcript12};
+use crate::conn::tls12::{log_master_secret, protection, send_finished};
+use crate::conn::Transcript;
 use crate::conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism, Tls12CipherSuite};
+use crate::error::Error;
 use crate::error::PeerIncompatible;
 use crate::kdf::tls12::KeyMaterial;
+use crate::kdf::Side;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{self, ExtensionType, ProtocolVersion};
 use crate::msgs::extensions::ClientExtension;
@@ -16,7 +17,6 @@ use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::ticket::NewSessionTicket12;
 use crate::session::{SessionState, Tls12Session};
 use crate::ticket::{open_session, seal_session};
-use crate::{Error, Side};
 
 /// A session the client offered and the server can resume.
 pub(super) struct Resumable {
@@ -51,9 +51,14 @@ pub(super) fn find_session(
     if found.is_none() && !hello.session_id.is_empty() {
         if let Some(cache) = &config.session_cache {
             // A cache failure is a miss (the cache contract): a full handshake follows.
-            if let Ok(Some(SessionState::Tls12(session))) = cache.get(&hello.session_id) {
-                // The cache returns only unexpired entries.
-                found = Some((session, ResumptionMechanism::SessionId, false));
+            // The cache checks expiry on its own clock; the session is also checked against
+            // this connection's `now`, as tickets are.
+            match cache.get(&hello.session_id) {
+                Ok(Some(state)) if state.is_expired(cx.now) => {}
+                Ok(Some(SessionState::Tls12(session))) => {
+                    found = Some((session, ResumptionMechanism::SessionId, false));
+                }
+                _ => {}
             }
         }
     }
@@ -74,7 +79,7 @@ pub(super) fn find_session(
     };
     let offered = hello
         .cipher_suites
-        .contains(&enums::CipherSuite::from(suite.to_u16()));
+        .contains(&enums::CipherSuite::from(suite));
     let same_name = session.server_name == cx.outcome.server_name;
     if session.protocol_version != u16::from(ProtocolVersion::Tls12)
         || !offered
@@ -95,20 +100,20 @@ pub(super) fn find_session(
 /// randoms, and the server's Finished first.
 pub(super) fn resume(
     cx: &mut Context<'_>,
-    hello: &ClientHello,
-    hello_bytes: &[u8],
+    parsed: &Hello,
     r: Resumable,
     server_random: [u8; 32],
     secure_renegotiation: bool,
     ems: bool,
 ) -> Result<State, Error> {
+    let hello = &parsed.hello;
     let suite = r.suite;
     let issue_ticket = r.mechanism == ResumptionMechanism::Ticket && r.renew;
-    let mut transcript = Transcript12::new(suite.hash());
-    transcript.add(hello_bytes);
+    let mut transcript = Transcript::new(suite.hash());
+    transcript.add(&parsed.bytes);
     let extensions = hello_extensions(hello, secure_renegotiation, ems, issue_ticket);
     // RFC 5246 §7.4.1.3 and RFC 5077 §3.4: resuming, the server echoes the client's ID.
-    common::send(
+    crate::conn::send(
         cx.core,
         &mut transcript,
         server_hello(server_random, hello.session_id.clone(), suite, extensions),
@@ -125,14 +130,14 @@ pub(super) fn resume(
         &server_random,
         &hello.random,
     );
-    send_finished(cx.core, &mut transcript, suite, &ms, &keys)?;
+    send_finished(cx.core, &mut transcript, suite, &ms, &keys, Side::Server)?;
     cx.core
         .expect_change_cipher_spec(protection(&keys, Side::Client)?);
     cx.outcome.kind = Some(HandshakeKind::Resumed {
         mechanism: r.mechanism,
         early_data: EarlyDataStatus::NotOffered,
     });
-    *cx.suite = Some(suite);
+    cx.outcome.tls12_suite = Some(suite);
     Ok(State::ExpectFinished(Box::new(ExpectFinished {
         transcript,
         suite,
@@ -148,7 +153,7 @@ pub(super) fn resume(
 /// sends an empty ticket, which RFC 5077 §3.3 allows: the client simply cannot resume.
 pub(super) fn send_ticket(
     cx: &mut Context<'_>,
-    transcript: &mut Transcript12,
+    transcript: &mut Transcript,
     state: &SessionState,
 ) -> Result<(), Error> {
     let TicketMode::Stateless(sealer) = &cx.config.tickets else {
@@ -162,7 +167,7 @@ pub(super) fn send_ticket(
         }
         Err(_) => (Vec::new(), 0),
     };
-    common::send(
+    crate::conn::send(
         cx.core,
         transcript,
         HandshakePayload::NewSessionTicket12(NewSessionTicket12 {

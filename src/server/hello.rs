@@ -1,0 +1,145 @@
+//! The version-neutral start of the server: the ClientHello decoded once, with its exact bytes
+//! and the slice a PSK binder covers; the protocol version chosen from it; and the extension
+//! negotiation both versions share (server name, groups, signature schemes). Each half then
+//! takes the parsed hello and answers it.
+
+use crate::config::ServerConfig;
+use crate::config::TlsVersion;
+use crate::crypto::kx::KxGroup;
+use crate::crypto::sign::SignatureAlgorithm;
+use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
+use crate::msgs::client_hello::{binder_prefix_of, ClientHello};
+use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion};
+use crate::msgs::extensions::ClientExtension;
+use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
+
+/// A ClientHello as received: decoded once, its bytes kept for the transcript and binders.
+pub(super) struct Hello {
+    pub(super) hello: ClientHello,
+    pub(super) bytes: Vec<u8>,
+    /// The host name the client asked for, read once.
+    pub(super) server_name: Option<String>,
+}
+
+impl Hello {
+    /// Decodes a handshake message that must be a ClientHello. `version` picks the forms of
+    /// the messages that differ between versions (the ClientHello does not): the first
+    /// flight is read as TLS 1.2, the second ClientHello after a HelloRetryRequest as 1.3.
+    ///
+    /// # Errors
+    /// The decoding error, or `unexpected_message` for any other message.
+    pub(super) fn decode(bytes: Vec<u8>, version: Version) -> Result<Self, Error> {
+        let decoded = HandshakeMessage::decode(&bytes, version)?;
+        let HandshakePayload::ClientHello(hello) = decoded.payload else {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        };
+        let server_name = hello.server_name();
+        Ok(Self {
+            hello,
+            bytes,
+            server_name,
+        })
+    }
+
+    /// The bytes a PSK binder covers (RFC 8446 §4.2.11.2): the message up to its binders.
+    pub(super) fn binder_prefix(&self) -> Option<&[u8]> {
+        binder_prefix_of(&self.hello, &self.bytes)
+    }
+
+    /// The versions in supported_versions, if the extension is present.
+    pub(super) fn supported_versions(&self) -> Option<&[ProtocolVersion]> {
+        match self.hello.extension(ExtensionType::SupportedVersions) {
+            Some(ClientExtension::SupportedVersions(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Whether the client offers TLS 1.3 (in supported_versions, RFC 8446 §4.2.1).
+    pub(super) fn offers_tls13(&self) -> bool {
+        self.supported_versions()
+            .is_some_and(|v| v.contains(&ProtocolVersion::Tls13))
+    }
+
+    /// The groups of supported_groups, if present.
+    pub(super) fn groups(&self) -> Option<&[NamedGroup]> {
+        match self.hello.extension(ExtensionType::SupportedGroups) {
+            Some(ClientExtension::SupportedGroups(g)) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The wire codes of signature_algorithms, if present.
+    pub(super) fn signature_schemes(&self) -> Option<Vec<u16>> {
+        match self.hello.extension(ExtensionType::SignatureAlgorithms) {
+            Some(ClientExtension::SignatureAlgorithms(s)) => {
+                Some(s.iter().map(|s| u16::from(*s)).collect())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the client sent an extension of this type.
+    pub(super) fn has(&self, typ: ExtensionType) -> bool {
+        self.hello.extension(typ).is_some()
+    }
+}
+
+/// The version this ClientHello gets: TLS 1.3 when both sides have it, else TLS 1.2 when
+/// both have that (RFC 8446 §4.2.1, RFC 5246 §E.1).
+///
+/// # Errors
+/// [`PeerIncompatible::NoCommonVersion`] (`protocol_version`).
+pub(super) fn choose_version(config: &ServerConfig, hello: &Hello) -> Result<TlsVersion, Error> {
+    if config.versions.tls13 && hello.offers_tls13() {
+        return Ok(TlsVersion::Tls13);
+    }
+    let offers12 = match hello.supported_versions() {
+        Some(v) => v.contains(&ProtocolVersion::Tls12),
+        None => u16::from(hello.hello.legacy_version) >= u16::from(ProtocolVersion::Tls12),
+    };
+    if config.versions.tls12 && offers12 {
+        return Ok(TlsVersion::Tls12);
+    }
+    Err(PeerIncompatible::NoCommonVersion.into())
+}
+
+/// The server's most preferred group among `client_groups`.
+///
+/// # Errors
+/// [`PeerIncompatible::NoCommonGroup`].
+pub(super) fn choose_group(
+    config: &ServerConfig,
+    client_groups: &[NamedGroup],
+) -> Result<KxGroup, Error> {
+    config
+        .groups
+        .iter()
+        .copied()
+        .find(|g| client_groups.contains(&NamedGroup::from(g.code_point())))
+        .ok_or_else(|| PeerIncompatible::NoCommonGroup.into())
+}
+
+/// The signature scheme for the server's key among those the client offers. TLS 1.3 requires
+/// signature_algorithms (RFC 8446 §4.2.3); in TLS 1.2 its absence implies SHA-1
+/// (RFC 5246 §7.4.1.4.1), which this server never signs with.
+///
+/// # Errors
+/// `missing_extension` for a TLS 1.3 hello without the extension;
+/// [`PeerIncompatible::NoCommonSignatureScheme`] when nothing fits.
+pub(super) fn choose_scheme(
+    config: &ServerConfig,
+    hello: &Hello,
+    tls13: bool,
+) -> Result<SignatureAlgorithm, Error> {
+    let offered = match hello.signature_schemes() {
+        Some(offered) => offered,
+        None if tls13 => {
+            return Err(PeerMisbehaved::MissingExtension("signature_algorithms").into())
+        }
+        None => Vec::new(),
+    };
+    config
+        .key
+        .choose(&offered, tls13)
+        .ok_or_else(|| PeerIncompatible::NoCommonSignatureScheme.into())
+}
