@@ -34,7 +34,7 @@ fn cache_with(
         &FleetKey::from_bytes(key).expect("32 bytes"),
         clock,
     )
-    .with_key_shape(KeyShape::lengths(1, MAX_KEY_LEN))
+    .with_key_shape(KeyShape::lengths(1, MAX_KEY_LEN).expect("a valid shape"))
 }
 
 /// `PTTL` of a key: `None` when it has none or does not exist.
@@ -144,7 +144,7 @@ fn values_expire_by_our_clock_and_from_redis() {
         )
         .unwrap();
     let stored = Instant::now();
-    let ttl = pttl(&server, b"t:session:px");
+    let ttl = pttl(&server, &cache.redis_key_for(b"px"));
     assert!(
         ttl.is_some_and(|t| t <= Duration::from_millis(100))
             || before.elapsed() >= Duration::from_millis(100),
@@ -153,10 +153,13 @@ fn values_expire_by_our_clock_and_from_redis() {
     std::thread::sleep(
         (stored + Duration::from_millis(200)).saturating_duration_since(Instant::now()),
     );
-    assert!(server.get(b"t:session:px").is_none(), "PX expired the key");
+    assert!(
+        server.get(&cache.redis_key_for(b"px")).is_none(),
+        "PX expired the key"
+    );
     // Already expired: refused, nothing stored.
     assert!(cache.put_encoded(b"past", b"v", clock.now()).is_err());
-    assert!(server.get(b"t:session:past").is_none());
+    assert!(server.get(&cache.redis_key_for(b"past")).is_none());
 }
 
 #[test]
@@ -171,7 +174,8 @@ fn prefixes_keep_caches_apart() {
     one.put_encoded(b"id", b"one's", in_an_hour(&clock))
         .unwrap();
     assert!(two.get_encoded(b"id").unwrap().is_none());
-    assert_eq!(server.keys(), vec![b"one:session:id".to_vec()]);
+    assert_eq!(server.keys(), vec![one.redis_key_for(b"id")]);
+    assert!(server.keys()[0].starts_with(b"one:session:"));
 }
 
 #[test]
@@ -208,23 +212,30 @@ fn bad_data_in_redis_is_a_miss_never_trusted() {
     let cache = cache_with(&server, &key, b"t:", clock.clone());
     let until = in_an_hour(&clock);
     cache.put_encoded(b"good", b"genuine state", until).unwrap();
-    let genuine = server.get(b"t:session:good").unwrap();
+    let genuine = server.get(&cache.redis_key_for(b"good")).unwrap();
 
     // Garbage, empty, truncated, one bit flipped.
     server.set(
-        b"t:session:garbage",
+        &cache.redis_key_for(b"garbage"),
         b"\x01this is not a sealed session at all",
     );
-    server.set(b"t:session:empty", b"");
-    server.set(b"t:session:truncated", &genuine[..genuine.len() - 1]);
+    server.set(&cache.redis_key_for(b"empty"), b"");
+    server.set(
+        &cache.redis_key_for(b"truncated"),
+        &genuine[..genuine.len() - 1],
+    );
     let mut flipped = genuine.clone();
     flipped[20] ^= 1;
-    server.set(b"t:session:flipped", &flipped);
+    server.set(&cache.redis_key_for(b"flipped"), &flipped);
     // A genuine value moved to another key: the key is the additional data.
-    server.set(b"t:session:moved", &genuine);
-    // Another fleet's value under the very key it was stored with.
+    server.set(&cache.redis_key_for(b"moved"), &genuine);
+    // Another fleet's value for the same id. (Its key names differ from ours too, so it is
+    // copied to where we look: sealed under another key, it does not open.)
     let other = cache_with(&server, &fleet_key_bytes(), b"t:", clock.clone());
     other.put_encoded(b"other", b"their state", until).unwrap();
+    assert!(server.get(&cache.redis_key_for(b"other")).is_none());
+    let theirs = server.get(&other.redis_key_for(b"other")).unwrap();
+    server.set(&cache.redis_key_for(b"other"), &theirs);
     for k in [
         &b"garbage"[..],
         b"empty",
@@ -236,11 +247,11 @@ fn bad_data_in_redis_is_a_miss_never_trusted() {
         assert!(cache.get_encoded(k).unwrap().is_none(), "{k:?} is a miss");
         assert!(cache.take_encoded(k).unwrap().is_none(), "{k:?} is a miss");
     }
-    // Each bad value is counted by get and by take, except the empty one, which a read (a
-    // bounded range of the value) cannot tell from an absent key: a miss all the same.
+    // Each bad value is counted by get and by take, except the empty one, which a bounded
+    // read (a range of the value) cannot tell from an absent key: a miss all the same.
     assert_eq!(
         cache.untrusted(),
-        11,
+        10,
         "each bad value counted by get and by take"
     );
     assert_eq!(
@@ -449,8 +460,7 @@ fn a_huge_value_in_redis_is_never_read_into_memory() {
     };
     let cache = default_cache(&server, Arc::new(ManualClock::new(START)));
     let id = [0x42u8; 32];
-    let mut redis_key = b"t:session:".to_vec();
-    redis_key.extend_from_slice(&id);
+    let redis_key = cache.redis_key_for(&id);
     server.set(&redis_key, &vec![0xee; 8 << 20]);
     let sent_before = info_number(&server, "stats", "total_net_output_bytes");
     assert!(cache.get_encoded(&id).unwrap().is_none());
@@ -468,8 +478,11 @@ fn a_key_shape_with_a_prefix_admits_only_tagged_ids() {
         return;
     };
     let clock = Arc::new(ManualClock::new(START));
-    let cache = default_cache(&server, clock.clone())
-        .with_key_shape(KeyShape::exact(32).with_prefix(&[0xf1]));
+    let cache = default_cache(&server, clock.clone()).with_key_shape(
+        KeyShape::exact(32)
+            .and_then(|shape| shape.with_prefix(&[0xf1]))
+            .expect("a valid shape"),
+    );
     let mut tagged = [0x33u8; 32];
     tagged[0] = 0xf1;
     cache
@@ -534,7 +547,7 @@ fn the_largest_session_stored_is_read_back() {
 
 /// The commands the README's Security notes list for the fleet's ACL user. Redis checks the
 /// commands a script calls against the caller's ACL too, so this list must cover those.
-const DOCUMENTED_ACL_COMMANDS: &[&str] = &["get", "getrange", "set", "del", "getdel", "eval"];
+const DOCUMENTED_ACL_COMMANDS: &[&str] = &["get", "getrange", "set", "del", "eval", "evalsha"];
 
 /// A Redis user limited, as the README recommends, to the key prefix and the documented
 /// commands can do everything the cache and the replay guard do. A command missing from the
@@ -618,6 +631,32 @@ fn take_sends_the_script_text_once_then_only_its_hash() {
     assert_eq!(cache.redis().stats().failures, 0);
 }
 
+/// A shape no key can fit (shortest above longest, or a prefix longer than the longest key)
+/// would make every put fail and every lookup miss, silently: such shapes are refused.
+#[test]
+fn key_shapes_that_no_key_can_fit_are_refused() {
+    assert!(KeyShape::lengths(40, 20).is_err());
+    assert!(
+        KeyShape::lengths(300, 400).is_err(),
+        "shortest over MAX_KEY_LEN"
+    );
+    assert!(KeyShape::exact(0).is_err());
+    assert!(KeyShape::exact(MAX_KEY_LEN + 1).is_err());
+    assert!(KeyShape::exact(32).unwrap().with_prefix(&[1; 33]).is_err());
+    assert!(KeyShape::lengths(8, 16)
+        .unwrap()
+        .with_prefix(&[1; 20])
+        .is_err());
+    // A longest length over MAX_KEY_LEN is cut to it: keys up to MAX_KEY_LEN still fit.
+    let wide = KeyShape::lengths(1, 10_000).unwrap();
+    assert!(wide.admits(&[1; MAX_KEY_LEN]) && !wide.admits(&[1; MAX_KEY_LEN + 1]));
+    let tagged = KeyShape::lengths(16, 32)
+        .unwrap()
+        .with_prefix(&[7; 16])
+        .unwrap();
+    assert!(tagged.admits(&[7; 16]) && tagged.admits(&[7; 32]) && !tagged.admits(&[8; 32]));
+}
+
 /// Redis key names are derived from the session id under a fleet secret, never the id itself:
 /// a reader of a dump (or of Redis traffic) learns no id it could offer in a ClientHello to
 /// burn an outstanding single-use ticket or look a session up.
@@ -643,6 +682,10 @@ fn redis_key_names_reveal_no_session_id() {
             );
         }
     }
+    // Another fleet key names the same id differently.
+    let other = cache_with(&server, &fleet_key_bytes(), b"t:", clock.clone());
+    assert_ne!(other.redis_key_for(&ids[0]), cache.redis_key_for(&ids[0]));
+    assert!(keys.contains(&cache.redis_key_for(&ids[0])));
     for id in &ids {
         assert!(cache.take_encoded(id).unwrap().is_some());
     }
