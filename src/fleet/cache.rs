@@ -154,7 +154,8 @@ impl core::fmt::Debug for RedisSessionCache {
 
 impl RedisSessionCache {
     /// A cache in `redis`, sealing values under a key derived from `fleet`, for keys of the
-    /// default [`KeyShape`].
+    /// default [`KeyShape`]: exactly 32 bytes, so storing a key of any other length fails
+    /// until [`with_key_shape`](Self::with_key_shape) says otherwise.
     pub fn new(redis: Arc<Redis>, fleet: &FleetKey, clock: Arc<dyn Clock>) -> Self {
         Self {
             redis,
