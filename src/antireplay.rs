@@ -162,6 +162,17 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(10);
 /// would let anyone holding many tickets of their own fill the guard for days and have early
 /// data refused to every client. A later ClientHello with the same ticket, made by the
 /// client with its own fresh age and binder, is not a replay and may be accepted again.
+///
+/// # The window and the server's `max_ticket_age_skew`
+///
+/// The guard's window is its own setting, [`DEFAULT_WINDOW`] (10 s) unless given; the server
+/// has another, `ServerConfig::with_max_ticket_age_skew` (also 10 s by default), and compares
+/// the same quantity (the client's ticket age against the server's) before it asks the guard.
+/// So early data is accepted only within the smaller of the two; a guard window wider than
+/// the server's skew only keeps each ticket longer (memory), a narrower one refuses ages the
+/// server would take. Build the guard with the server's skew, [`windowed`](Self::windowed),
+/// so the two stay equal. Every server sharing one guard (a fleet's
+/// `RedisReplayGuard`, feature `redis`, included) must use the same window.
 pub struct SingleUseTickets {
     inner: Guarded,
     max_ticket_lifetime: Duration,
@@ -186,6 +197,13 @@ impl SingleUseTickets {
             max_ticket_lifetime,
             window: DEFAULT_WINDOW,
         }
+    }
+
+    /// A guard remembering at most `capacity` tickets, for tickets living at most
+    /// `max_ticket_lifetime` after issue, with freshness `window`: pass the server's
+    /// `max_ticket_age_skew` (type docs).
+    pub fn windowed(capacity: usize, max_ticket_lifetime: Duration, window: Duration) -> Self {
+        Self::new(capacity, max_ticket_lifetime).with_window(window)
     }
 
     /// Sets the freshness window (type docs); each ticket is remembered about this long.

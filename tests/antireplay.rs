@@ -231,3 +231,30 @@ fn single_use_tickets_forget_a_ticket_once_its_replay_would_be_too_old() {
         Verdict::TooOld
     );
 }
+
+/// A guard built with the server's ticket-age skew uses that window: ages further off are
+/// refused, and each record is kept only that long.
+#[test]
+fn single_use_tickets_built_with_the_servers_skew_use_it_as_their_window() {
+    let skew = Duration::from_secs(2);
+    let guard = SingleUseTickets::windowed(10, Duration::from_secs(3600), skew);
+    // The client says 10 s, the server's clock says 12.5 s: outside 2 s.
+    assert_eq!(
+        guard.check_and_record(&attempt(b"late", 10_000), at(12_500)),
+        Verdict::TooOld
+    );
+    assert_eq!(
+        guard.check_and_record(&attempt(b"on time", 10_000), at(11_500)),
+        Verdict::Fresh
+    );
+    // Remembered until a replay would be 2 s off, and no longer.
+    assert_eq!(
+        guard.check_and_record(&attempt(b"on time", 10_000), at(12_000)),
+        Verdict::Replay
+    );
+    assert_eq!(
+        guard.check_and_record(&attempt(b"other", 12_001), at(12_001)),
+        Verdict::Fresh
+    );
+    assert_eq!(guard.len(), 1, "the first record was forgotten at 12.001 s");
+}

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fleet_support::{fleet_key_bytes, RedisServer};
+use tls_resumption::antireplay::{EarlyDataAttempt, ReplayGuard, Verdict};
 use tls_resumption::fleet::{
-    FleetKey, KeyShape, Redis, RedisOptions, RedisSessionCache, MAX_KEY_LEN,
+    FleetKey, KeyShape, Redis, RedisOptions, RedisReplayGuard, RedisSessionCache, MAX_KEY_LEN,
 };
 use tls_resumption::store::{SessionCache, StoreError};
 use tls_resumption::time::{Clock, ManualClock, Timestamp};
@@ -33,7 +34,15 @@ fn cache_with(
         &FleetKey::from_bytes(key).expect("32 bytes"),
         clock,
     )
-    .with_key_shape(KeyShape::lengths(1, MAX_KEY_LEN))
+    .with_key_shape(KeyShape::lengths(1, MAX_KEY_LEN).expect("a valid shape"))
+}
+
+/// `PTTL` of a key: `None` when it has none or does not exist.
+fn pttl(server: &RedisServer, key: &[u8]) -> Option<Duration> {
+    let reply = server.command_bytes(&[b"PTTL", key]).expect("PTTL");
+    let text = String::from_utf8_lossy(&reply);
+    let ms: i64 = text.trim().strip_prefix(':')?.parse().ok()?;
+    u64::try_from(ms).ok().map(Duration::from_millis)
 }
 
 fn in_an_hour(clock: &ManualClock) -> Timestamp {
@@ -124,7 +133,9 @@ fn values_expire_by_our_clock_and_from_redis() {
         .unwrap();
     clock.advance(Duration::from_secs(11));
     assert!(cache.get_encoded(b"short").unwrap().is_none());
-    // Redis's PX: the key itself disappears.
+    // Redis's PX: the key itself disappears. (Its TTL is read back rather than its presence
+    // checked, which a slow thread could miss.)
+    let before = Instant::now();
     cache
         .put_encoded(
             b"px",
@@ -132,12 +143,23 @@ fn values_expire_by_our_clock_and_from_redis() {
             clock.now().saturating_add(Duration::from_millis(100)),
         )
         .unwrap();
-    assert!(server.get(b"t:session:px").is_some());
-    std::thread::sleep(Duration::from_millis(250));
-    assert!(server.get(b"t:session:px").is_none(), "PX expired the key");
+    let stored = Instant::now();
+    let ttl = pttl(&server, &cache.redis_key_for(b"px"));
+    assert!(
+        ttl.is_some_and(|t| t <= Duration::from_millis(100))
+            || before.elapsed() >= Duration::from_millis(100),
+        "{ttl:?}"
+    );
+    std::thread::sleep(
+        (stored + Duration::from_millis(200)).saturating_duration_since(Instant::now()),
+    );
+    assert!(
+        server.get(&cache.redis_key_for(b"px")).is_none(),
+        "PX expired the key"
+    );
     // Already expired: refused, nothing stored.
     assert!(cache.put_encoded(b"past", b"v", clock.now()).is_err());
-    assert!(server.get(b"t:session:past").is_none());
+    assert!(server.get(&cache.redis_key_for(b"past")).is_none());
 }
 
 #[test]
@@ -152,7 +174,8 @@ fn prefixes_keep_caches_apart() {
     one.put_encoded(b"id", b"one's", in_an_hour(&clock))
         .unwrap();
     assert!(two.get_encoded(b"id").unwrap().is_none());
-    assert_eq!(server.keys(), vec![b"one:session:id".to_vec()]);
+    assert_eq!(server.keys(), vec![one.redis_key_for(b"id")]);
+    assert!(server.keys()[0].starts_with(b"one:session:"));
 }
 
 #[test]
@@ -189,23 +212,30 @@ fn bad_data_in_redis_is_a_miss_never_trusted() {
     let cache = cache_with(&server, &key, b"t:", clock.clone());
     let until = in_an_hour(&clock);
     cache.put_encoded(b"good", b"genuine state", until).unwrap();
-    let genuine = server.get(b"t:session:good").unwrap();
+    let genuine = server.get(&cache.redis_key_for(b"good")).unwrap();
 
     // Garbage, empty, truncated, one bit flipped.
     server.set(
-        b"t:session:garbage",
+        &cache.redis_key_for(b"garbage"),
         b"\x01this is not a sealed session at all",
     );
-    server.set(b"t:session:empty", b"");
-    server.set(b"t:session:truncated", &genuine[..genuine.len() - 1]);
+    server.set(&cache.redis_key_for(b"empty"), b"");
+    server.set(
+        &cache.redis_key_for(b"truncated"),
+        &genuine[..genuine.len() - 1],
+    );
     let mut flipped = genuine.clone();
     flipped[20] ^= 1;
-    server.set(b"t:session:flipped", &flipped);
+    server.set(&cache.redis_key_for(b"flipped"), &flipped);
     // A genuine value moved to another key: the key is the additional data.
-    server.set(b"t:session:moved", &genuine);
-    // Another fleet's value under the very key it was stored with.
+    server.set(&cache.redis_key_for(b"moved"), &genuine);
+    // Another fleet's value for the same id. (Its key names differ from ours too, so it is
+    // copied to where we look: sealed under another key, it does not open.)
     let other = cache_with(&server, &fleet_key_bytes(), b"t:", clock.clone());
     other.put_encoded(b"other", b"their state", until).unwrap();
+    assert!(server.get(&cache.redis_key_for(b"other")).is_none());
+    let theirs = server.get(&other.redis_key_for(b"other")).unwrap();
+    server.set(&cache.redis_key_for(b"other"), &theirs);
     for k in [
         &b"garbage"[..],
         b"empty",
@@ -217,11 +247,11 @@ fn bad_data_in_redis_is_a_miss_never_trusted() {
         assert!(cache.get_encoded(k).unwrap().is_none(), "{k:?} is a miss");
         assert!(cache.take_encoded(k).unwrap().is_none(), "{k:?} is a miss");
     }
-    // Each bad value is counted by get and by take, except the empty one, which a read (a
-    // bounded range of the value) cannot tell from an absent key: a miss all the same.
+    // Each bad value is counted by get and by take, except the empty one, which a bounded
+    // read (a range of the value) cannot tell from an absent key: a miss all the same.
     assert_eq!(
         cache.untrusted(),
-        11,
+        10,
         "each bad value counted by get and by take"
     );
     assert_eq!(
@@ -393,13 +423,30 @@ fn lookups_of_identities_that_cannot_be_ours_send_no_command_to_redis() {
         assert!(cache.get_encoded(&id).unwrap().is_none(), "{len}");
         assert!(cache.take_encoded(&id).unwrap().is_none(), "{len}");
     }
-    let get_calls = info_number(&server, "commandstats", "cmdstat_get")
-        + info_number(&server, "commandstats", "cmdstat_getdel");
-    assert_eq!(get_calls, 0, "lookups that reached Redis");
+    assert_eq!(commands_run(&server), 0, "lookups that reached Redis");
     assert_eq!(cache.redis().stats().round_trips, 0);
-    // A 32-byte identity is looked up: one round trip.
+    // A 32-byte identity is looked up, by a get and by a take: the count above would have
+    // seen either.
     assert!(cache.get_encoded(&[0x5a; 32]).unwrap().is_none());
     assert_eq!(cache.redis().stats().round_trips, 1);
+    let after_get = commands_run(&server);
+    assert!(after_get >= 1, "{after_get}");
+    assert!(cache.take_encoded(&[0x5a; 32]).unwrap().is_none());
+    assert!(commands_run(&server) > after_get);
+}
+
+/// Commands Redis has run, of any kind, except the tests' own `INFO` and `PING`.
+fn commands_run(server: &RedisServer) -> u64 {
+    let info = server.command(&["INFO", "commandstats"]).expect("INFO");
+    info.lines()
+        .filter_map(|line| line.strip_prefix("cmdstat_"))
+        .filter(|line| !line.starts_with("info:") && !line.starts_with("ping:"))
+        .map(|line| {
+            let calls = line.split_once(":calls=").map_or("", |(_, rest)| rest);
+            let digits: String = calls.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u64>().expect("a number")
+        })
+        .sum()
 }
 
 /// Anyone who can write to Redis can store a value of up to 512 MB under a key a server will
@@ -413,8 +460,7 @@ fn a_huge_value_in_redis_is_never_read_into_memory() {
     };
     let cache = default_cache(&server, Arc::new(ManualClock::new(START)));
     let id = [0x42u8; 32];
-    let mut redis_key = b"t:session:".to_vec();
-    redis_key.extend_from_slice(&id);
+    let redis_key = cache.redis_key_for(&id);
     server.set(&redis_key, &vec![0xee; 8 << 20]);
     let sent_before = info_number(&server, "stats", "total_net_output_bytes");
     assert!(cache.get_encoded(&id).unwrap().is_none());
@@ -432,8 +478,11 @@ fn a_key_shape_with_a_prefix_admits_only_tagged_ids() {
         return;
     };
     let clock = Arc::new(ManualClock::new(START));
-    let cache = default_cache(&server, clock.clone())
-        .with_key_shape(KeyShape::exact(32).with_prefix(&[0xf1]));
+    let cache = default_cache(&server, clock.clone()).with_key_shape(
+        KeyShape::exact(32)
+            .and_then(|shape| shape.with_prefix(&[0xf1]))
+            .expect("a valid shape"),
+    );
     let mut tagged = [0x33u8; 32];
     tagged[0] = 0xf1;
     cache
@@ -494,4 +543,150 @@ fn the_largest_session_stored_is_read_back() {
         &big[..]
     );
     assert_eq!(cache.untrusted(), 0);
+}
+
+/// The commands the README's Security notes list for the fleet's ACL user. Redis checks the
+/// commands a script calls against the caller's ACL too, so this list must cover those.
+const DOCUMENTED_ACL_COMMANDS: &[&str] = &["get", "getrange", "set", "del", "eval", "evalsha"];
+
+/// A Redis user limited, as the README recommends, to the key prefix and the documented
+/// commands can do everything the cache and the replay guard do. A command missing from the
+/// list (one called inside a script counts) makes that operation fail in production.
+#[test]
+fn an_acl_user_with_only_the_documented_commands_can_do_everything() {
+    let Some(server) = RedisServer::start("an_acl_user_with_only_the_documented_commands") else {
+        return;
+    };
+    let mut rule = vec!["ACL", "SETUSER", "fleet", "on", ">pw", "~t:*", "-@all"];
+    let allowed: Vec<String> = DOCUMENTED_ACL_COMMANDS
+        .iter()
+        .map(|c| format!("+{c}"))
+        .collect();
+    rule.extend(allowed.iter().map(String::as_str));
+    let reply = server.command(&rule).expect("ACL SETUSER");
+    assert!(reply.starts_with("+OK"), "{reply}");
+    let url = format!("redis://fleet:pw@127.0.0.1:{}", server.port());
+    let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&failures);
+    let redis = Arc::new(
+        Redis::open(&url, RedisOptions::default().prefix(b"t:"))
+            .expect("valid url")
+            .with_failure_hook(Arc::new(move |f| {
+                seen.lock()
+                    .unwrap()
+                    .push(format!("{}: {}", f.operation, f.error));
+            })),
+    );
+    let clock = Arc::new(ManualClock::new(START));
+    let fleet = FleetKey::from_bytes(&fleet_key_bytes()).expect("32 bytes");
+    let cache = RedisSessionCache::new(Arc::clone(&redis), &fleet, clock.clone());
+    let id = [0x17u8; 32];
+    cache
+        .put_encoded(&id, b"state", in_an_hour(&clock))
+        .unwrap();
+    assert!(cache.get_encoded(&id).unwrap().is_some());
+    assert!(cache.take_encoded(&id).unwrap().is_some());
+    assert!(cache.take_encoded(&id).unwrap().is_none());
+    cache.remove(&id).unwrap();
+    let guard = RedisReplayGuard::new(redis, Duration::from_secs(10));
+    let attempt = EarlyDataAttempt {
+        id: b"binder",
+        issued_at: START,
+        client_ticket_age_ms: 0,
+    };
+    assert_eq!(guard.check_and_record(&attempt, START), Verdict::Fresh);
+    assert_eq!(guard.check_and_record(&attempt, START), Verdict::Replay);
+    assert!(
+        failures.lock().unwrap().is_empty(),
+        "{:?}",
+        failures.lock().unwrap()
+    );
+}
+
+/// The take script is sent once per connection at most: later takes name it by its SHA-1
+/// (`EVALSHA`), and a Redis that forgot it (restart, `SCRIPT FLUSH`) is sent it again.
+#[test]
+fn take_sends_the_script_text_once_then_only_its_hash() {
+    let Some(server) = RedisServer::start("take_sends_the_script_text_once") else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = default_cache(&server, clock.clone());
+    for i in 0..5u8 {
+        cache
+            .put_encoded(&[i; 32], b"state", in_an_hour(&clock))
+            .unwrap();
+        assert!(cache.take_encoded(&[i; 32]).unwrap().is_some());
+    }
+    assert_eq!(info_number(&server, "commandstats", "cmdstat_eval"), 1);
+    assert_eq!(info_number(&server, "commandstats", "cmdstat_evalsha"), 5);
+    assert!(server
+        .command(&["SCRIPT", "FLUSH"])
+        .is_some_and(|r| r.starts_with("+OK")));
+    cache
+        .put_encoded(&[9; 32], b"state", in_an_hour(&clock))
+        .unwrap();
+    assert!(cache.take_encoded(&[9; 32]).unwrap().is_some());
+    assert_eq!(info_number(&server, "commandstats", "cmdstat_eval"), 2);
+    assert_eq!(cache.redis().stats().failures, 0);
+}
+
+/// A shape no key can fit (shortest above longest, or a prefix longer than the longest key)
+/// would make every put fail and every lookup miss, silently: such shapes are refused.
+#[test]
+fn key_shapes_that_no_key_can_fit_are_refused() {
+    assert!(KeyShape::lengths(40, 20).is_err());
+    assert!(
+        KeyShape::lengths(300, 400).is_err(),
+        "shortest over MAX_KEY_LEN"
+    );
+    assert!(KeyShape::exact(0).is_err());
+    assert!(KeyShape::exact(MAX_KEY_LEN + 1).is_err());
+    assert!(KeyShape::exact(32).unwrap().with_prefix(&[1; 33]).is_err());
+    assert!(KeyShape::lengths(8, 16)
+        .unwrap()
+        .with_prefix(&[1; 20])
+        .is_err());
+    // A longest length over MAX_KEY_LEN is cut to it: keys up to MAX_KEY_LEN still fit.
+    let wide = KeyShape::lengths(1, 10_000).unwrap();
+    assert!(wide.admits(&[1; MAX_KEY_LEN]) && !wide.admits(&[1; MAX_KEY_LEN + 1]));
+    let tagged = KeyShape::lengths(16, 32)
+        .unwrap()
+        .with_prefix(&[7; 16])
+        .unwrap();
+    assert!(tagged.admits(&[7; 16]) && tagged.admits(&[7; 32]) && !tagged.admits(&[8; 32]));
+}
+
+/// Redis key names are derived from the session id under a fleet secret, never the id itself:
+/// a reader of a dump (or of Redis traffic) learns no id it could offer in a ClientHello to
+/// burn an outstanding single-use ticket or look a session up.
+#[test]
+fn redis_key_names_reveal_no_session_id() {
+    let Some(server) = RedisServer::start("redis_key_names_reveal_no_session_id") else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(START));
+    let cache = default_cache(&server, clock.clone());
+    let ids: Vec<[u8; 32]> = (0..10u8).map(|i| [i.wrapping_mul(37) ^ 0xa5; 32]).collect();
+    for id in &ids {
+        cache.put_encoded(id, b"state", in_an_hour(&clock)).unwrap();
+    }
+    let keys = server.keys();
+    assert_eq!(keys.len(), ids.len());
+    for key in &keys {
+        assert!(key.starts_with(b"t:session:"), "{key:?}");
+        for id in &ids {
+            assert!(
+                !key.windows(8).any(|w| id.windows(8).any(|s| s == w)),
+                "a key name holds 8 bytes of a session id: {key:?}"
+            );
+        }
+    }
+    // Another fleet key names the same id differently.
+    let other = cache_with(&server, &fleet_key_bytes(), b"t:", clock.clone());
+    assert_ne!(other.redis_key_for(&ids[0]), cache.redis_key_for(&ids[0]));
+    assert!(keys.contains(&cache.redis_key_for(&ids[0])));
+    for id in &ids {
+        assert!(cache.take_encoded(id).unwrap().is_some());
+    }
 }

@@ -6,12 +6,19 @@
 //! another key, truncated, altered, or sealed by another fleet fails authentication and is a
 //! miss; the expiry inside is checked against our clock as well as Redis's own `PX` expiry.
 //!
+//! Redis key: `prefix ‖ "session:" ‖ HMAC-SHA256(id)`, under a key derived from the fleet key
+//! ([`RedisSessionCache::redis_key_for`]). Session IDs and stateful ticket identities never
+//! appear in Redis, so a reader of a dump or of Redis traffic learns no id it could offer in a
+//! ClientHello (to burn someone's single-use ticket, say). Entries written under another
+//! naming (by a build that stored raw ids) are simply not found: a full handshake.
+//!
 //! Lookup keys come from ClientHellos, so an attacker chooses them, and each lookup is a
 //! synchronous round trip. Keys whose [`KeyShape`] could not have been made by a server
-//! (session IDs and ticket identities are 32 random bytes) are misses without a round trip,
-//! and a value longer than anything this cache stores is never sent back by Redis (reads ask
-//! for a range; takes check the length in a script), so whoever can write to Redis cannot
-//! make a lookup allocate more than that.
+//! (session IDs and ticket identities are 32 random bytes) are misses without a round trip.
+//! Every read of this cache is bounded: a get asks Redis for a range of the value no longer
+//! than the largest value this cache stores, plus one byte (`GETRANGE`), and a take reads the
+//! same range in a script that deletes the key and sends back nothing of an oversized value.
+//! So whoever can write to Redis cannot make a lookup here allocate more than that.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,7 +26,7 @@ use std::sync::Arc;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::connection::{Bounded, Redis};
-use super::FleetKey;
+use super::{FleetError, FleetKey};
 use crate::crypto::aead::{AeadKey, NONCE_LEN, TAG_LEN};
 use crate::crypto::secret::SecretVec;
 use crate::store::{SessionCache, StoreError};
@@ -43,12 +50,17 @@ pub const SERVER_ID_LEN: usize = 32;
 
 /// Which keys a [`RedisSessionCache`] stores and looks up: a length range and a fixed
 /// prefix. A lookup key of any other shape cannot have been made by one of the fleet's
-/// servers, so it is a miss without a Redis round trip, and storing one is refused.
+/// servers, so it is a miss without a Redis round trip, and storing one is refused
+/// ([`StoreError::Rejected`]).
 ///
 /// The default, [`KeyShape::exact`]`(`[`SERVER_ID_LEN`]`)` with no prefix, fits this crate's
-/// server and rustls. A deployment whose servers make longer or tagged ids (a fixed first
-/// byte per fleet, say) can say so, and the narrower the shape, the fewer guesses reach
-/// Redis.
+/// server and rustls, and nothing else: with it, [`put_encoded`] of a key of any other length
+/// fails. A deployment whose servers make longer or tagged ids (a fixed first byte per fleet,
+/// say) must say so, and the narrower the shape, the fewer guesses reach Redis. A shape that
+/// no key can fit (shortest above longest, or a prefix longer than the longest key) is
+/// refused when it is made, rather than silently refusing every key later.
+///
+/// [`put_encoded`]: SessionCache::put_encoded
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyShape {
     min_len: usize,
@@ -58,29 +70,56 @@ pub struct KeyShape {
 
 impl Default for KeyShape {
     fn default() -> Self {
-        Self::exact(SERVER_ID_LEN)
+        Self {
+            min_len: SERVER_ID_LEN,
+            max_len: SERVER_ID_LEN,
+            prefix: Vec::new(),
+        }
     }
 }
 
 impl KeyShape {
-    /// Keys of exactly `len` bytes.
-    pub fn exact(len: usize) -> Self {
+    /// Keys of exactly `len` bytes (1 to [`MAX_KEY_LEN`]).
+    ///
+    /// # Errors
+    /// [`FleetError::EmptyKeyShape`] for a length no key can have.
+    pub fn exact(len: usize) -> Result<Self, FleetError> {
+        if len > MAX_KEY_LEN {
+            return Err(FleetError::EmptyKeyShape("length over MAX_KEY_LEN"));
+        }
         Self::lengths(len, len)
     }
 
-    /// Keys from `min_len` to `max_len` bytes (at least 1, at most [`MAX_KEY_LEN`]).
-    pub fn lengths(min_len: usize, max_len: usize) -> Self {
-        Self {
-            min_len: min_len.max(1),
-            max_len: max_len.min(MAX_KEY_LEN),
-            prefix: Vec::new(),
+    /// Keys from `min_len` to `max_len` bytes. Keys are never empty nor longer than
+    /// [`MAX_KEY_LEN`]: a `min_len` of 0 counts as 1, a `max_len` over [`MAX_KEY_LEN`] as
+    /// [`MAX_KEY_LEN`].
+    ///
+    /// # Errors
+    /// [`FleetError::EmptyKeyShape`] when no length is left (shortest above longest).
+    pub fn lengths(min_len: usize, max_len: usize) -> Result<Self, FleetError> {
+        let (min_len, max_len) = (min_len.max(1), max_len.min(MAX_KEY_LEN));
+        if min_len > max_len {
+            return Err(FleetError::EmptyKeyShape("no length in range"));
         }
+        Ok(Self {
+            min_len,
+            max_len,
+            prefix: Vec::new(),
+        })
     }
 
     /// Keys that also start with `prefix` (counted in their length).
-    pub fn with_prefix(mut self, prefix: &[u8]) -> Self {
+    ///
+    /// # Errors
+    /// [`FleetError::EmptyKeyShape`] when `prefix` is longer than the longest key.
+    pub fn with_prefix(mut self, prefix: &[u8]) -> Result<Self, FleetError> {
+        if prefix.len() > self.max_len {
+            return Err(FleetError::EmptyKeyShape(
+                "prefix longer than the longest key",
+            ));
+        }
         self.prefix = prefix.to_vec();
-        self
+        Ok(self)
     }
 
     /// Whether `key` could be one of ours.
@@ -94,6 +133,7 @@ impl KeyShape {
 pub struct RedisSessionCache {
     redis: Arc<Redis>,
     key: AeadKey,
+    names: ring::hmac::Key,
     clock: Arc<dyn Clock>,
     rng: SystemRandom,
     shape: KeyShape,
@@ -114,17 +154,27 @@ impl core::fmt::Debug for RedisSessionCache {
 
 impl RedisSessionCache {
     /// A cache in `redis`, sealing values under a key derived from `fleet`, for keys of the
-    /// default [`KeyShape`].
+    /// default [`KeyShape`]: exactly 32 bytes, so storing a key of any other length fails
+    /// until [`with_key_shape`](Self::with_key_shape) says otherwise.
     pub fn new(redis: Arc<Redis>, fleet: &FleetKey, clock: Arc<dyn Clock>) -> Self {
         Self {
             redis,
             key: fleet.derive(b"session cache"),
+            names: fleet.derive_hmac(b"session cache key names"),
             clock,
             rng: SystemRandom::new(),
             shape: KeyShape::default(),
             untrusted: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
         }
+    }
+
+    /// The Redis key under which the session of `id` is stored: `prefix ‖ "session:" ‖
+    /// HMAC-SHA256(id)` under a key derived from the fleet key (module docs), so an operator
+    /// who knows an id can find or delete its entry.
+    pub fn redis_key_for(&self, id: &[u8]) -> Vec<u8> {
+        let tag = crate::crypto::hmac_sign_parts(&self.names, &[id]);
+        self.redis.key(b"session:", tag.as_ref())
     }
 
     /// Sets the shape of the keys stored and looked up.
@@ -156,7 +206,7 @@ impl RedisSessionCache {
         if key.len() > MAX_KEY_LEN {
             return Err(StoreError::KeyTooLong(key.len()));
         }
-        Ok(self.redis.key(b"session:", key))
+        Ok(self.redis_key_for(key))
     }
 
     fn seal(&self, redis_key: &[u8], value: &[u8], expires_at: Timestamp) -> Option<Vec<u8>> {
@@ -256,13 +306,13 @@ impl SessionCache for RedisSessionCache {
     }
 
     fn get_encoded(&self, key: &[u8]) -> Result<Option<SecretVec>, StoreError> {
-        self.fetch("GET", key, false)
+        self.fetch("GETRANGE", key, false)
     }
 
-    /// `GETDEL` (Redis 6.2+) inside a script, which Redis runs atomically: of any number of
+    /// A bounded read and `DEL` in a script, which Redis runs atomically: of any number of
     /// servers taking one key at once, one gets the value.
     fn take_encoded(&self, key: &[u8]) -> Result<Option<SecretVec>, StoreError> {
-        self.fetch("GETDEL", key, true)
+        self.fetch("take script", key, true)
     }
 
     fn remove(&self, key: &[u8]) -> Result<(), StoreError> {

@@ -113,14 +113,27 @@ pub(crate) enum Bounded {
 }
 
 /// `KEYS[1]`: the key; `ARGV[1]`: the largest length sent back. Replies nil (missing), the
-/// value (deleted), or the integer -1 (too large, deleted unsent). `STRLEN` is 0 for a
-/// missing key and an error for a key that holds no string.
+/// value (deleted), or the integer -1 (too large, deleted unsent). Only `GETRANGE` and `DEL`
+/// are called, so an ACL user needs no more than a read needs (Redis checks the commands a
+/// script calls against the caller's ACL); `GETRANGE` reads at most `ARGV[1] + 1` bytes into
+/// the script, whatever the value's size, is empty for a missing key and an error for a key
+/// that holds no string. The script runs atomically, as `GETDEL` would.
 const TAKE_BOUNDED: &str = "\
-if redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then
-  redis.call('DEL', KEYS[1])
-  return -1
-end
-return redis.call('GETDEL', KEYS[1])";
+local v = redis.call('GETRANGE', KEYS[1], 0, ARGV[1])
+if #v == 0 then return nil end
+redis.call('DEL', KEYS[1])
+if #v > tonumber(ARGV[1]) then return -1 end
+return v";
+
+/// The take script's SHA-1 in hex, by which `EVALSHA` names it once Redis has it (Redis
+/// names scripts by SHA-1; no security rests on it here).
+static TAKE_SHA1: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let digest = ring::digest::digest(
+        &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        TAKE_BOUNDED.as_bytes(),
+    );
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+});
 
 /// Stderr lines about failures are printed at most this often.
 const LOG_INTERVAL: Duration = Duration::from_secs(10);
@@ -177,14 +190,16 @@ impl Redis {
     }
 
     /// Reads (or, with `take`, atomically reads and deletes) the string under `key`, in one
-    /// round trip, never receiving more than `max_len + 1` bytes of it: whoever can write to
-    /// Redis may store a value of up to 512 MB where a lookup will find it.
+    /// round trip (two for the first take a Redis sees: it is sent the script), never
+    /// receiving more than `max_len + 1` bytes of it: whoever can write to Redis may store a
+    /// value of up to 512 MB where a lookup will find it.
     ///
     /// A read is `GETRANGE key 0 max_len`: a value longer than `max_len` arrives cut at
     /// `max_len + 1` bytes and is reported as [`Bounded::TooLarge`]; a missing key reads as
     /// empty, which no caller stores. A take is a script (atomic in Redis, like `GETDEL`)
-    /// that checks `STRLEN` first and deletes an oversized value without sending it. `None`
-    /// on any failure, a key holding no string included (counted and reported).
+    /// that reads the same range, deletes the key and sends back nothing of an oversized
+    /// value; it is named by its hash (`EVALSHA`) and sent whole only when Redis lacks it.
+    /// `None` on any failure, a key holding no string included (counted and reported).
     pub(crate) fn get_bounded(
         &self,
         operation: &'static str,
@@ -203,14 +218,24 @@ impl Redis {
                 _ => Bounded::Value(value),
             });
         }
-        let reply: redis::Value = self.query(
-            operation,
-            redis::cmd("EVAL")
-                .arg(TAKE_BOUNDED)
-                .arg(1)
-                .arg(key)
-                .arg(max_len),
-        )?;
+        let by_hash = {
+            let mut cmd = redis::cmd("EVALSHA");
+            cmd.arg(TAKE_SHA1.as_str()).arg(1).arg(key).arg(max_len);
+            cmd
+        };
+        let by_text = {
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(TAKE_BOUNDED).arg(1).arg(key).arg(max_len);
+            cmd
+        };
+        // By hash; a Redis that does not have the script yet (first take, restart, `SCRIPT
+        // FLUSH`) answers NOSCRIPT, and `EVAL` then runs it and caches it.
+        let reply: redis::Value = self.run(operation, |conn| match by_hash.query(conn) {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                by_text.query(conn)
+            }
+            answered => answered,
+        })?;
         match reply {
             redis::Value::Nil => Some(Bounded::Missing),
             redis::Value::BulkString(value) if value.len() <= max_len => {
@@ -235,8 +260,18 @@ impl Redis {
         operation: &'static str,
         cmd: &redis::Cmd,
     ) -> Option<T> {
+        self.run(operation, |conn| cmd.query::<T>(conn))
+    }
+
+    /// [`query`](Self::query) for anything done on one connection: `call` may send several
+    /// commands, and is run again on a new connection when a pooled one turns out closed.
+    fn run<T>(
+        &self,
+        operation: &'static str,
+        call: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Option<T> {
         let (mut conn, pooled) = self.checkout()?;
-        let error = match cmd.query::<T>(&mut conn) {
+        let error = match call(&mut conn) {
             Ok(v) => return Some(self.answered(conn, v)),
             Err(e) => e,
         };
@@ -248,7 +283,7 @@ impl Redis {
                 .unwrap_or_else(PoisonError::into_inner)
                 .clear();
             if let Some(mut conn) = self.connect() {
-                match cmd.query::<T>(&mut conn) {
+                match call(&mut conn) {
                     Ok(v) => return Some(self.answered(conn, v)),
                     Err(e) => {
                         self.fail(operation, &e.to_string());

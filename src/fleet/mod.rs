@@ -4,11 +4,13 @@
 //! to another machine. This module shares them through a Redis server the fleet already runs:
 //!
 //! - [`RedisSessionCache`]: a [`SessionCache`](crate::store::SessionCache) in Redis
-//!   (`SET … PX`; `GETRANGE`, and for single-use `take` `GETDEL` in a script, so Redis never
-//!   sends back a value longer than the cache ever stores). Values are sealed under a cache
-//!   key derived from the [`FleetKey`], with the Redis key as additional data, so a dump of
-//!   Redis reveals no master secret or PSK and a value moved to another key does not open.
-//!   Lookup keys not of the [`KeyShape`] servers make are misses without a round trip.
+//!   (`SET … PX`; reads with `GETRANGE`, and the single-use `take` in a script run by its hash
+//!   with `EVALSHA`, so a lookup never receives more than the longest value the cache stores).
+//!   Values are sealed under a cache key derived from the [`FleetKey`], with the Redis key as
+//!   additional data, so a dump of Redis reveals no master secret or PSK and a value moved to
+//!   another key does not open; Redis keys are named by an HMAC of the session id, so a dump
+//!   reveals no id either. Lookup keys not of the [`KeyShape`] servers make are misses without
+//!   a round trip.
 //! - [`FleetKeys`]: keeps every server's [`RotatingSealer`](crate::ticket::RotatingSealer) in
 //!   step. Each ticket key belongs to a time slot of the schedule; the first server to look for
 //!   a slot's key creates it with `SET NX` (so exactly one key per slot), wrapped under the
@@ -39,6 +41,7 @@ use ring::hkdf;
 
 use crate::crypto::aead::{AeadAlgorithm, AeadKey};
 use crate::crypto::secret::SecretArray;
+use crate::crypto::{hmac_key, HashAlgorithm};
 
 /// Length of a fleet key file: 32 random bytes (`head -c 32 /dev/urandom > fleet.key`).
 pub const FLEET_KEY_LEN: usize = 32;
@@ -73,6 +76,9 @@ pub enum FleetError {
     /// The Redis URL is not valid.
     #[error("invalid Redis URL: {0}")]
     InvalidUrl(String),
+    /// A [`KeyShape`] that no key could fit.
+    #[error("no key fits this key shape: {0}")]
+    EmptyKeyShape(&'static str),
 }
 
 impl FleetKey {
@@ -103,16 +109,32 @@ impl FleetKey {
     /// An AES-256-GCM key for one purpose, derived with HKDF-SHA256 (RFC 5869): extract with
     /// a fixed salt, expand with `label` as info, so each purpose's key is independent.
     pub(crate) fn derive(&self, label: &[u8]) -> AeadKey {
+        AeadKey::new(
+            AeadAlgorithm::Aes256Gcm,
+            self.derive_secret(label).expose_secret(),
+        )
+        .expect("AES-256-GCM takes 32-byte keys")
+    }
+
+    /// An HMAC-SHA256 key for one purpose, derived as [`derive`](Self::derive) does.
+    pub(crate) fn derive_hmac(&self, label: &[u8]) -> ring::hmac::Key {
+        hmac_key(
+            HashAlgorithm::Sha256,
+            self.derive_secret(label).expose_secret(),
+        )
+    }
+
+    /// 32 bytes for one purpose: HKDF-SHA256, `label` as info.
+    fn derive_secret(&self, label: &[u8]) -> SecretArray<32> {
         let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"tls-resumption fleet v1");
         let prk = salt.extract(self.secret.expose_secret());
         let info = [label];
         let mut out = SecretArray::<32>::zeroed();
-        // 32 bytes from HKDF-SHA256 (at most 255 × 32 allowed) and a 32-byte AES-256 key are
-        // fixed sizes that cannot fail; nothing here depends on input.
+        // 32 bytes from HKDF-SHA256 (at most 255 × 32 allowed) is a fixed size that cannot
+        // fail; nothing here depends on input.
         prk.expand(&info, hkdf::HKDF_SHA256)
             .and_then(|okm| okm.fill(out.expose_secret_mut()))
             .expect("HKDF-SHA256 expands to 32 bytes");
-        AeadKey::new(AeadAlgorithm::Aes256Gcm, out.expose_secret())
-            .expect("AES-256-GCM takes 32-byte keys")
+        out
     }
 }
