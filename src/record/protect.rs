@@ -295,3 +295,25 @@ fn gcm_nonce(iv: &[u8; NONCE_LEN], explicit: [u8; GCM_EXPLICIT_NONCE_LEN]) -> [u
     nonce[GCM_FIXED_IV_LEN..].copy_from_slice(&explicit);
     nonce
 }
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    /// Key material hygiene: the record IV (the per-direction nonce base) is derived from a
+    /// traffic secret; printing it would help an observer of logs predict nonces.
+    #[test]
+    fn debug_output_of_record_protection_prints_no_iv_bytes() {
+        let iv = [0xa7u8; NONCE_LEN];
+        let tls13 = RecordProtection::tls13(AeadAlgorithm::Aes128Gcm, &[1; 16], &iv).unwrap();
+        let chacha =
+            RecordProtection::tls12(AeadAlgorithm::ChaCha20Poly1305, &[2; 32], &iv).unwrap();
+        let gcm = RecordProtection::tls12(AeadAlgorithm::Aes128Gcm, &[3; 16], &iv[..4]).unwrap();
+        for p in [tls13, chacha, gcm] {
+            let shown = format!("{p:?}");
+            assert!(!shown.contains("167"), "IV bytes printed: {shown}");
+            assert!(!shown.contains("a7"), "IV bytes printed: {shown}");
+            assert!(shown.contains("sequence_number"), "{shown}");
+        }
+    }
+}
