@@ -495,7 +495,7 @@ mod tests {
     }
 
     #[test]
-    fn evicted_slot_is_reused_and_list_stays_consistent() {
+    fn evicted_node_is_reused_and_the_newest_entries_stay() {
         let clock = Arc::new(crate::time::ManualClock::new(Timestamp::from_secs(1)));
         let cache = MemoryCache::builder().capacity(2).clock(clock).build();
         let exp = Timestamp::from_secs(100);
