@@ -139,6 +139,11 @@ impl Node {
     }
 }
 
+/// A shard's lock and state on cache lines of their own (128 bytes: the unit adjacent-line
+/// prefetchers pull in), so threads working in different shards never write the same line.
+#[repr(align(128))]
+struct PaddedShard(Mutex<Shard>);
+
 struct Shard {
     map: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
     nodes: Vec<Node>,
@@ -313,7 +318,7 @@ impl MemoryCacheBuilder {
         let per_shard = capacity.div_ceil(shards).min(NIL as usize - 1);
         MemoryCache {
             shards: (0..shards)
-                .map(|_| Mutex::new(Shard::new(per_shard)))
+                .map(|_| PaddedShard(Mutex::new(Shard::new(per_shard))))
                 .collect(),
             mask: (shards - 1) as u64,
             hasher: KeyHash::random(),
@@ -337,7 +342,7 @@ impl MemoryCacheBuilder {
 /// Memory: per entry, the encoded value plus about 100 bytes (a 64-byte node and about 36
 /// bytes of hash table), measured by `examples/cache_memory.rs`.
 pub struct MemoryCache {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[PaddedShard]>,
     mask: u64,
     hasher: KeyHash,
     clock: Arc<dyn Clock>,
@@ -377,7 +382,7 @@ impl MemoryCache {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().map(|s| s.len).unwrap_or(0))
+            .map(|s| s.0.lock().map(|s| s.len).unwrap_or(0))
             .sum()
     }
 
@@ -398,6 +403,7 @@ impl MemoryCache {
         // for its tag, so the shard choice leaves both evenly spread within a shard.
         let index = ((hash >> 32) & self.mask) as usize;
         let guard = self.shards[index]
+            .0
             .lock()
             .map_err(|_| StoreError::Unavailable)?;
         Ok((hash, guard))
