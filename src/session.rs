@@ -274,11 +274,15 @@ impl SessionState {
         if version != ENCODING_VERSION {
             return Err(SessionError::UnknownVersion(version));
         }
-        let state = match r.u8("kind")? {
+        // The TLS 1.2 master secret stays borrowed from the input until the state is complete,
+        // then is copied once, straight into the zeroizing newtype inside the value returned:
+        // no plain array holding it is left behind on the stack.
+        let mut master_secret: &[u8] = &[];
+        let mut state = match r.u8("kind")? {
             KIND_TLS12 => {
                 let protocol_version = r.u16("protocol_version")?;
                 let cipher_suite = r.u16("cipher_suite")?;
-                let master_secret = SecretArray::new(r.array::<48>("master_secret")?);
+                master_secret = r.take(48, "master_secret")?;
                 let flags = r.u8("flags")?;
                 if flags & !FLAG_EMS != 0 {
                     return Err(SessionError::InvalidField("flags"));
@@ -290,7 +294,7 @@ impl SessionState {
                 Self::Tls12(Tls12Session {
                     protocol_version,
                     cipher_suite,
-                    master_secret,
+                    master_secret: SecretArray::zeroed(),
                     extended_master_secret: flags & FLAG_EMS != 0,
                     server_name,
                     alpn,
@@ -329,6 +333,11 @@ impl SessionState {
             other => return Err(SessionError::UnknownKind(other)),
         };
         r.expect_empty("session state")?;
+        if let Self::Tls12(s) = &mut state {
+            s.master_secret
+                .expose_secret_mut()
+                .copy_from_slice(master_secret);
+        }
         Ok(state)
     }
 }

@@ -1,5 +1,5 @@
-//! MemoryCache: the SessionCache contract, LRU eviction, expiry on an injected clock, bounds,
-//! single-use `take` under concurrency.
+//! MemoryCache: the SessionCache contract, CLOCK (approximate LRU) eviction, expiry on an
+//! injected clock, bounds, single-use `take` under concurrency.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -193,4 +193,91 @@ fn usable_as_a_shared_trait_object() {
     let shared: Arc<dyn SessionCache> = Arc::new(cache);
     shared.put(b"k", &state(5), later(1)).unwrap();
     assert!(shared.get(b"k").unwrap().is_some());
+}
+
+#[test]
+fn a_full_shard_whose_entries_were_all_read_still_evicts_and_stays_bounded() {
+    // Every entry referenced: each eviction spares a bounded number, then evicts anyway.
+    let (cache, _) = cache(100, 1);
+    for i in 0u8..100 {
+        cache.put_bytes(&[i, 1], &[i], later(60)).unwrap();
+    }
+    for i in 0u8..100 {
+        assert!(cache.get_bytes(&[i, 1]).unwrap().is_some());
+    }
+    for i in 0u8..50 {
+        cache.put_bytes(&[i, 2], &[i], later(60)).unwrap();
+        assert_eq!(cache.len(), 100);
+        assert!(cache.get_bytes(&[i, 2]).unwrap().is_some(), "{i}");
+    }
+    let old = (0u8..100)
+        .filter(|i| cache.get_bytes(&[*i, 1]).unwrap().is_some())
+        .count();
+    assert_eq!(old, 50);
+}
+
+#[test]
+fn an_entry_put_into_a_freed_node_is_spared_by_the_next_eviction() {
+    let (cache, _) = cache(3, 1);
+    for id in [b"a", b"b", b"c"] {
+        cache.put(id, &state(id[0]), later(60)).unwrap();
+    }
+    assert!(cache.take(b"a").unwrap().is_some());
+    cache.put(b"d", &state(b'd'), later(60)).unwrap();
+    cache.put(b"e", &state(b'e'), later(60)).unwrap();
+    // "b" is the least recently used and goes; "d", just stored, stays.
+    assert!(cache.get(b"b").unwrap().is_none());
+    for id in [b"c", b"d", b"e"] {
+        assert!(cache.get(id).unwrap().is_some(), "{:?}", id);
+    }
+}
+
+#[test]
+fn a_replaced_value_of_another_length_is_returned_whole() {
+    let (cache, _) = cache(4, 1);
+    for value in [&[1u8, 2, 3][..], &[4, 5], &[6, 7], &[8, 9, 10, 11]] {
+        cache.put_bytes(b"k", value, later(60)).unwrap();
+        assert_eq!(
+            cache.get_bytes(b"k").unwrap().unwrap().expose_secret(),
+            value
+        );
+    }
+    // Values of an evicted entry's length reuse its buffer; the bytes are the new entry's.
+    for i in 0u8..8 {
+        cache.put_bytes(&[i], &[i; 3], later(60)).unwrap();
+    }
+    for i in 4u8..8 {
+        assert_eq!(
+            cache.get_bytes(&[i]).unwrap().unwrap().expose_secret(),
+            &[i; 3]
+        );
+    }
+    assert_eq!(cache.len(), 4);
+}
+
+#[test]
+fn keys_differing_only_in_trailing_zero_bytes_are_different_keys() {
+    let (cache, _) = cache(10, 1);
+    cache.put_bytes(&[7], b"short", later(60)).unwrap();
+    cache.put_bytes(&[7, 0], b"longer", later(60)).unwrap();
+    cache
+        .put_bytes(&[7; MAX_KEY_LEN], b"full", later(60))
+        .unwrap();
+    assert_eq!(
+        cache.get_bytes(&[7]).unwrap().unwrap().expose_secret(),
+        b"short"
+    );
+    assert_eq!(
+        cache.get_bytes(&[7, 0]).unwrap().unwrap().expose_secret(),
+        b"longer"
+    );
+    assert_eq!(
+        cache
+            .get_bytes(&[7; MAX_KEY_LEN])
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
+        b"full"
+    );
+    assert_eq!(cache.len(), 3);
 }

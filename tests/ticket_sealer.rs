@@ -227,7 +227,7 @@ fn committed_tickets_still_open_so_key_derivation_is_stable() {
     // Sealed once under the fixed fuzzing key (name 00…00, master 01…01); a change to the HKDF
     // derivation or the ticket layout would strand every ticket already issued, and this one.
     let s = AeadSealer::new(TicketKeyMaterial::new([0; 16], &[1; 32]).unwrap(), HOUR).unwrap();
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/ticket_open/tls13");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/ticket_open/tls13");
     let ticket = std::fs::read(path).unwrap();
     let (state, renew) = open_session(&s, &ticket, Timestamp::from_secs(1_000_000)).unwrap();
     assert!(!renew);

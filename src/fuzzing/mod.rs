@@ -1,7 +1,7 @@
 //! Entry points shared by the fuzz targets in `fuzz/` and by `tests/fuzz_corpus.rs`, which
-//! replays every corpus file through them so the corpus is checked without a nightly
-//! toolchain. Not part of the public API: each function takes arbitrary bytes and must never
-//! panic, allocate without bound or loop without bound, whatever they are.
+//! replays every committed seed (`fuzz/seeds/`) through them so the seeds are checked without a
+//! nightly toolchain. Not part of the public API: each function takes arbitrary bytes and must
+//! never panic, allocate without bound or loop without bound, whatever they are.
 
 mod conn;
 mod state;
@@ -16,7 +16,7 @@ pub use wire::{client_hello, deframer, handshake_message, record_open};
 /// A fuzz entry point: takes any bytes, never panics.
 pub type Target = fn(&[u8]);
 
-/// Every target by name, for the corpus replay test.
+/// Every target by name, for the seed replay test.
 pub const TARGETS: &[(&str, Target)] = &[
     ("deframer", deframer),
     ("handshake_message", handshake_message),

@@ -4,6 +4,7 @@
 use super::{PlainMessage, Record, HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN};
 use crate::codec::{InvalidMessage, Writer};
 use crate::crypto::aead::{xor_nonce, AeadAlgorithm, AeadKey, NONCE_LEN, TAG_LEN};
+use crate::crypto::secret::SecretArray;
 use crate::crypto::CryptoError;
 use crate::error::Error;
 use crate::msgs::enums::{ContentType, ProtocolVersion};
@@ -25,13 +26,26 @@ enum Mode {
 
 /// The protection of one direction of a connection: an AEAD key, its IV, and the sequence
 /// number of the next record. A connection holds one for reading and one for writing.
-#[derive(Debug)]
+///
+/// The IV is derived from a traffic secret: it is zeroized on drop and `Debug` does not print
+/// it.
 pub(crate) struct RecordProtection {
     key: AeadKey,
     /// For TLS 1.2 AES-GCM only the first four bytes (the salt) are used.
-    iv: [u8; NONCE_LEN],
+    iv: SecretArray<NONCE_LEN>,
     mode: Mode,
     pub(super) sequence_number: u64,
+}
+
+impl core::fmt::Debug for RecordProtection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RecordProtection")
+            .field("key", &self.key)
+            .field("iv", &self.iv)
+            .field("mode", &self.mode)
+            .field("sequence_number", &self.sequence_number)
+            .finish()
+    }
 }
 
 impl RecordProtection {
@@ -73,8 +87,8 @@ impl RecordProtection {
             });
         }
         let key = AeadKey::new(alg, key)?;
-        let mut padded = [0u8; NONCE_LEN];
-        padded[..iv_len].copy_from_slice(iv);
+        let mut padded = SecretArray::<NONCE_LEN>::zeroed();
+        padded.expose_secret_mut()[..iv_len].copy_from_slice(iv);
         Ok(Self {
             key,
             iv: padded,
@@ -136,7 +150,7 @@ impl RecordProtection {
         }
         let header = record_header(ContentType::ApplicationData, ProtocolVersion::Tls12, len);
         let seq = self.next_sequence_number()?;
-        let nonce = xor_nonce(&self.iv, seq);
+        let nonce = xor_nonce(self.iv.expose_secret(), seq);
         self.key.seal_in_place(nonce, &header, &mut inner)?;
         let mut out = Vec::with_capacity(HEADER_LEN + len);
         out.extend_from_slice(&header);
@@ -152,8 +166,11 @@ impl RecordProtection {
         let version = ProtocolVersion::Tls12;
         let aad = tls12_aad(seq, typ, version, plaintext.len());
         let (nonce, explicit): (_, &[u8]) = match self.mode {
-            Mode::Tls12Gcm => (gcm_nonce(&self.iv, seq.to_be_bytes()), &seq.to_be_bytes()),
-            _ => (xor_nonce(&self.iv, seq), &[]),
+            Mode::Tls12Gcm => (
+                gcm_nonce(self.iv.expose_secret(), seq.to_be_bytes()),
+                &seq.to_be_bytes(),
+            ),
+            _ => (xor_nonce(self.iv.expose_secret(), seq), &[]),
         };
         let len = explicit.len() + plaintext.len() + TAG_LEN;
         let mut out = Vec::with_capacity(HEADER_LEN + len);
@@ -198,7 +215,7 @@ impl RecordProtection {
             return Err(InvalidMessage::UnexpectedProtectedType(record.typ.into()).into());
         }
         let header = record_header(record.typ, record.version, record.payload.len());
-        let nonce = xor_nonce(&self.iv, self.sequence_number);
+        let nonce = xor_nonce(self.iv.expose_secret(), self.sequence_number);
         let mut payload = record.payload;
         let len = self.key.open_in_place(nonce, &header, &mut payload)?.len();
         self.next_sequence_number()?;
@@ -243,9 +260,9 @@ impl RecordProtection {
             Mode::Tls12Gcm => {
                 let mut explicit = [0u8; GCM_EXPLICIT_NONCE_LEN];
                 explicit.copy_from_slice(&record.payload[..GCM_EXPLICIT_NONCE_LEN]);
-                gcm_nonce(&self.iv, explicit)
+                gcm_nonce(self.iv.expose_secret(), explicit)
             }
-            _ => xor_nonce(&self.iv, seq),
+            _ => xor_nonce(self.iv.expose_secret(), seq),
         };
         let aad = tls12_aad(seq, record.typ, record.version, plaintext_len);
         let mut payload = record.payload;
@@ -294,4 +311,26 @@ fn gcm_nonce(iv: &[u8; NONCE_LEN], explicit: [u8; GCM_EXPLICIT_NONCE_LEN]) -> [u
     nonce[..GCM_FIXED_IV_LEN].copy_from_slice(&iv[..GCM_FIXED_IV_LEN]);
     nonce[GCM_FIXED_IV_LEN..].copy_from_slice(&explicit);
     nonce
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    /// Key material hygiene: the record IV (the per-direction nonce base) is derived from a
+    /// traffic secret; printing it would help an observer of logs predict nonces.
+    #[test]
+    fn debug_output_of_record_protection_prints_no_iv_bytes() {
+        let iv = [0xa7u8; NONCE_LEN];
+        let tls13 = RecordProtection::tls13(AeadAlgorithm::Aes128Gcm, &[1; 16], &iv).unwrap();
+        let chacha =
+            RecordProtection::tls12(AeadAlgorithm::ChaCha20Poly1305, &[2; 32], &iv).unwrap();
+        let gcm = RecordProtection::tls12(AeadAlgorithm::Aes128Gcm, &[3; 16], &iv[..4]).unwrap();
+        for p in [tls13, chacha, gcm] {
+            let shown = format!("{p:?}");
+            assert!(!shown.contains("167"), "IV bytes printed: {shown}");
+            assert!(!shown.contains("a7"), "IV bytes printed: {shown}");
+            assert!(shown.contains("sequence_number"), "{shown}");
+        }
+    }
 }
