@@ -273,6 +273,116 @@ fn rotation_under_concurrent_load_never_rejects_a_ticket_in_its_window() {
     assert!(clock.now() > START.saturating_add(10 * HOUR));
 }
 
+/// Monotonic rotation: a wall clock stepped back 13 hours (an NTP correction, a VM restored
+/// from a snapshot) must not leave the ring without an active key. The ring keeps its own
+/// time and reports the step instead of failing.
+#[test]
+fn monotonic_rotation_a_clock_stepped_back_13_hours_still_seals_and_opens() {
+    let (sealer, clock) = generating();
+    clock.advance(30 * HOUR);
+    let before = sealer.seal(b"before").unwrap();
+    clock.set(clock.now().saturating_sub(13 * HOUR));
+    let after = sealer.seal(b"after").unwrap();
+    assert_eq!(
+        sealer.open(&before).unwrap().plaintext.expose_secret(),
+        b"before"
+    );
+    assert_eq!(
+        sealer.open(&after).unwrap().plaintext.expose_secret(),
+        b"after"
+    );
+    // The clock catching up again rotates as usual.
+    clock.advance(13 * HOUR + HOUR);
+    let later = sealer.seal(b"later").unwrap();
+    assert_ne!(later[..16], after[..16]);
+    assert!(sealer.open(&after).unwrap().renew);
+}
+
+/// Monotonic rotation: after an idle gap longer than the decrypt window, the first seal
+/// rebuilds the ring at its clock reading; a second handshake whose clock read was taken 1 ms
+/// earlier (two threads racing) must still seal.
+#[test]
+fn monotonic_rotation_a_1ms_stale_read_after_a_long_idle_gap_seals() {
+    let (sealer, clock) = generating();
+    sealer.seal(b"x").unwrap();
+    clock.advance(30 * HOUR + Duration::from_millis(1));
+    let fresh = sealer.seal(b"fresh").unwrap();
+    clock.set(clock.now().saturating_sub(Duration::from_millis(1)));
+    let stale = sealer.seal(b"stale").unwrap();
+    assert_eq!(fresh[..16], stale[..16]);
+    assert!(sealer.open(&stale).is_ok());
+}
+
+/// A clock that hands one thread's reading back only after the test lets it go: models a
+/// thread that read the clock, was descheduled, and sealed much later.
+struct PausingClock {
+    inner: Arc<ManualClock>,
+    read: std::sync::mpsc::SyncSender<Timestamp>,
+    resume: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+thread_local! {
+    static PAUSES_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl Clock for PausingClock {
+    fn now(&self) -> Timestamp {
+        let t = self.inner.now();
+        if PAUSES_HERE.with(std::cell::Cell::get) {
+            self.read.send(t).unwrap();
+            self.resume.lock().unwrap().recv().unwrap();
+        }
+        t
+    }
+}
+
+/// Monotonic rotation, concurrent: one thread reads the clock and is paused before it seals
+/// while another seals and opens through more than a whole decrypt window of rotations. The
+/// paused seal succeeds, and its ticket opens.
+#[test]
+fn monotonic_rotation_a_thread_that_reads_the_clock_then_pauses_still_seals() {
+    let manual = Arc::new(ManualClock::new(START));
+    let (read_tx, read_rx) = std::sync::mpsc::sync_channel(1);
+    let (resume_tx, resume_rx) = std::sync::mpsc::channel();
+    let clock = Arc::new(PausingClock {
+        inner: manual.clone(),
+        read: read_tx,
+        resume: std::sync::Mutex::new(resume_rx),
+    });
+    let schedule = Schedule {
+        rotation_period: 10 * MIN,
+        decrypt_window: HOUR,
+    };
+    let sealer = Arc::new(RotatingSealer::new(clock, schedule).unwrap());
+    let paused = {
+        let sealer = sealer.clone();
+        std::thread::spawn(move || {
+            PAUSES_HERE.with(|p| p.set(true));
+            let mut tickets = Vec::new();
+            for i in 0..5u8 {
+                tickets.push(sealer.seal(&[i]));
+            }
+            tickets
+        })
+    };
+    for _ in 0..5 {
+        let stale = read_rx.recv().unwrap();
+        // Two hours of traffic while the paused thread holds its reading.
+        for _ in 0..240 {
+            manual.advance(Duration::from_secs(30));
+            let t = sealer.seal(b"busy").unwrap();
+            assert!(sealer.open(&t).is_ok());
+        }
+        assert!(manual.now() > stale.saturating_add(schedule.decrypt_window));
+        resume_tx.send(()).unwrap();
+    }
+    for (i, ticket) in paused.join().unwrap().into_iter().enumerate() {
+        let ticket = ticket.expect("a seal with a stale clock reading succeeds");
+        let opened = sealer.open(&ticket).unwrap();
+        assert_eq!(opened.plaintext.expose_secret(), [i as u8]);
+    }
+}
+
 #[test]
 #[allow(deprecated)] // ring keeps its fixed-bytes generator under a deprecated name.
 fn injected_randomness_makes_key_generation_deterministic() {
