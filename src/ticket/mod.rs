@@ -29,7 +29,8 @@ pub use aead_sealer::AeadSealer;
 pub use key::{TicketKeyMaterial, KEY_NAME_LEN};
 pub use keyfile::KeyFileError;
 pub use rotating::{
-    Exposure, KeyExposure, KeySource, KeyState, RotatingSealer, Schedule, MAX_RING_KEYS,
+    Exposure, KeyExposure, KeySource, KeyState, RotatingSealer, Schedule, CLOCK_STEP_REPORTED,
+    MAX_RING_KEYS,
 };
 
 use std::time::Duration;

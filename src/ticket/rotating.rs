@@ -20,7 +20,16 @@
 //! held. A rotation builds a new snapshot under a separate mutex and swaps it in. A ticket
 //! sealed under a snapshot's active key stays openable for `ticket_lifetime` from that instant
 //! whatever rotations happen meanwhile, because the key retires no earlier than that instant.
+//!
+//! Time only moves forward in the ring: a snapshot is built at the latest time any caller has
+//! shown it, and a clock reading earlier than that (a thread descheduled between reading the
+//! clock and sealing, or a wall clock stepped backwards) is served by the newest snapshot as
+//! if it had been read at the snapshot's time. Keys erased are never needed again, so sealing
+//! never fails for a stale reading. Readings more than [`CLOCK_STEP_REPORTED`] behind are
+//! counted ([`RotatingSealer::clock_behind_reads`]) for the operator: they mean the wall clock
+//! stepped back, and the ring keeps rotating on its own time until the clock catches up.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -37,6 +46,10 @@ use crate::time::{Clock, Timestamp};
 /// Most keys a ring holds; imports beyond it are refused. With the default schedule a ring
 /// holds 13 (one staged, one active, eleven decrypt-only).
 pub const MAX_RING_KEYS: usize = 64;
+
+/// How far behind the ring's time a clock reading must be to count as a backward step of the
+/// wall clock ([`RotatingSealer::clock_behind_reads`]); less is ordinary thread scheduling.
+pub const CLOCK_STEP_REPORTED: Duration = Duration::from_secs(1);
 
 /// When keys rotate and how long they keep decrypting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +127,7 @@ pub struct RotatingSealer {
     rng: Arc<dyn SecureRandom + Send + Sync>,
     ring: Mutex<Vec<RingKey>>,
     snapshot: RwLock<Arc<Snapshot>>,
+    behind_reads: AtomicU64,
 }
 
 impl core::fmt::Debug for RotatingSealer {
@@ -224,6 +238,7 @@ impl RotatingSealer {
             rng,
             ring: Mutex::new(Vec::new()),
             snapshot: RwLock::new(empty),
+            behind_reads: AtomicU64::new(0),
         };
         let now = sealer.clock.now();
         sealer.refresh(now, true)?;
@@ -233,6 +248,14 @@ impl RotatingSealer {
     /// The schedule in force.
     pub fn schedule(&self) -> Schedule {
         self.schedule
+    }
+
+    /// How many clock readings since creation were more than [`CLOCK_STEP_REPORTED`] behind
+    /// the ring's own time: each is a wall clock that stepped backwards (or a thread stalled
+    /// that long). The ring served them at its own time, so no seal or open failed; a growing
+    /// count is a clock to fix.
+    pub fn clock_behind_reads(&self) -> u64 {
+        self.behind_reads.load(Ordering::Relaxed)
     }
 
     /// Adds a key that starts encrypting at `activates_at`: staged until then. This is how a
@@ -296,8 +319,9 @@ impl RotatingSealer {
     /// The keys held now, their states and ages, and how long recorded connections stay
     /// recoverable (see [`Exposure`]).
     pub fn exposure(&self) -> Exposure {
-        let now = self.clock.now();
-        let snap = self.current(now);
+        let snap = self.current(self.clock.now());
+        // The ring's own time: a clock that stepped back does not rewind the report.
+        let now = snap.built_at.max(self.clock.now());
         let lifetime = self.schedule.ticket_lifetime();
         let keys: Vec<KeyExposure> = snap
             .keys
@@ -329,14 +353,18 @@ impl RotatingSealer {
         }
     }
 
-    /// The snapshot for `now`, rebuilt when a key changed state since it was made.
+    /// The snapshot for `now`, rebuilt when a key changed state since it was made. A snapshot
+    /// also serves every `now` before its `built_at` (module docs).
     fn current(&self, now: Timestamp) -> Arc<Snapshot> {
         let snap = self
             .snapshot
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        if now < snap.valid_until && now >= snap.built_at {
+        if now < snap.valid_until {
+            if now.saturating_add(CLOCK_STEP_REPORTED) < snap.built_at {
+                self.behind_reads.fetch_add(1, Ordering::Relaxed);
+            }
             return snap;
         }
         // A failed key generation leaves the ring as it was; the old view is still correct
@@ -344,19 +372,19 @@ impl RotatingSealer {
         self.refresh(now, false).unwrap_or(snap)
     }
 
-    /// Rebuilds the snapshot for `now`. Unless `force`d (the ring changed), a snapshot another
-    /// thread rebuilt while this one waited for the lock is used as it is.
+    /// Rebuilds the snapshot for `now`, or for the published snapshot's time if that is later
+    /// (time never moves back in the ring). Unless `force`d (the ring changed), a snapshot
+    /// another thread rebuilt while this one waited for the lock is used as it is.
     fn refresh(&self, now: Timestamp, force: bool) -> Result<Arc<Snapshot>, TicketError> {
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-        if !force {
-            let snap = self
-                .snapshot
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            if now < snap.valid_until && now >= snap.built_at {
-                return Ok(snap);
-            }
+        let published = self
+            .snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let now = now.max(published.built_at);
+        if !force && now < published.valid_until {
+            return Ok(published);
         }
         if self.source == KeySource::Generate {
             self.generate_keys(&mut ring, now)?;
