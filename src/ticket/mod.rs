@@ -8,7 +8,12 @@
 //! ```
 //!
 //! with the key name as additional data. The AEAD key is derived from a master key by HKDF
-//! ([`TicketKeyMaterial`]), so the ticket carries no key material, only a public name.
+//! ([`TicketKeyMaterial`]), so the ticket carries no key material, only a public name. The
+//! nonce is synthetic, an HMAC of the plaintext under a second derived key, so that a sealer
+//! copied by `fork()` or a VM snapshot cannot repeat a nonce (the `key` module's docs give the
+//! construction and why it was chosen); the layout is the same as before it, and
+//! opening reads the nonce from the ticket, so tickets sealed with earlier counter nonces
+//! still open until their key is erased.
 //!
 //! - [`AeadSealer`]: one key.
 //! - [`RotatingSealer`]: a ring of keys moving staged → active → decrypt-only → erased on a
@@ -71,7 +76,8 @@ pub enum TicketError {
     /// The plaintext is too long to fit a ticket.
     #[error("plaintext too long for a ticket")]
     PlaintextTooLong,
-    /// The key's nonce space is spent; a new key is needed.
+    /// The key's nonce space is spent; a new key is needed. This crate's sealers derive
+    /// synthetic nonces and never return it; it remains for sealers with counted nonces.
     #[error("ticket key exhausted its nonces")]
     NonceExhausted,
     /// A key with this name is already in the ring.
@@ -99,7 +105,8 @@ pub struct Opened {
 /// - give tickets confidentiality and integrity: `open` returns only plaintext that this
 ///   sealer (or one sharing its keys) sealed, unaltered;
 /// - put no key material in the ticket, only a public key name;
-/// - never reuse a nonce under one key;
+/// - never reuse a nonce under one key, even in a copy of the process (after `fork()`, or a
+///   restored VM snapshot);
 /// - erase (zeroize) keys when they retire, so tickets issued under them can no longer be
 ///   opened by anyone;
 /// - report every failure as a [`TicketError`] and never panic on any input to `open`.
@@ -107,8 +114,8 @@ pub trait TicketSealer: Send + Sync {
     /// Encrypts `plaintext` into a ticket under the current key.
     ///
     /// # Errors
-    /// [`TicketError::NoActiveKey`], [`TicketError::PlaintextTooLong`],
-    /// [`TicketError::NonceExhausted`].
+    /// [`TicketError::NoActiveKey`], [`TicketError::PlaintextTooLong`]; sealers of other
+    /// designs may return [`TicketError::NonceExhausted`].
     fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, TicketError>;
 
     /// Decrypts a ticket.

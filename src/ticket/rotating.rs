@@ -208,8 +208,8 @@ impl RotatingSealer {
         )
     }
 
-    /// As [`with_options`](Self::with_options), drawing key names, key secrets and nonce bases
-    /// from `rng` (tests and simulations inject a deterministic one).
+    /// As [`with_options`](Self::with_options), drawing key names and key secrets from
+    /// `rng` (tests and simulations inject a deterministic one).
     ///
     /// # Errors
     /// [`TicketError::Random`] when the generator fails.
@@ -266,7 +266,7 @@ impl RotatingSealer {
     ///
     /// # Errors
     /// [`TicketError::DuplicateKeyName`] when a key of that name is held (or the ring is
-    /// full), [`TicketError::Random`] when the nonce base cannot be drawn.
+    /// full), [`TicketError::Random`] when the key cannot be derived.
     pub fn import_key(
         &self,
         material: TicketKeyMaterial,
@@ -277,7 +277,7 @@ impl RotatingSealer {
             if ring.len() >= MAX_RING_KEYS || ring.iter().any(|k| k.key.name() == material.name()) {
                 return Err(TicketError::DuplicateKeyName);
             }
-            let key = Arc::new(TicketKey::new(material, self.algorithm, &*self.rng)?);
+            let key = Arc::new(TicketKey::new(material, self.algorithm)?);
             let at = ring.partition_point(|k| k.activates_at <= activates_at);
             ring.insert(at, RingKey { key, activates_at });
         }
@@ -483,7 +483,7 @@ impl RotatingSealer {
                 }
             };
             let material = TicketKeyMaterial::generate(&*self.rng)?;
-            let key = Arc::new(TicketKey::new(material, self.algorithm, &*self.rng)?);
+            let key = Arc::new(TicketKey::new(material, self.algorithm)?);
             ring.push(RingKey {
                 key,
                 activates_at: next_at,
