@@ -390,6 +390,78 @@ fn monotonic_rotation_a_thread_that_reads_the_clock_then_pauses_still_seals() {
     }
 }
 
+/// Ring limits: a schedule whose decrypt window needs more keys than a ring can hold is
+/// refused when the sealer is made, not discovered when imports start failing.
+#[test]
+fn ring_limits_a_schedule_needing_more_keys_than_the_ring_holds_is_refused() {
+    let clock = Arc::new(ManualClock::new(START));
+    let too_long = Schedule {
+        rotation_period: MIN,
+        decrypt_window: 7 * 24 * HOUR,
+    };
+    for source in [KeySource::Generate, KeySource::External] {
+        let made =
+            RotatingSealer::with_options(clock.clone(), too_long, AeadAlgorithm::Aes256Gcm, source);
+        assert!(made.is_err(), "{source:?}: accepted a ring of 10,082 keys");
+    }
+}
+
+/// Ring limits: a generating sealer on a 10 min / 12 h schedule (74 keys held) exports its
+/// whole ring as a key file, and another sealer imports it.
+#[test]
+fn ring_limits_export_key_file_works_for_a_10_min_12_h_schedule() {
+    let clock = Arc::new(ManualClock::new(START));
+    let schedule = Schedule {
+        rotation_period: 10 * MIN,
+        decrypt_window: 12 * HOUR,
+    };
+    let a = RotatingSealer::new(clock.clone(), schedule).unwrap();
+    for _ in 0..(20 * 6) {
+        clock.advance(10 * MIN);
+        a.seal(b"x").unwrap();
+    }
+    let held = a.exposure().keys.len();
+    assert!(held > 64, "{held} keys held");
+    let file = a.export_key_file().expect("the whole ring exports");
+    let b = RotatingSealer::with_options(
+        clock.clone(),
+        schedule,
+        AeadAlgorithm::Aes256Gcm,
+        KeySource::External,
+    )
+    .unwrap();
+    b.import_key_file(file.expose_secret()).unwrap();
+    assert_eq!(b.exposure().keys.len(), held);
+}
+
+/// Ring limits: a full ring is its own error (not a duplicate name), and keys whose time is
+/// up are pruned before the capacity is checked, so an import after them succeeds.
+#[test]
+fn ring_limits_a_full_ring_is_reported_and_expired_keys_make_room() {
+    let (sealer, clock) = external();
+    let key = |i: u32| {
+        let mut name = [0u8; 16];
+        name[..4].copy_from_slice(&i.to_be_bytes());
+        TicketKeyMaterial::new(name, &[1; 32]).unwrap()
+    };
+    let mut held = 0u32;
+    let full = loop {
+        match sealer.import_key(key(held), START.saturating_add(HOUR * held)) {
+            Ok(()) => held += 1,
+            Err(e) => break e,
+        }
+        assert!(held < 10_000, "the ring never filled");
+    };
+    assert_ne!(
+        full,
+        TicketError::DuplicateKeyName,
+        "a full ring is not a duplicate"
+    );
+    // Long after every key but the last has been erased, with nothing else touching the ring.
+    clock.set(START.saturating_add(HOUR * (held + 20)));
+    sealer.import_key(key(held), clock.now()).unwrap();
+}
+
 #[test]
 #[allow(deprecated)] // ring keeps its fixed-bytes generator under a deprecated name.
 fn injected_randomness_makes_key_generation_deterministic() {
