@@ -8,6 +8,7 @@ use std::time::Duration;
 use tls_resumption::crypto::aead::AeadAlgorithm;
 use tls_resumption::ticket::{
     KeySource, KeyState, RotatingSealer, Schedule, TicketError, TicketKeyMaterial, TicketSealer,
+    MAX_RING_KEYS,
 };
 use tls_resumption::time::{Clock, ManualClock, Timestamp};
 
@@ -452,11 +453,12 @@ fn ring_limits_a_full_ring_is_reported_and_expired_keys_make_room() {
         }
         assert!(held < 10_000, "the ring never filled");
     };
-    assert_ne!(
+    assert_eq!(
         full,
-        TicketError::DuplicateKeyName,
+        TicketError::RingFull,
         "a full ring is not a duplicate"
     );
+    assert_eq!(held as usize, MAX_RING_KEYS);
     // Long after every key but the last has been erased, with nothing else touching the ring.
     clock.set(START.saturating_add(HOUR * (held + 20)));
     sealer.import_key(key(held), clock.now()).unwrap();

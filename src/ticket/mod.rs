@@ -83,6 +83,14 @@ pub enum TicketError {
     /// A key with this name is already in the ring.
     #[error("duplicate ticket key name")]
     DuplicateKeyName,
+    /// The ring holds [`MAX_RING_KEYS`] keys that are all still needed; nothing more can be
+    /// imported until the oldest is erased.
+    #[error("ticket key ring full")]
+    RingFull,
+    /// The schedule's decrypt window needs more keys held at once than a ring can hold
+    /// ([`Schedule::keys_needed`] over [`MAX_RING_KEYS`]).
+    #[error("schedule needs {0} ticket keys at once, more than a ring holds")]
+    ScheduleNeedsTooManyKeys(usize),
     /// The random number generator failed.
     #[error("random number generator failed")]
     Random,

@@ -37,15 +37,17 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use super::aead_sealer::{key_name_of, open_with, seal_with};
 use super::key::{TicketKey, TicketKeyMaterial, KEY_NAME_LEN};
-use super::keyfile::{self, KeyFileEntry, KeyFileError};
+use super::keyfile::{self, KeyFileEntry, KeyFileError, MAX_FILE_KEYS};
 use super::{Opened, TicketError, TicketSealer};
 use crate::crypto::aead::AeadAlgorithm;
 use crate::crypto::secret::SecretVec;
 use crate::time::{Clock, Timestamp};
 
-/// Most keys a ring holds; imports beyond it are refused. With the default schedule a ring
-/// holds 13 (one staged, one active, eleven decrypt-only).
-pub const MAX_RING_KEYS: usize = 64;
+/// Most keys a ring holds; imports beyond it are refused ([`TicketError::RingFull`]), and a
+/// schedule that needs more is refused when the sealer is made ([`Schedule::keys_needed`]).
+/// With the default schedule a ring holds 13 (one staged, one active, eleven decrypt-only).
+/// A whole ring fits in one key file.
+pub const MAX_RING_KEYS: usize = MAX_FILE_KEYS;
 
 /// How far behind the ring's time a clock reading must be to count as a backward step of the
 /// wall clock ([`RotatingSealer::clock_behind_reads`]); less is ordinary thread scheduling.
@@ -75,6 +77,18 @@ impl Schedule {
     /// rotation_period`, since a key may seal a ticket at the very end of its active period.
     pub fn ticket_lifetime(&self) -> Duration {
         self.decrypt_window.saturating_sub(self.rotation_period)
+    }
+
+    /// How many keys a ring on this schedule may need at once: one per rotation period of
+    /// the decrypt window, the active and the staged key, and two for a fleet replacing the
+    /// current and next slots' keys after its store lost them (fleet module). A schedule
+    /// needing more than [`MAX_RING_KEYS`] is refused.
+    pub fn keys_needed(&self) -> usize {
+        let period = self.rotation_period.as_millis().max(1);
+        let window = self.decrypt_window.as_millis().max(period);
+        usize::try_from(window.div_ceil(period))
+            .unwrap_or(usize::MAX)
+            .saturating_add(4)
     }
 }
 
@@ -212,7 +226,8 @@ impl RotatingSealer {
     /// `rng` (tests and simulations inject a deterministic one).
     ///
     /// # Errors
-    /// [`TicketError::Random`] when the generator fails.
+    /// [`TicketError::Random`] when the generator fails,
+    /// [`TicketError::ScheduleNeedsTooManyKeys`] for a schedule a ring cannot hold.
     pub fn with_rng(
         clock: Arc<dyn Clock>,
         schedule: Schedule,
@@ -224,6 +239,11 @@ impl RotatingSealer {
             rotation_period: schedule.rotation_period.max(Duration::from_millis(1)),
             decrypt_window: schedule.decrypt_window.max(schedule.rotation_period),
         };
+        if schedule.keys_needed() > MAX_RING_KEYS {
+            return Err(TicketError::ScheduleNeedsTooManyKeys(
+                schedule.keys_needed(),
+            ));
+        }
         let empty = Arc::new(Snapshot {
             built_at: Timestamp::EPOCH,
             valid_until: Timestamp::EPOCH,
@@ -265,8 +285,9 @@ impl RotatingSealer {
     /// has activated) at once; it then retires the previously active key early.
     ///
     /// # Errors
-    /// [`TicketError::DuplicateKeyName`] when a key of that name is held (or the ring is
-    /// full), [`TicketError::Random`] when the key cannot be derived.
+    /// [`TicketError::DuplicateKeyName`] when a key of that name is held,
+    /// [`TicketError::RingFull`] when [`MAX_RING_KEYS`] keys are held and none is due for
+    /// erasure, [`TicketError::Random`] when the key cannot be derived.
     pub fn import_key(
         &self,
         material: TicketKeyMaterial,
@@ -274,8 +295,13 @@ impl RotatingSealer {
     ) -> Result<(), TicketError> {
         {
             let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-            if ring.len() >= MAX_RING_KEYS || ring.iter().any(|k| k.key.name() == material.name()) {
+            // Erase what is due first: a key past its time must not take a new key's place.
+            self.erase_due(&mut ring, self.ring_time(self.clock.now()));
+            if ring.iter().any(|k| k.key.name() == material.name()) {
                 return Err(TicketError::DuplicateKeyName);
+            }
+            if ring.len() >= MAX_RING_KEYS {
+                return Err(TicketError::RingFull);
             }
             let key = Arc::new(TicketKey::new(material, self.algorithm)?);
             let at = ring.partition_point(|k| k.activates_at <= activates_at);
@@ -287,15 +313,55 @@ impl RotatingSealer {
     /// Imports every key of a key file in this crate's format ([`keyfile`]).
     ///
     /// # Errors
-    /// The file's [`KeyFileError`], or [`KeyFileError::DuplicateKeyName`] when a key is held
-    /// already.
+    /// The file's [`KeyFileError`], [`KeyFileError::DuplicateKeyName`] when a key is held
+    /// already, [`KeyFileError::RingFull`] when the ring has no room left.
     pub fn import_key_file(&self, bytes: &[u8]) -> Result<(), KeyFileError> {
         for entry in keyfile::decode_key_file(bytes)? {
             let name = *entry.material.name();
+            let len = entry.material.expose_secret().len();
             self.import_key(entry.material, entry.activates_at)
-                .map_err(|_| KeyFileError::DuplicateKeyName(name))?;
+                .map_err(|e| match e {
+                    TicketError::RingFull => KeyFileError::RingFull,
+                    TicketError::DuplicateKeyName => KeyFileError::DuplicateKeyName(name),
+                    _ => KeyFileError::BadSecretLength(len),
+                })?;
         }
         Ok(())
+    }
+
+    /// A copy of the material of the key named `name`, if held (a fleet re-publishes the
+    /// keys it holds when its store lost them).
+    #[cfg(feature = "redis")]
+    pub(crate) fn key_material(&self, name: &[u8; KEY_NAME_LEN]) -> Option<TicketKeyMaterial> {
+        let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        ring.iter()
+            .find(|k| k.key.name() == name)
+            .map(|k| k.key.material.duplicate())
+    }
+
+    /// The later of `now` and the published snapshot's time: the ring's time never moves back.
+    fn ring_time(&self, now: Timestamp) -> Timestamp {
+        let built_at = self
+            .snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .built_at;
+        now.max(built_at)
+    }
+
+    /// Erases the keys whose last ticket's lifetime has run out by `now`; dropping the last
+    /// `Arc` zeroizes the material (snapshots still in flight hold it until they finish).
+    fn erase_due(&self, ring: &mut Vec<RingKey>, now: Timestamp) {
+        let lifetime = self.schedule.ticket_lifetime();
+        let mut i = 0;
+        while i < ring.len() {
+            match self.retires_at(ring, i) {
+                Some(r) if r.saturating_add(lifetime) <= now => {
+                    ring.remove(i);
+                }
+                _ => i += 1,
+            }
+        }
     }
 
     /// Every key held, with its activation time, as a key file ([`keyfile`]) for the fleet.
@@ -389,18 +455,8 @@ impl RotatingSealer {
         if self.source == KeySource::Generate {
             self.generate_keys(&mut ring, now)?;
         }
+        self.erase_due(&mut ring, now);
         let lifetime = self.schedule.ticket_lifetime();
-        // Erase keys whose last ticket's lifetime has run out; dropping the last `Arc`
-        // zeroizes the material (snapshots still in flight hold it until they finish).
-        let mut i = 0;
-        while i < ring.len() {
-            match self.retires_at(&ring, i) {
-                Some(r) if r.saturating_add(lifetime) <= now => {
-                    ring.remove(i);
-                }
-                _ => i += 1,
-            }
-        }
         let active = ring.iter().rposition(|k| k.activates_at <= now);
         let mut valid_until = Timestamp::from_millis(u64::MAX);
         let keys: Vec<SnapKey> = ring
