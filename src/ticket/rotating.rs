@@ -15,9 +15,12 @@
 //! one hour and decrypt-only for eleven, so every ticket stays openable for its full
 //! 11-hour lifetime ([`Schedule::ticket_lifetime`]).
 //!
-//! Concurrency: the ring's current view is an immutable snapshot behind an `Arc`; sealing and
-//! opening clone the `Arc` under a read lock held for nanoseconds and encrypt with no lock
-//! held. A rotation builds a new snapshot under a separate mutex and swaps it in. A ticket
+//! Concurrency: the ring's current view is an immutable snapshot behind an `Arc`, published in
+//! several copies, each behind its own read-write lock on its own cache line; each thread
+//! seals and opens under a read lock of "its" copy (threads are spread over the copies in
+//! turn), so threads sealing at once share no written cache line — no lock word, no
+//! reference count. A rotation builds a new snapshot under a separate mutex and swaps it into
+//! every copy. A ticket
 //! sealed under a snapshot's active key stays openable for `ticket_lifetime` from that instant
 //! whatever rotations happen meanwhile, because the key retires no earlier than that instant.
 //!
@@ -29,7 +32,8 @@
 //! counted ([`RotatingSealer::clock_behind_reads`]) for the operator: they mean the wall clock
 //! stepped back, and the ring keeps rotating on its own time until the clock catches up.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -125,6 +129,32 @@ struct SnapKey {
     retires_at: Option<Timestamp>,
 }
 
+/// How many copies of the published snapshot a ring keeps (module docs).
+const SHARDS: usize = 16;
+
+/// One copy of the published snapshot, alone on its cache lines.
+#[repr(align(128))]
+struct Shard(RwLock<Arc<Snapshot>>);
+
+thread_local! {
+    /// The copy this thread reads, chosen on its first seal or open.
+    static SHARD_OF_THREAD: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// The next copy to hand a thread.
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+fn shard_of_thread() -> usize {
+    SHARD_OF_THREAD.with(|c| {
+        let mut i = c.get();
+        if i >= SHARDS {
+            i = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+            c.set(i);
+        }
+        i
+    })
+}
+
 struct Snapshot {
     built_at: Timestamp,
     valid_until: Timestamp,
@@ -141,6 +171,7 @@ pub struct RotatingSealer {
     rng: Arc<dyn SecureRandom + Send + Sync>,
     ring: Mutex<Vec<RingKey>>,
     snapshot: RwLock<Arc<Snapshot>>,
+    shards: Box<[Shard; SHARDS]>,
     behind_reads: AtomicU64,
 }
 
@@ -257,6 +288,9 @@ impl RotatingSealer {
             source,
             rng,
             ring: Mutex::new(Vec::new()),
+            shards: Box::new(std::array::from_fn(|_| {
+                Shard(RwLock::new(Arc::clone(&empty)))
+            })),
             snapshot: RwLock::new(empty),
             behind_reads: AtomicU64::new(0),
         };
@@ -438,6 +472,24 @@ impl RotatingSealer {
         self.refresh(now, false).unwrap_or(snap)
     }
 
+    /// Runs `f` on the snapshot for `now`, under a read lock of this thread's copy (module
+    /// docs); as [`current`](Self::current) when that copy is out of date.
+    fn with_current<R>(&self, now: Timestamp, f: impl FnOnce(&Snapshot) -> R) -> R {
+        {
+            let copy = self.shards[shard_of_thread()]
+                .0
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if now < copy.valid_until {
+                if now.saturating_add(CLOCK_STEP_REPORTED) < copy.built_at {
+                    self.behind_reads.fetch_add(1, Ordering::Relaxed);
+                }
+                return f(&copy);
+            }
+        }
+        f(&self.current(now))
+    }
+
     /// Rebuilds the snapshot for `now`, or for the published snapshot's time if that is later
     /// (time never moves back in the ring). Unless `force`d (the ring changed), a snapshot
     /// another thread rebuilt while this one waited for the lock is used as it is.
@@ -499,6 +551,9 @@ impl RotatingSealer {
             .snapshot
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::clone(&snap);
+        for copy in self.shards.iter() {
+            *copy.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&snap);
+        }
         Ok(snap)
     }
 
@@ -551,25 +606,27 @@ impl RotatingSealer {
 
 impl TicketSealer for RotatingSealer {
     fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, TicketError> {
-        let snap = self.current(self.clock.now());
-        let active = snap
-            .active
-            .and_then(|i| snap.keys.get(i))
-            .ok_or(TicketError::NoActiveKey)?;
-        seal_with(&active.key, plaintext)
+        self.with_current(self.clock.now(), |snap| {
+            let active = snap
+                .active
+                .and_then(|i| snap.keys.get(i))
+                .ok_or(TicketError::NoActiveKey)?;
+            seal_with(&active.key, plaintext)
+        })
     }
 
     fn open(&self, ticket: &[u8]) -> Result<Opened, TicketError> {
         let name = key_name_of(ticket)?;
-        let snap = self.current(self.clock.now());
-        let entry = snap
-            .keys
-            .iter()
-            .find(|k| k.key.name() == name)
-            .ok_or(TicketError::UnknownKeyName)?;
-        Ok(Opened {
-            plaintext: open_with(&entry.key, ticket)?,
-            renew: entry.state == KeyState::DecryptOnly,
+        self.with_current(self.clock.now(), |snap| {
+            let entry = snap
+                .keys
+                .iter()
+                .find(|k| k.key.name() == name)
+                .ok_or(TicketError::UnknownKeyName)?;
+            Ok(Opened {
+                plaintext: open_with(&entry.key, ticket)?,
+                renew: entry.state == KeyState::DecryptOnly,
+            })
         })
     }
 
