@@ -25,13 +25,18 @@ fn schedule() -> Schedule {
     }
 }
 
-fn instance(server: &RedisServer, key: &[u8; 32], clock: Arc<ManualClock>) -> FleetKeys {
+fn instance_with(
+    server: &RedisServer,
+    key: &[u8; 32],
+    clock: Arc<ManualClock>,
+    schedule: Schedule,
+) -> FleetKeys {
     let redis = Redis::open(&server.url(), RedisOptions::default().prefix(b"f:"))
         .expect("valid url")
         .with_failure_hook(Arc::new(|_| {}));
     let sealer = RotatingSealer::with_options(
         clock,
-        schedule(),
+        schedule,
         AeadAlgorithm::Aes256Gcm,
         KeySource::External,
     )
@@ -42,6 +47,10 @@ fn instance(server: &RedisServer, key: &[u8; 32], clock: Arc<ManualClock>) -> Fl
         Arc::new(sealer),
         Duration::from_secs(1),
     )
+}
+
+fn instance(server: &RedisServer, key: &[u8; 32], clock: Arc<ManualClock>) -> FleetKeys {
+    instance_with(server, key, clock, schedule())
 }
 
 fn active_name(keys: &FleetKeys) -> Option<[u8; 16]> {
@@ -237,30 +246,6 @@ fn redis_down_keeps_the_keys_held_and_sync_resumes_after() {
         report.created, 2,
         "the empty Redis gets the current and next keys again"
     );
-}
-
-fn instance_with(
-    server: &RedisServer,
-    key: &[u8; 32],
-    clock: Arc<ManualClock>,
-    schedule: Schedule,
-) -> FleetKeys {
-    let redis = Redis::open(&server.url(), RedisOptions::default().prefix(b"f:"))
-        .expect("valid url")
-        .with_failure_hook(Arc::new(|_| {}));
-    let sealer = RotatingSealer::with_options(
-        clock,
-        schedule,
-        AeadAlgorithm::Aes256Gcm,
-        KeySource::External,
-    )
-    .expect("sealer");
-    FleetKeys::new(
-        Arc::new(redis),
-        &FleetKey::from_bytes(key).expect("32 bytes"),
-        Arc::new(sealer),
-        Duration::from_secs(60),
-    )
 }
 
 /// Every server's active key, which must be one key that activated at `slot_start`, and a
