@@ -464,6 +464,31 @@ fn ring_limits_a_full_ring_is_reported_and_expired_keys_make_room() {
     sealer.import_key(key(held), clock.now()).unwrap();
 }
 
+/// Ring limits: a generating ring filled by imports still has room for the keys it makes
+/// itself, so it keeps rotating and still exports as one key file.
+#[test]
+fn ring_limits_a_generating_ring_full_of_imports_still_rotates_and_exports() {
+    let (sealer, clock) = generating();
+    let mut n = 0u32;
+    while n < 10_000 {
+        let mut name = [0xee; 16];
+        name[..4].copy_from_slice(&n.to_be_bytes());
+        let key = TicketKeyMaterial::new(name, &[1; 32]).unwrap();
+        if sealer.import_key(key, START).is_err() {
+            break;
+        }
+        n += 1;
+    }
+    // A whole decrypt window of rotations: the imported keys are erased only at its end.
+    for hour in 1..=12 {
+        clock.advance(HOUR);
+        sealer.seal(b"x").unwrap();
+        let held = sealer.exposure().keys.len();
+        assert!(held <= MAX_RING_KEYS, "{held} keys held after {hour} h");
+        assert!(sealer.export_key_file().is_ok(), "after {hour} h");
+    }
+}
+
 #[test]
 #[allow(deprecated)] // ring keeps its fixed-bytes generator under a deprecated name.
 fn injected_randomness_makes_key_generation_deterministic() {
