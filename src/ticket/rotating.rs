@@ -321,7 +321,8 @@ impl RotatingSealer {
     /// # Errors
     /// [`TicketError::DuplicateKeyName`] when a key of that name is held,
     /// [`TicketError::RingFull`] when [`MAX_RING_KEYS`] keys are held and none is due for
-    /// erasure, [`TicketError::Random`] when the key cannot be derived.
+    /// erasure (for a generating ring: when fewer than [`Schedule::keys_needed`] places are
+    /// left for its own keys), [`TicketError::Random`] when the key cannot be derived.
     pub fn import_key(
         &self,
         material: TicketKeyMaterial,
@@ -334,7 +335,7 @@ impl RotatingSealer {
             if ring.iter().any(|k| k.key.name() == material.name()) {
                 return Err(TicketError::DuplicateKeyName);
             }
-            if ring.len() >= MAX_RING_KEYS {
+            if ring.len() >= self.import_capacity() {
                 return Err(TicketError::RingFull);
             }
             let key = Arc::new(TicketKey::new(material, self.algorithm)?);
@@ -371,6 +372,16 @@ impl RotatingSealer {
         ring.iter()
             .find(|k| k.key.name() == name)
             .map(|k| k.key.material.duplicate())
+    }
+
+    /// How many keys the ring may hold after an import: all of [`MAX_RING_KEYS`] for keys
+    /// that only arrive by import; a generating ring keeps room for a whole window of its own
+    /// keys, which it adds whatever was imported.
+    fn import_capacity(&self) -> usize {
+        match self.source {
+            KeySource::External => MAX_RING_KEYS,
+            KeySource::Generate => MAX_RING_KEYS.saturating_sub(self.schedule.keys_needed()),
+        }
     }
 
     /// The later of `now` and the published snapshot's time: the ring's time never moves back.
