@@ -430,9 +430,10 @@ impl RotatingSealer {
     /// The keys held now, their states and ages, and how long recorded connections stay
     /// recoverable (see [`Exposure`]).
     pub fn exposure(&self) -> Exposure {
-        let snap = self.current(self.clock.now());
+        let read = self.clock.now();
+        let snap = self.current(read);
         // The ring's own time: a clock that stepped back does not rewind the report.
-        let now = snap.built_at.max(self.clock.now());
+        let now = snap.built_at.max(read);
         let lifetime = self.schedule.ticket_lifetime();
         let keys: Vec<KeyExposure> = snap
             .keys
