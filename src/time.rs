@@ -1,10 +1,12 @@
-//! Time as an input: the [`Clock`] trait, the system clock, and a manual clock for tests.
+//! Time as an input: the [`Clock`] trait, the system clock (read directly, or cached by a
+//! background thread), and a manual clock for tests.
 //!
 //! Nothing in this crate reads the system time by itself. Expiry, ticket ages, key rotation and
 //! anti-replay windows all take a [`Timestamp`] from the caller or from a [`Clock`] in the
 //! configuration, so tests of "expired after 7 days" run in microseconds and never flake.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch. Millisecond resolution because TLS 1.3 ticket ages are
@@ -82,6 +84,46 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock, read every `resolution` by a background thread and cached, so that
+/// [`now`](Clock::now) is one atomic load rather than a system clock read. For hot paths that
+/// need time only to the second or so, such as a [`RotatingSealer`] whose keys change state
+/// once an hour: readings lag the system clock by up to the resolution (more if the thread is
+/// descheduled). The thread ends after the clock is dropped, within one resolution.
+///
+/// [`RotatingSealer`]: crate::ticket::RotatingSealer
+#[derive(Debug)]
+pub struct CoarseClock {
+    millis: Arc<AtomicU64>,
+}
+
+impl CoarseClock {
+    /// Starts the thread that refreshes the cached reading every `resolution` (at least 1 ms).
+    ///
+    /// # Errors
+    /// The error of a thread that could not be spawned.
+    pub fn start(resolution: Duration) -> std::io::Result<Self> {
+        let millis = Arc::new(AtomicU64::new(SystemClock.now().0));
+        let cached = Arc::downgrade(&millis);
+        let resolution = resolution.max(Duration::from_millis(1));
+        std::thread::Builder::new()
+            .name("coarse-clock".into())
+            .spawn(move || loop {
+                std::thread::sleep(resolution);
+                let Some(millis) = cached.upgrade() else {
+                    return;
+                };
+                millis.store(SystemClock.now().0, Ordering::Relaxed);
+            })?;
+        Ok(Self { millis })
+    }
+}
+
+impl Clock for CoarseClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.millis.load(Ordering::Relaxed))
+    }
+}
+
 /// A clock that moves only when told to: for tests and benchmarks. Shared freely between
 /// threads (`&self` methods).
 #[derive(Debug, Default)]
@@ -118,6 +160,20 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coarse_clock_follows_the_system_clock() {
+        let coarse = CoarseClock::start(Duration::from_millis(1)).unwrap();
+        let first = coarse.now();
+        let lag = SystemClock.now().saturating_duration_since(first);
+        assert!(lag < Duration::from_secs(5), "lags {lag:?}");
+        // It moves on by itself (generous bound: the machine may be busy).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while coarse.now() == first {
+            assert!(std::time::Instant::now() < deadline, "never ticked");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {

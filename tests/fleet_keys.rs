@@ -25,13 +25,18 @@ fn schedule() -> Schedule {
     }
 }
 
-fn instance(server: &RedisServer, key: &[u8; 32], clock: Arc<ManualClock>) -> FleetKeys {
+fn instance_with(
+    server: &RedisServer,
+    key: &[u8; 32],
+    clock: Arc<ManualClock>,
+    schedule: Schedule,
+) -> FleetKeys {
     let redis = Redis::open(&server.url(), RedisOptions::default().prefix(b"f:"))
         .expect("valid url")
         .with_failure_hook(Arc::new(|_| {}));
     let sealer = RotatingSealer::with_options(
         clock,
-        schedule(),
+        schedule,
         AeadAlgorithm::Aes256Gcm,
         KeySource::External,
     )
@@ -42,6 +47,10 @@ fn instance(server: &RedisServer, key: &[u8; 32], clock: Arc<ManualClock>) -> Fl
         Arc::new(sealer),
         Duration::from_secs(1),
     )
+}
+
+fn instance(server: &RedisServer, key: &[u8; 32], clock: Arc<ManualClock>) -> FleetKeys {
+    instance_with(server, key, clock, schedule())
 }
 
 fn active_name(keys: &FleetKeys) -> Option<[u8; 16]> {
@@ -237,4 +246,121 @@ fn redis_down_keeps_the_keys_held_and_sync_resumes_after() {
         report.created, 2,
         "the empty Redis gets the current and next keys again"
     );
+}
+
+/// Every server's active key, which must be one key that activated at `slot_start`, and a
+/// ticket each server seals that every server opens.
+fn assert_in_step(servers: &[&FleetKeys], slot_start: Timestamp, at: &str) {
+    let actives: Vec<_> = servers
+        .iter()
+        .map(|s| {
+            s.exposure()
+                .keys
+                .into_iter()
+                .find(|k| k.state == KeyState::Active)
+                .map(|k| (k.name, k.activates_at))
+        })
+        .collect();
+    assert!(
+        actives.iter().all(|a| *a == actives[0]),
+        "servers seal with different keys {at}: {actives:?}"
+    );
+    assert_eq!(
+        actives[0].map(|a| a.1),
+        Some(slot_start),
+        "the active key is not the current slot's {at}"
+    );
+    for (i, s) in servers.iter().enumerate() {
+        let ticket = s.sealer().seal(b"in step").unwrap();
+        for (j, other) in servers.iter().enumerate() {
+            assert!(
+                other.sealer().open(&ticket).is_ok(),
+                "server {j} cannot open server {i}'s ticket {at}"
+            );
+        }
+    }
+}
+
+/// Fleet ring limits: a 10 min / 12 h schedule needs 74 keys held at once (72 decrypt-only,
+/// the active and the staged one). Over 200 slots, with a server joining at slot 150 and
+/// importing the whole window at once, no import fails and every server seals with the
+/// current slot's key at every step.
+#[test]
+fn fleet_ring_limits_a_10_min_12_h_schedule_imports_every_key_for_200_slots() {
+    let Some(server) = RedisServer::start("fleet_ring_limits_10_min_12_h") else {
+        return;
+    };
+    let schedule = Schedule {
+        rotation_period: Duration::from_secs(600),
+        decrypt_window: Duration::from_secs(12 * 3600),
+    };
+    let period_ms = 600_000u64;
+    let fleet = fleet_key_bytes();
+    let first_slot = START.as_millis() / period_ms + 1;
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(
+        first_slot * period_ms,
+    )));
+    let early: Vec<FleetKeys> = (0..2)
+        .map(|_| instance_with(&server, &fleet, clock.clone(), schedule))
+        .collect();
+    let mut late: Option<FleetKeys> = None;
+    for n in 0..200u64 {
+        let slot_start = Timestamp::from_millis((first_slot + n) * period_ms);
+        if n == 150 {
+            late = Some(instance_with(&server, &fleet, clock.clone(), schedule));
+        }
+        // Four syncs a slot, every 2.5 minutes.
+        for quarter in 0..4u64 {
+            let now = slot_start.saturating_add(Duration::from_secs(150 * quarter));
+            clock.set(now);
+            let servers: Vec<&FleetKeys> = early.iter().chain(late.as_ref()).collect();
+            for s in &servers {
+                let report = s.sync(now);
+                assert_eq!(report.failures, 0, "slot {n}: {report:?}");
+            }
+            assert_in_step(&servers, slot_start, &format!("at slot {n} + {quarter}/4"));
+        }
+    }
+    let held = late.unwrap().exposure().keys.len();
+    assert!((73..=75).contains(&held), "{held} keys held");
+}
+
+/// Fleet ring limits: after Redis loses its data (a flush, a failover to an empty replica),
+/// a server that restarts creates fresh keys for the current and next slots; the servers
+/// that were running re-check those slots on their next sync and converge with it.
+#[test]
+fn fleet_ring_limits_servers_converge_again_after_redis_is_flushed() {
+    let Some(server) = RedisServer::start("fleet_ring_limits_flush") else {
+        return;
+    };
+    let fleet = fleet_key_bytes();
+    let period_ms = PERIOD.as_millis() as u64;
+    let first_slot = START.as_millis() / period_ms + 1;
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(
+        first_slot * period_ms,
+    )));
+    let running: Vec<FleetKeys> = (0..2)
+        .map(|_| instance_with(&server, &fleet, clock.clone(), schedule()))
+        .collect();
+    let mut restarted: Option<FleetKeys> = None;
+    for n in 0..8u64 {
+        let slot_start = Timestamp::from_millis((first_slot + n) * period_ms);
+        for quarter in 0..4u64 {
+            let now = slot_start.saturating_add(PERIOD / 4 * quarter as u32);
+            clock.set(now);
+            if n == 3 && quarter == 1 {
+                assert!(server.command(&["FLUSHALL"]).is_some());
+                // The restarted server syncs first, finding Redis empty.
+                let fresh = instance_with(&server, &fleet, clock.clone(), schedule());
+                assert_eq!(fresh.sync(now).created, 2);
+                restarted = Some(fresh);
+            }
+            let servers: Vec<&FleetKeys> = running.iter().chain(restarted.as_ref()).collect();
+            for s in &servers {
+                let report = s.sync(now);
+                assert_eq!(report.failures, 0, "slot {n}: {report:?}");
+            }
+            assert_in_step(&servers, slot_start, &format!("at slot {n} + {quarter}/4"));
+        }
+    }
 }

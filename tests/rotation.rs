@@ -8,6 +8,7 @@ use std::time::Duration;
 use tls_resumption::crypto::aead::AeadAlgorithm;
 use tls_resumption::ticket::{
     KeySource, KeyState, RotatingSealer, Schedule, TicketError, TicketKeyMaterial, TicketSealer,
+    MAX_RING_KEYS,
 };
 use tls_resumption::time::{Clock, ManualClock, Timestamp};
 
@@ -271,6 +272,221 @@ fn rotation_under_concurrent_load_never_rejects_a_ticket_in_its_window() {
     }
     // Many rotations happened during the run.
     assert!(clock.now() > START.saturating_add(10 * HOUR));
+}
+
+/// Monotonic rotation: a wall clock stepped back 13 hours (an NTP correction, a VM restored
+/// from a snapshot) must not leave the ring without an active key. The ring keeps its own
+/// time and reports the step instead of failing.
+#[test]
+fn monotonic_rotation_a_clock_stepped_back_13_hours_still_seals_and_opens() {
+    let (sealer, clock) = generating();
+    clock.advance(30 * HOUR);
+    let before = sealer.seal(b"before").unwrap();
+    assert_eq!(sealer.clock_behind_reads(), 0);
+    clock.set(clock.now().saturating_sub(13 * HOUR));
+    let after = sealer.seal(b"after").unwrap();
+    assert!(
+        sealer.clock_behind_reads() >= 1,
+        "the backward step is reported"
+    );
+    assert_eq!(
+        sealer.open(&before).unwrap().plaintext.expose_secret(),
+        b"before"
+    );
+    assert_eq!(
+        sealer.open(&after).unwrap().plaintext.expose_secret(),
+        b"after"
+    );
+    // The clock catching up again rotates as usual.
+    clock.advance(13 * HOUR + HOUR);
+    let later = sealer.seal(b"later").unwrap();
+    assert_ne!(later[..16], after[..16]);
+    assert!(sealer.open(&after).unwrap().renew);
+}
+
+/// Monotonic rotation: after an idle gap longer than the decrypt window, the first seal
+/// rebuilds the ring at its clock reading; a second handshake whose clock read was taken 1 ms
+/// earlier (two threads racing) must still seal.
+#[test]
+fn monotonic_rotation_a_1ms_stale_read_after_a_long_idle_gap_seals() {
+    let (sealer, clock) = generating();
+    sealer.seal(b"x").unwrap();
+    clock.advance(30 * HOUR + Duration::from_millis(1));
+    let fresh = sealer.seal(b"fresh").unwrap();
+    clock.set(clock.now().saturating_sub(Duration::from_millis(1)));
+    let stale = sealer.seal(b"stale").unwrap();
+    assert_eq!(fresh[..16], stale[..16]);
+    assert!(sealer.open(&stale).is_ok());
+    assert_eq!(sealer.clock_behind_reads(), 0, "1 ms of skew is not a step");
+}
+
+/// A clock that hands one thread's reading back only after the test lets it go: models a
+/// thread that read the clock, was descheduled, and sealed much later.
+struct PausingClock {
+    inner: Arc<ManualClock>,
+    read: std::sync::mpsc::SyncSender<Timestamp>,
+    resume: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+thread_local! {
+    static PAUSES_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl Clock for PausingClock {
+    fn now(&self) -> Timestamp {
+        let t = self.inner.now();
+        if PAUSES_HERE.with(std::cell::Cell::get) {
+            self.read.send(t).unwrap();
+            self.resume.lock().unwrap().recv().unwrap();
+        }
+        t
+    }
+}
+
+/// Monotonic rotation, concurrent: one thread reads the clock and is paused before it seals
+/// while another seals and opens through more than a whole decrypt window of rotations. The
+/// paused seal succeeds, and its ticket opens.
+#[test]
+fn monotonic_rotation_a_thread_that_reads_the_clock_then_pauses_still_seals() {
+    let manual = Arc::new(ManualClock::new(START));
+    let (read_tx, read_rx) = std::sync::mpsc::sync_channel(1);
+    let (resume_tx, resume_rx) = std::sync::mpsc::channel();
+    let clock = Arc::new(PausingClock {
+        inner: manual.clone(),
+        read: read_tx,
+        resume: std::sync::Mutex::new(resume_rx),
+    });
+    let schedule = Schedule {
+        rotation_period: 10 * MIN,
+        decrypt_window: HOUR,
+    };
+    let sealer = Arc::new(RotatingSealer::new(clock, schedule).unwrap());
+    let paused = {
+        let sealer = sealer.clone();
+        std::thread::spawn(move || {
+            let mut opened = Vec::new();
+            for i in 0..5u8 {
+                PAUSES_HERE.with(|p| p.set(true));
+                let ticket = sealer.seal(&[i]);
+                PAUSES_HERE.with(|p| p.set(false));
+                opened.push(ticket.map(|t| sealer.open(&t)));
+            }
+            opened
+        })
+    };
+    for _ in 0..5 {
+        let stale = read_rx.recv().unwrap();
+        // Two hours of traffic while the paused thread holds its reading.
+        for _ in 0..240 {
+            manual.advance(Duration::from_secs(30));
+            let t = sealer.seal(b"busy").unwrap();
+            assert!(sealer.open(&t).is_ok());
+        }
+        assert!(manual.now() > stale.saturating_add(schedule.decrypt_window));
+        resume_tx.send(()).unwrap();
+    }
+    for (i, result) in paused.join().unwrap().into_iter().enumerate() {
+        let opened = result.expect("a seal with a stale clock reading succeeds");
+        assert_eq!(opened.unwrap().plaintext.expose_secret(), [i as u8]);
+    }
+}
+
+/// Ring limits: a schedule whose decrypt window needs more keys than a ring can hold is
+/// refused when the sealer is made, not discovered when imports start failing.
+#[test]
+fn ring_limits_a_schedule_needing_more_keys_than_the_ring_holds_is_refused() {
+    let clock = Arc::new(ManualClock::new(START));
+    let too_long = Schedule {
+        rotation_period: MIN,
+        decrypt_window: 7 * 24 * HOUR,
+    };
+    for source in [KeySource::Generate, KeySource::External] {
+        let made =
+            RotatingSealer::with_options(clock.clone(), too_long, AeadAlgorithm::Aes256Gcm, source);
+        assert!(made.is_err(), "{source:?}: accepted a ring of 10,082 keys");
+    }
+}
+
+/// Ring limits: a generating sealer on a 10 min / 12 h schedule (74 keys held) exports its
+/// whole ring as a key file, and another sealer imports it.
+#[test]
+fn ring_limits_export_key_file_works_for_a_10_min_12_h_schedule() {
+    let clock = Arc::new(ManualClock::new(START));
+    let schedule = Schedule {
+        rotation_period: 10 * MIN,
+        decrypt_window: 12 * HOUR,
+    };
+    let a = RotatingSealer::new(clock.clone(), schedule).unwrap();
+    for _ in 0..(20 * 6) {
+        clock.advance(10 * MIN);
+        a.seal(b"x").unwrap();
+    }
+    let held = a.exposure().keys.len();
+    assert!(held > 64, "{held} keys held");
+    let file = a.export_key_file().expect("the whole ring exports");
+    let b = RotatingSealer::with_options(
+        clock.clone(),
+        schedule,
+        AeadAlgorithm::Aes256Gcm,
+        KeySource::External,
+    )
+    .unwrap();
+    b.import_key_file(file.expose_secret()).unwrap();
+    assert_eq!(b.exposure().keys.len(), held);
+}
+
+/// Ring limits: a full ring is its own error (not a duplicate name), and keys whose time is
+/// up are pruned before the capacity is checked, so an import after them succeeds.
+#[test]
+fn ring_limits_a_full_ring_is_reported_and_expired_keys_make_room() {
+    let (sealer, clock) = external();
+    let key = |i: u32| {
+        let mut name = [0u8; 16];
+        name[..4].copy_from_slice(&i.to_be_bytes());
+        TicketKeyMaterial::new(name, &[1; 32]).unwrap()
+    };
+    let mut held = 0u32;
+    let full = loop {
+        match sealer.import_key(key(held), START.saturating_add(HOUR * held)) {
+            Ok(()) => held += 1,
+            Err(e) => break e,
+        }
+        assert!(held < 10_000, "the ring never filled");
+    };
+    assert_eq!(
+        full,
+        TicketError::RingFull,
+        "a full ring is not a duplicate"
+    );
+    assert_eq!(held as usize, MAX_RING_KEYS);
+    // Long after every key but the last has been erased, with nothing else touching the ring.
+    clock.set(START.saturating_add(HOUR * (held + 20)));
+    sealer.import_key(key(held), clock.now()).unwrap();
+}
+
+/// Ring limits: a generating ring filled by imports still has room for the keys it makes
+/// itself, so it keeps rotating and still exports as one key file.
+#[test]
+fn ring_limits_a_generating_ring_full_of_imports_still_rotates_and_exports() {
+    let (sealer, clock) = generating();
+    let mut n = 0u32;
+    while n < 10_000 {
+        let mut name = [0xee; 16];
+        name[..4].copy_from_slice(&n.to_be_bytes());
+        let key = TicketKeyMaterial::new(name, &[1; 32]).unwrap();
+        if sealer.import_key(key, START).is_err() {
+            break;
+        }
+        n += 1;
+    }
+    // A whole decrypt window of rotations: the imported keys are erased only at its end.
+    for hour in 1..=12 {
+        clock.advance(HOUR);
+        sealer.seal(b"x").unwrap();
+        let held = sealer.exposure().keys.len();
+        assert!(held <= MAX_RING_KEYS, "{held} keys held after {hour} h");
+        assert!(sealer.export_key_file().is_ok(), "after {hour} h");
+    }
 }
 
 #[test]

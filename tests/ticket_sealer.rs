@@ -75,7 +75,7 @@ fn servers_sharing_material_open_each_others_tickets() {
     let (a, b) = (sealer(4), sealer(4));
     let t = a.seal(b"shared").unwrap();
     assert_eq!(b.open(&t).unwrap().plaintext.expose_secret(), b"shared");
-    // Each server draws its own nonce base, so their first nonces differ.
+    // Nonces are synthetic: different counts (or plaintexts) give different nonces.
     assert_ne!(a.seal(b"").unwrap()[16..28], b.seal(b"").unwrap()[16..28]);
 }
 
@@ -87,6 +87,49 @@ fn nonces_never_repeat_under_one_key() {
         let t = s.seal(b"").unwrap();
         assert!(seen.insert(t[16..28].to_vec()), "nonce repeated");
     }
+}
+
+/// Fork-safe nonces: two sealers holding the same key material and the same nonce state —
+/// what `fork()` or a restored VM snapshot gives — each sealing its own plaintexts on a fresh
+/// thread, never seal two tickets with the same (key, nonce).
+#[test]
+#[allow(deprecated)] // ring keeps its fixed-bytes generator under a deprecated name.
+fn fork_safe_nonces_sealers_with_identical_key_and_counter_state_never_share_a_nonce() {
+    use ring::test::rand::FixedByteRandom;
+    use std::sync::Arc;
+    use tls_resumption::ticket::{KeySource, RotatingSealer, Schedule};
+    use tls_resumption::time::ManualClock;
+
+    const TICKETS: u32 = 50_000;
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_700_000_000)));
+    let twin = |tag: u8| {
+        let sealer = RotatingSealer::with_rng(
+            clock.clone(),
+            Schedule::default(),
+            AeadAlgorithm::Aes256Gcm,
+            KeySource::Generate,
+            Arc::new(FixedByteRandom { byte: 7 }),
+        )
+        .unwrap();
+        std::thread::spawn(move || {
+            (0..TICKETS)
+                .map(|i| {
+                    let mut plaintext = vec![tag; 100];
+                    plaintext[..4].copy_from_slice(&i.to_be_bytes());
+                    let t = sealer.seal(&plaintext).unwrap();
+                    (t[..16].to_vec(), t[16..28].to_vec())
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let (a, b) = (twin(b'a'), twin(b'b'));
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    assert_eq!(a[0].0, b[0].0, "both sealers hold the same key");
+    let mut seen = HashSet::new();
+    for pair in a.into_iter().chain(b) {
+        assert!(seen.insert(pair), "a (key, nonce) pair repeated");
+    }
+    assert_eq!(seen.len(), 2 * TICKETS as usize);
 }
 
 #[test]
@@ -202,7 +245,11 @@ fn own_key_file_problems_are_named() {
     assert_eq!(decode_key_file(b"TRS").err(), Some(KeyFileError::BadMagic));
     assert_eq!(edit(&|b| b[6] = 2), Some(KeyFileError::UnknownVersion(2)));
     assert_eq!(edit(&|b| b[7] = 0), Some(KeyFileError::BadKeyCount(0)));
-    assert_eq!(edit(&|b| b[7] = 65), Some(KeyFileError::BadKeyCount(65)));
+    // Any count up to 255 (a ring's capacity) is read; the missing keys are a truncation.
+    assert_eq!(
+        edit(&|b| b[7] = 255),
+        Some(KeyFileError::Truncated("key name"))
+    );
     assert_eq!(
         edit(&|b| b[7] = 4),
         Some(KeyFileError::Truncated("key name"))

@@ -8,7 +8,16 @@
 //! - a key missing locally is fetched from Redis and imported into the [`RotatingSealer`] with
 //!   its slot's activation time — staged, for the next slot, a whole rotation period early;
 //! - a current or next key missing from Redis is created by whichever server looks first:
-//!   `SET key value NX` succeeds for exactly one server; the others read the winner's key.
+//!   `SET key value NX` succeeds for exactly one server; the others read the winner's key;
+//! - the current and next slots are looked up on every sync, even when held: if Redis lost
+//!   them (a flush, a failover to an empty replica), the server re-publishes its own key with
+//!   `SET NX`, and if another server's key is there instead, imports it. Both keys of the
+//!   slot are then held and the one imported last encrypts, so the fleet converges on the key
+//!   in Redis within one sync interval; tickets sealed under the losing key open only on the
+//!   servers that held it, and fall back to a full handshake elsewhere.
+//!
+//! A slot is recorded as held only when its key was imported (or was already held under that
+//! name); a refused import is a failure, retried on the next sync.
 //!
 //! In Redis a key is stored wrapped: `version (1) ‖ nonce (12) ‖ AES-256-GCM(name (16) ‖
 //! secret (32)) ‖ tag`, under the wrapping key derived from the [`FleetKey`], with the Redis
@@ -26,7 +35,7 @@
 //! keeps encrypting past its period (a sealer with no successor keeps its key active) until
 //! the fleet agrees on the next one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -37,7 +46,7 @@ use super::connection::Redis;
 use super::FleetKey;
 use crate::crypto::aead::{AeadKey, NONCE_LEN, TAG_LEN};
 use crate::crypto::secret::SecretVec;
-use crate::ticket::{Exposure, RotatingSealer, TicketKeyMaterial, KEY_NAME_LEN};
+use crate::ticket::{Exposure, RotatingSealer, TicketError, TicketKeyMaterial, KEY_NAME_LEN};
 use crate::time::Timestamp;
 
 const VERSION: u8 = 1;
@@ -51,14 +60,27 @@ pub struct SyncReport {
     pub created: u32,
     /// Keys imported into the sealer (created here or fetched).
     pub imported: u32,
-    /// Redis calls that failed, and stored keys that did not unwrap.
+    /// Redis calls that failed, stored keys that did not unwrap, and imports the sealer
+    /// refused (each such slot is tried again on the next sync).
     pub failures: u32,
+}
+
+/// What syncing one slot came to.
+enum SlotStep {
+    /// The sealer holds the slot's key, of this name.
+    Held([u8; KEY_NAME_LEN]),
+    /// A past slot with no key in Redis.
+    Absent,
+    /// A Redis call failed, a stored key did not unwrap, or the import was refused.
+    Failed,
+    /// Nothing to do (the slot's key is past erasure).
+    Skipped,
 }
 
 #[derive(Default)]
 struct Held {
-    /// Slots whose key the sealer holds.
-    slots: BTreeSet<u64>,
+    /// Slots whose key the sealer holds, with the key's name.
+    slots: BTreeMap<u64, [u8; KEY_NAME_LEN]>,
     /// Past slots found empty in Redis: no one creates a past slot's key, so no need to ask
     /// again.
     absent: BTreeSet<u64>,
@@ -154,67 +176,41 @@ impl FleetKeys {
         let current = now.as_millis() / period;
         // Past slots whose keys may still open tickets: activated within the decrypt window.
         let oldest = current.saturating_sub(window / period);
-        let wanted: Vec<u64> = {
+        let wanted: Vec<(u64, Option<[u8; KEY_NAME_LEN]>)> = {
             let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
             held.slots = held.slots.split_off(&oldest);
             held.absent = held.absent.split_off(&oldest);
+            // A past slot's key never changes; the current and next slots' are checked on
+            // every sync, so a server reconciles with what the fleet holds after Redis lost
+            // its data (and re-publishes its own when Redis holds none).
             (oldest..=current.saturating_add(1))
-                .filter(|s| !held.slots.contains(s) && !held.absent.contains(s))
+                .filter(|s| {
+                    *s >= current || (!held.slots.contains_key(s) && !held.absent.contains(s))
+                })
+                .map(|s| (s, held.slots.get(&s).copied()))
                 .collect()
         };
         let mut report = SyncReport::default();
-        for slot in wanted {
-            let activates_at = Timestamp::from_millis(slot.saturating_mul(period));
-            // Kept in Redis until the last server erases it: a period of staging, a period
-            // active, then the decrypt window after its successor activates.
-            let erase_at = activates_at
-                .saturating_add(schedule.rotation_period)
-                .saturating_add(schedule.decrypt_window);
-            let ttl_ms = erase_at.saturating_duration_since(now).as_millis();
-            if ttl_ms == 0 {
-                continue;
-            }
-            let redis_key = self.redis.key(b"stek:", slot.to_string().as_bytes());
-            let aad = aad(&redis_key, activates_at);
-            let fetched: Option<Option<Vec<u8>>> =
-                self.redis.query("GET", redis::cmd("GET").arg(&redis_key));
-            let material = match fetched {
-                None => {
-                    report.failures += 1;
-                    continue;
+        for (slot, held_name) in wanted {
+            let step = self.sync_slot(slot, current, period, held_name, now, &mut report);
+            match step {
+                SlotStep::Held(name) => {
+                    self.held
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .slots
+                        .insert(slot, name);
                 }
-                Some(Some(stored)) => match self.unwrap_key(&aad, stored) {
-                    Some(m) => m,
-                    None => {
-                        report.failures += 1;
-                        continue;
-                    }
-                },
-                Some(None) if slot < current => {
+                SlotStep::Absent => {
                     self.held
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .absent
                         .insert(slot);
-                    continue;
                 }
-                Some(None) => match self.claim(&redis_key, &aad, ttl_ms, &mut report) {
-                    Some(m) => m,
-                    None => {
-                        report.failures += 1;
-                        continue;
-                    }
-                },
-            };
-            // A duplicate name means another path imported it meanwhile: held either way.
-            if self.sealer.import_key(material, activates_at).is_ok() {
-                report.imported += 1;
+                SlotStep::Failed => report.failures += 1,
+                SlotStep::Skipped => {}
             }
-            self.held
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .slots
-                .insert(slot);
         }
         // A sync that failed is retried on the next call rather than an interval later (each
         // retry during an outage fails fast, in the connection's back-off).
@@ -227,15 +223,79 @@ impl FleetKeys {
         report
     }
 
-    /// Creates a key and offers it with `SET NX`; on losing the race, reads the winner's.
-    fn claim(
+    /// Brings one slot's key in step with Redis: fetch it, or create it (or re-publish the one
+    /// held here) when Redis has none, and import it.
+    fn sync_slot(
+        &self,
+        slot: u64,
+        current: u64,
+        period: u64,
+        held_name: Option<[u8; KEY_NAME_LEN]>,
+        now: Timestamp,
+        report: &mut SyncReport,
+    ) -> SlotStep {
+        let schedule = self.sealer.schedule();
+        let activates_at = Timestamp::from_millis(slot.saturating_mul(period));
+        // Kept in Redis until the last server erases it: a period of staging, a period
+        // active, then the decrypt window after its successor activates.
+        let erase_at = activates_at
+            .saturating_add(schedule.rotation_period)
+            .saturating_add(schedule.decrypt_window);
+        let ttl_ms = erase_at.saturating_duration_since(now).as_millis();
+        if ttl_ms == 0 {
+            return SlotStep::Skipped;
+        }
+        let redis_key = self.redis.key(b"stek:", slot.to_string().as_bytes());
+        let aad = aad(&redis_key, activates_at);
+        let fetched: Option<Option<Vec<u8>>> =
+            self.redis.query("GET", redis::cmd("GET").arg(&redis_key));
+        let material = match fetched {
+            None => return SlotStep::Failed,
+            Some(Some(stored)) => match self.unwrap_key(&aad, stored) {
+                Some(m) => m,
+                None => return SlotStep::Failed,
+            },
+            Some(None) if slot < current => return SlotStep::Absent,
+            Some(None) => {
+                // Re-publish the key held for this slot, or create one.
+                let (offer, fresh) = match held_name.and_then(|n| self.sealer.key_material(&n)) {
+                    Some(m) => (m, false),
+                    None => match TicketKeyMaterial::generate(&self.rng) {
+                        Ok(m) => (m, true),
+                        Err(_) => return SlotStep::Failed,
+                    },
+                };
+                match self.offer(&redis_key, &aad, ttl_ms, offer, fresh, report) {
+                    Some(m) => m,
+                    None => return SlotStep::Failed,
+                }
+            }
+        };
+        let name = *material.name();
+        if held_name == Some(name) {
+            return SlotStep::Held(name);
+        }
+        match self.sealer.import_key(material, activates_at) {
+            Ok(()) => {
+                report.imported += 1;
+                SlotStep::Held(name)
+            }
+            // Imported meanwhile by another path: held either way.
+            Err(TicketError::DuplicateKeyName) => SlotStep::Held(name),
+            Err(_) => SlotStep::Failed,
+        }
+    }
+
+    /// Offers `material` with `SET NX`; on losing the race, reads the winner's key.
+    fn offer(
         &self,
         redis_key: &[u8],
         aad: &[u8],
         ttl_ms: u128,
+        material: TicketKeyMaterial,
+        fresh: bool,
         report: &mut SyncReport,
     ) -> Option<TicketKeyMaterial> {
-        let material = TicketKeyMaterial::generate(&self.rng).ok()?;
         let wrapped = self.wrap_key(aad, &material)?;
         let set: Option<String> = self.redis.query(
             "SET NX",
@@ -247,8 +307,10 @@ impl FleetKeys {
                 .arg(u64::try_from(ttl_ms).unwrap_or(u64::MAX)),
         )?;
         if set.is_some() {
-            self.created.fetch_add(1, Ordering::Relaxed);
-            report.created += 1;
+            if fresh {
+                self.created.fetch_add(1, Ordering::Relaxed);
+                report.created += 1;
+            }
             return Some(material);
         }
         let stored: Option<Vec<u8>> = self.redis.query("GET", redis::cmd("GET").arg(redis_key))?;

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use ring::rand::SystemRandom;
-
 use super::key::{TicketKey, TicketKeyMaterial, KEY_NAME_LEN};
 use super::{Opened, TicketError, TicketSealer, MAX_TICKET_LEN, MIN_TICKET_LEN};
 use crate::crypto::aead::{AeadAlgorithm, NONCE_LEN};
@@ -16,7 +14,7 @@ pub(crate) fn seal_with(key: &TicketKey, plaintext: &[u8]) -> Result<Vec<u8>, Ti
     if plaintext.len() > MAX_TICKET_LEN - MIN_TICKET_LEN {
         return Err(TicketError::PlaintextTooLong);
     }
-    let nonce = key.next_nonce()?;
+    let nonce = key.nonce_for(plaintext);
     let mut out = Vec::with_capacity(MIN_TICKET_LEN + plaintext.len());
     out.extend_from_slice(key.name());
     out.extend_from_slice(&nonce);
@@ -76,7 +74,7 @@ impl AeadSealer {
     /// An AES-256-GCM sealer under `material`, announcing `lifetime`.
     ///
     /// # Errors
-    /// [`TicketError::Random`] when the generator fails while drawing the nonce base.
+    /// [`TicketError::Random`] when the key cannot be derived.
     pub fn new(material: TicketKeyMaterial, lifetime: Duration) -> Result<Self, TicketError> {
         Self::with_algorithm(material, AeadAlgorithm::Aes256Gcm, lifetime)
     }
@@ -91,7 +89,7 @@ impl AeadSealer {
         lifetime: Duration,
     ) -> Result<Self, TicketError> {
         Ok(Self {
-            key: TicketKey::new(material, algorithm, &SystemRandom::new())?,
+            key: TicketKey::new(material, algorithm)?,
             lifetime,
         })
     }

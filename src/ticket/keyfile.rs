@@ -10,22 +10,25 @@
 //!
 //! # This crate's format (version 1)
 //! ```text
-//! "TRSTEK" (6) | u8 version = 1 | u8 count (1..=64) |
+//! "TRSTEK" (6) | u8 version = 1 | u8 count (1..=255) |
 //! count × ( name (16) | u64 activates_at (ms since the epoch) | u8 len (1..=64) | master (len) )
 //! ```
-//! Key names must be distinct. Nothing may follow the last key.
+//! Key names must be distinct. Nothing may follow the last key. (Versions of this crate
+//! before rings could hold more than 64 keys refuse files of more than 64.)
 
 use crate::codec::{InvalidMessage, Reader, Writer};
 use crate::crypto::secret::{SecretVec, MAX_INLINE_SECRET};
 use crate::time::Timestamp;
 
 use super::key::{TicketKeyMaterial, KEY_NAME_LEN};
-use super::rotating::MAX_RING_KEYS;
 
 /// The magic bytes that open a key file of this crate's format.
 pub const MAGIC: &[u8; 6] = b"TRSTEK";
 /// The key-file format version written.
 pub const VERSION: u8 = 1;
+/// Most keys one file holds (its count is one byte). A key ring never holds more
+/// ([`MAX_RING_KEYS`](super::MAX_RING_KEYS)), so a whole ring always fits in one file.
+pub const MAX_FILE_KEYS: usize = u8::MAX as usize;
 
 /// A ticket key file could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,9 +55,12 @@ pub enum KeyFileError {
     /// A master secret was empty or over 64 bytes.
     #[error("key file has a master key of invalid length {0}")]
     BadSecretLength(usize),
-    /// The file holds no key, or more than the ring can hold.
-    #[error("key file must hold between 1 and 64 keys, holds {0}")]
+    /// The file holds no key, or more than a file can hold.
+    #[error("key file must hold between 1 and 255 keys, holds {0}")]
     BadKeyCount(usize),
+    /// The ring importing the file has no room for another key.
+    #[error("the key ring is full")]
+    RingFull,
     /// There were no keys to write.
     #[error("no keys to write")]
     NoKeys,
@@ -118,13 +124,13 @@ pub fn import_nginx_keys(files: &[&[u8]]) -> Result<Vec<TicketKeyMaterial>, KeyF
 /// Writes `entries` in this crate's format; the output is zeroized on drop.
 ///
 /// # Errors
-/// [`KeyFileError::NoKeys`], [`KeyFileError::BadKeyCount`] (over 64),
+/// [`KeyFileError::NoKeys`], [`KeyFileError::BadKeyCount`] (over 255),
 /// [`KeyFileError::DuplicateKeyName`].
 pub fn encode_key_file(entries: &[KeyFileEntry]) -> Result<SecretVec, KeyFileError> {
     if entries.is_empty() {
         return Err(KeyFileError::NoKeys);
     }
-    if entries.len() > MAX_RING_KEYS {
+    if entries.len() > MAX_FILE_KEYS {
         return Err(KeyFileError::BadKeyCount(entries.len()));
     }
     check_distinct(entries)?;
@@ -165,7 +171,7 @@ pub fn decode_key_file(bytes: &[u8]) -> Result<Vec<KeyFileEntry>, KeyFileError> 
         return Err(KeyFileError::UnknownVersion(version));
     }
     let count = usize::from(r.u8("key count")?);
-    if count == 0 || count > MAX_RING_KEYS {
+    if count == 0 || count > MAX_FILE_KEYS {
         return Err(KeyFileError::BadKeyCount(count));
     }
     let mut entries = Vec::with_capacity(count);

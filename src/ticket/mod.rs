@@ -8,7 +8,12 @@
 //! ```
 //!
 //! with the key name as additional data. The AEAD key is derived from a master key by HKDF
-//! ([`TicketKeyMaterial`]), so the ticket carries no key material, only a public name.
+//! ([`TicketKeyMaterial`]), so the ticket carries no key material, only a public name. The
+//! nonce is synthetic, an HMAC of the plaintext under a second derived key, so that a sealer
+//! copied by `fork()` or a VM snapshot cannot repeat a nonce (the `key` module's docs give the
+//! construction and why it was chosen); the layout is the same as before it, and
+//! opening reads the nonce from the ticket, so tickets sealed with earlier counter nonces
+//! still open until their key is erased.
 //!
 //! - [`AeadSealer`]: one key.
 //! - [`RotatingSealer`]: a ring of keys moving staged → active → decrypt-only → erased on a
@@ -29,7 +34,8 @@ pub use aead_sealer::AeadSealer;
 pub use key::{TicketKeyMaterial, KEY_NAME_LEN};
 pub use keyfile::KeyFileError;
 pub use rotating::{
-    Exposure, KeyExposure, KeySource, KeyState, RotatingSealer, Schedule, MAX_RING_KEYS,
+    Exposure, KeyExposure, KeySource, KeyState, RotatingSealer, Schedule, CLOCK_STEP_REPORTED,
+    MAX_RING_KEYS,
 };
 
 use std::time::Duration;
@@ -70,12 +76,21 @@ pub enum TicketError {
     /// The plaintext is too long to fit a ticket.
     #[error("plaintext too long for a ticket")]
     PlaintextTooLong,
-    /// The key's nonce space is spent; a new key is needed.
+    /// The key's nonce space is spent; a new key is needed. This crate's sealers derive
+    /// synthetic nonces and never return it; it remains for sealers with counted nonces.
     #[error("ticket key exhausted its nonces")]
     NonceExhausted,
     /// A key with this name is already in the ring.
     #[error("duplicate ticket key name")]
     DuplicateKeyName,
+    /// The ring holds [`MAX_RING_KEYS`] keys that are all still needed; nothing more can be
+    /// imported until the oldest is erased.
+    #[error("ticket key ring full")]
+    RingFull,
+    /// The schedule's decrypt window needs more keys held at once than a ring can hold
+    /// ([`Schedule::keys_needed`] over [`MAX_RING_KEYS`]).
+    #[error("schedule needs {0} ticket keys at once, more than a ring holds")]
+    ScheduleNeedsTooManyKeys(usize),
     /// The random number generator failed.
     #[error("random number generator failed")]
     Random,
@@ -98,7 +113,8 @@ pub struct Opened {
 /// - give tickets confidentiality and integrity: `open` returns only plaintext that this
 ///   sealer (or one sharing its keys) sealed, unaltered;
 /// - put no key material in the ticket, only a public key name;
-/// - never reuse a nonce under one key;
+/// - never reuse a nonce under one key, even in a copy of the process (after `fork()`, or a
+///   restored VM snapshot);
 /// - erase (zeroize) keys when they retire, so tickets issued under them can no longer be
 ///   opened by anyone;
 /// - report every failure as a [`TicketError`] and never panic on any input to `open`.
@@ -106,8 +122,8 @@ pub trait TicketSealer: Send + Sync {
     /// Encrypts `plaintext` into a ticket under the current key.
     ///
     /// # Errors
-    /// [`TicketError::NoActiveKey`], [`TicketError::PlaintextTooLong`],
-    /// [`TicketError::NonceExhausted`].
+    /// [`TicketError::NoActiveKey`], [`TicketError::PlaintextTooLong`]; sealers of other
+    /// designs may return [`TicketError::NonceExhausted`].
     fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, TicketError>;
 
     /// Decrypts a ticket.

@@ -15,12 +15,25 @@
 //! one hour and decrypt-only for eleven, so every ticket stays openable for its full
 //! 11-hour lifetime ([`Schedule::ticket_lifetime`]).
 //!
-//! Concurrency: the ring's current view is an immutable snapshot behind an `Arc`; sealing and
-//! opening clone the `Arc` under a read lock held for nanoseconds and encrypt with no lock
-//! held. A rotation builds a new snapshot under a separate mutex and swaps it in. A ticket
+//! Concurrency: the ring's current view is an immutable snapshot behind an `Arc`, published in
+//! several copies, each behind its own read-write lock on its own cache line; each thread
+//! seals and opens under a read lock of "its" copy (threads are spread over the copies in
+//! turn), so threads sealing at once share no written cache line — no lock word, no
+//! reference count. A rotation builds a new snapshot under a separate mutex and swaps it into
+//! every copy. A ticket
 //! sealed under a snapshot's active key stays openable for `ticket_lifetime` from that instant
 //! whatever rotations happen meanwhile, because the key retires no earlier than that instant.
+//!
+//! Time only moves forward in the ring: a snapshot is built at the latest time any caller has
+//! shown it, and a clock reading earlier than that (a thread descheduled between reading the
+//! clock and sealing, or a wall clock stepped backwards) is served by the newest snapshot as
+//! if it had been read at the snapshot's time. Keys erased are never needed again, so sealing
+//! never fails for a stale reading. Readings more than [`CLOCK_STEP_REPORTED`] behind are
+//! counted ([`RotatingSealer::clock_behind_reads`]) for the operator: they mean the wall clock
+//! stepped back, and the ring keeps rotating on its own time until the clock catches up.
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -28,15 +41,21 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use super::aead_sealer::{key_name_of, open_with, seal_with};
 use super::key::{TicketKey, TicketKeyMaterial, KEY_NAME_LEN};
-use super::keyfile::{self, KeyFileEntry, KeyFileError};
+use super::keyfile::{self, KeyFileEntry, KeyFileError, MAX_FILE_KEYS};
 use super::{Opened, TicketError, TicketSealer};
 use crate::crypto::aead::AeadAlgorithm;
 use crate::crypto::secret::SecretVec;
 use crate::time::{Clock, Timestamp};
 
-/// Most keys a ring holds; imports beyond it are refused. With the default schedule a ring
-/// holds 13 (one staged, one active, eleven decrypt-only).
-pub const MAX_RING_KEYS: usize = 64;
+/// Most keys a ring holds; imports beyond it are refused ([`TicketError::RingFull`]), and a
+/// schedule that needs more is refused when the sealer is made ([`Schedule::keys_needed`]).
+/// With the default schedule a ring holds 13 (one staged, one active, eleven decrypt-only).
+/// A whole ring fits in one key file.
+pub const MAX_RING_KEYS: usize = MAX_FILE_KEYS;
+
+/// How far behind the ring's time a clock reading must be to count as a backward step of the
+/// wall clock ([`RotatingSealer::clock_behind_reads`]); less is ordinary thread scheduling.
+pub const CLOCK_STEP_REPORTED: Duration = Duration::from_secs(1);
 
 /// When keys rotate and how long they keep decrypting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +81,18 @@ impl Schedule {
     /// rotation_period`, since a key may seal a ticket at the very end of its active period.
     pub fn ticket_lifetime(&self) -> Duration {
         self.decrypt_window.saturating_sub(self.rotation_period)
+    }
+
+    /// How many keys a ring on this schedule may need at once: one per rotation period of
+    /// the decrypt window, the active and the staged key, and two for a fleet replacing the
+    /// current and next slots' keys after its store lost them (fleet module). A schedule
+    /// needing more than [`MAX_RING_KEYS`] is refused.
+    pub fn keys_needed(&self) -> usize {
+        let period = self.rotation_period.as_millis().max(1);
+        let window = self.decrypt_window.as_millis().max(period);
+        usize::try_from(window.div_ceil(period))
+            .unwrap_or(usize::MAX)
+            .saturating_add(4)
     }
 }
 
@@ -98,6 +129,32 @@ struct SnapKey {
     retires_at: Option<Timestamp>,
 }
 
+/// How many copies of the published snapshot a ring keeps (module docs).
+const SHARDS: usize = 16;
+
+/// One copy of the published snapshot, alone on its cache lines.
+#[repr(align(128))]
+struct Shard(RwLock<Arc<Snapshot>>);
+
+thread_local! {
+    /// The copy this thread reads, chosen on its first seal or open.
+    static SHARD_OF_THREAD: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// The next copy to hand a thread.
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+fn shard_of_thread() -> usize {
+    SHARD_OF_THREAD.with(|c| {
+        let mut i = c.get();
+        if i >= SHARDS {
+            i = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+            c.set(i);
+        }
+        i
+    })
+}
+
 struct Snapshot {
     built_at: Timestamp,
     valid_until: Timestamp,
@@ -114,6 +171,8 @@ pub struct RotatingSealer {
     rng: Arc<dyn SecureRandom + Send + Sync>,
     ring: Mutex<Vec<RingKey>>,
     snapshot: RwLock<Arc<Snapshot>>,
+    shards: Box<[Shard; SHARDS]>,
+    behind_reads: AtomicU64,
 }
 
 impl core::fmt::Debug for RotatingSealer {
@@ -194,11 +253,12 @@ impl RotatingSealer {
         )
     }
 
-    /// As [`with_options`](Self::with_options), drawing key names, key secrets and nonce bases
-    /// from `rng` (tests and simulations inject a deterministic one).
+    /// As [`with_options`](Self::with_options), drawing key names and key secrets from
+    /// `rng` (tests and simulations inject a deterministic one).
     ///
     /// # Errors
-    /// [`TicketError::Random`] when the generator fails.
+    /// [`TicketError::Random`] when the generator fails,
+    /// [`TicketError::ScheduleNeedsTooManyKeys`] for a schedule a ring cannot hold.
     pub fn with_rng(
         clock: Arc<dyn Clock>,
         schedule: Schedule,
@@ -210,6 +270,11 @@ impl RotatingSealer {
             rotation_period: schedule.rotation_period.max(Duration::from_millis(1)),
             decrypt_window: schedule.decrypt_window.max(schedule.rotation_period),
         };
+        if schedule.keys_needed() > MAX_RING_KEYS {
+            return Err(TicketError::ScheduleNeedsTooManyKeys(
+                schedule.keys_needed(),
+            ));
+        }
         let empty = Arc::new(Snapshot {
             built_at: Timestamp::EPOCH,
             valid_until: Timestamp::EPOCH,
@@ -223,7 +288,11 @@ impl RotatingSealer {
             source,
             rng,
             ring: Mutex::new(Vec::new()),
+            shards: Box::new(std::array::from_fn(|_| {
+                Shard(RwLock::new(Arc::clone(&empty)))
+            })),
             snapshot: RwLock::new(empty),
+            behind_reads: AtomicU64::new(0),
         };
         let now = sealer.clock.now();
         sealer.refresh(now, true)?;
@@ -235,6 +304,14 @@ impl RotatingSealer {
         self.schedule
     }
 
+    /// How many clock readings since creation were more than [`CLOCK_STEP_REPORTED`] behind
+    /// the ring's own time: each is a wall clock that stepped backwards (or a thread stalled
+    /// that long). The ring served them at its own time, so no seal or open failed; a growing
+    /// count is a clock to fix.
+    pub fn clock_behind_reads(&self) -> u64 {
+        self.behind_reads.load(Ordering::Relaxed)
+    }
+
     /// Adds a key that starts encrypting at `activates_at`: staged until then. This is how a
     /// fleet rolls out a key: every server imports it well before `activates_at`.
     ///
@@ -242,8 +319,10 @@ impl RotatingSealer {
     /// has activated) at once; it then retires the previously active key early.
     ///
     /// # Errors
-    /// [`TicketError::DuplicateKeyName`] when a key of that name is held (or the ring is
-    /// full), [`TicketError::Random`] when the nonce base cannot be drawn.
+    /// [`TicketError::DuplicateKeyName`] when a key of that name is held,
+    /// [`TicketError::RingFull`] when [`MAX_RING_KEYS`] keys are held and none is due for
+    /// erasure (for a generating ring: when fewer than [`Schedule::keys_needed`] places are
+    /// left for its own keys), [`TicketError::Random`] when the key cannot be derived.
     pub fn import_key(
         &self,
         material: TicketKeyMaterial,
@@ -251,10 +330,15 @@ impl RotatingSealer {
     ) -> Result<(), TicketError> {
         {
             let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-            if ring.len() >= MAX_RING_KEYS || ring.iter().any(|k| k.key.name() == material.name()) {
+            // Erase what is due first: a key past its time must not take a new key's place.
+            self.erase_due(&mut ring, self.ring_time(self.clock.now()));
+            if ring.iter().any(|k| k.key.name() == material.name()) {
                 return Err(TicketError::DuplicateKeyName);
             }
-            let key = Arc::new(TicketKey::new(material, self.algorithm, &*self.rng)?);
+            if ring.len() >= self.import_capacity() {
+                return Err(TicketError::RingFull);
+            }
+            let key = Arc::new(TicketKey::new(material, self.algorithm)?);
             let at = ring.partition_point(|k| k.activates_at <= activates_at);
             ring.insert(at, RingKey { key, activates_at });
         }
@@ -264,15 +348,65 @@ impl RotatingSealer {
     /// Imports every key of a key file in this crate's format ([`keyfile`]).
     ///
     /// # Errors
-    /// The file's [`KeyFileError`], or [`KeyFileError::DuplicateKeyName`] when a key is held
-    /// already.
+    /// The file's [`KeyFileError`], [`KeyFileError::DuplicateKeyName`] when a key is held
+    /// already, [`KeyFileError::RingFull`] when the ring has no room left.
     pub fn import_key_file(&self, bytes: &[u8]) -> Result<(), KeyFileError> {
         for entry in keyfile::decode_key_file(bytes)? {
             let name = *entry.material.name();
+            let len = entry.material.expose_secret().len();
             self.import_key(entry.material, entry.activates_at)
-                .map_err(|_| KeyFileError::DuplicateKeyName(name))?;
+                .map_err(|e| match e {
+                    TicketError::RingFull => KeyFileError::RingFull,
+                    TicketError::DuplicateKeyName => KeyFileError::DuplicateKeyName(name),
+                    _ => KeyFileError::BadSecretLength(len),
+                })?;
         }
         Ok(())
+    }
+
+    /// A copy of the material of the key named `name`, if held (a fleet re-publishes the
+    /// keys it holds when its store lost them).
+    #[cfg(feature = "redis")]
+    pub(crate) fn key_material(&self, name: &[u8; KEY_NAME_LEN]) -> Option<TicketKeyMaterial> {
+        let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        ring.iter()
+            .find(|k| k.key.name() == name)
+            .map(|k| k.key.material.duplicate())
+    }
+
+    /// How many keys the ring may hold after an import: all of [`MAX_RING_KEYS`] for keys
+    /// that only arrive by import; a generating ring keeps room for a whole window of its own
+    /// keys, which it adds whatever was imported.
+    fn import_capacity(&self) -> usize {
+        match self.source {
+            KeySource::External => MAX_RING_KEYS,
+            KeySource::Generate => MAX_RING_KEYS.saturating_sub(self.schedule.keys_needed()),
+        }
+    }
+
+    /// The later of `now` and the published snapshot's time: the ring's time never moves back.
+    fn ring_time(&self, now: Timestamp) -> Timestamp {
+        let built_at = self
+            .snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .built_at;
+        now.max(built_at)
+    }
+
+    /// Erases the keys whose last ticket's lifetime has run out by `now`; dropping the last
+    /// `Arc` zeroizes the material (snapshots still in flight hold it until they finish).
+    fn erase_due(&self, ring: &mut Vec<RingKey>, now: Timestamp) {
+        let lifetime = self.schedule.ticket_lifetime();
+        let mut i = 0;
+        while i < ring.len() {
+            match self.retires_at(ring, i) {
+                Some(r) if r.saturating_add(lifetime) <= now => {
+                    ring.remove(i);
+                }
+                _ => i += 1,
+            }
+        }
     }
 
     /// Every key held, with its activation time, as a key file ([`keyfile`]) for the fleet.
@@ -296,8 +430,10 @@ impl RotatingSealer {
     /// The keys held now, their states and ages, and how long recorded connections stay
     /// recoverable (see [`Exposure`]).
     pub fn exposure(&self) -> Exposure {
-        let now = self.clock.now();
-        let snap = self.current(now);
+        let read = self.clock.now();
+        let snap = self.current(read);
+        // The ring's own time: a clock that stepped back does not rewind the report.
+        let now = snap.built_at.max(read);
         let lifetime = self.schedule.ticket_lifetime();
         let keys: Vec<KeyExposure> = snap
             .keys
@@ -329,14 +465,18 @@ impl RotatingSealer {
         }
     }
 
-    /// The snapshot for `now`, rebuilt when a key changed state since it was made.
+    /// The snapshot for `now`, rebuilt when a key changed state since it was made. A snapshot
+    /// also serves every `now` before its `built_at` (module docs).
     fn current(&self, now: Timestamp) -> Arc<Snapshot> {
         let snap = self
             .snapshot
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        if now < snap.valid_until && now >= snap.built_at {
+        if now < snap.valid_until {
+            if now.saturating_add(CLOCK_STEP_REPORTED) < snap.built_at {
+                self.behind_reads.fetch_add(1, Ordering::Relaxed);
+            }
             return snap;
         }
         // A failed key generation leaves the ring as it was; the old view is still correct
@@ -344,35 +484,43 @@ impl RotatingSealer {
         self.refresh(now, false).unwrap_or(snap)
     }
 
-    /// Rebuilds the snapshot for `now`. Unless `force`d (the ring changed), a snapshot another
-    /// thread rebuilt while this one waited for the lock is used as it is.
+    /// Runs `f` on the snapshot for `now`, under a read lock of this thread's copy (module
+    /// docs); as [`current`](Self::current) when that copy is out of date.
+    fn with_current<R>(&self, now: Timestamp, f: impl FnOnce(&Snapshot) -> R) -> R {
+        {
+            let copy = self.shards[shard_of_thread()]
+                .0
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if now < copy.valid_until {
+                if now.saturating_add(CLOCK_STEP_REPORTED) < copy.built_at {
+                    self.behind_reads.fetch_add(1, Ordering::Relaxed);
+                }
+                return f(&copy);
+            }
+        }
+        f(&self.current(now))
+    }
+
+    /// Rebuilds the snapshot for `now`, or for the published snapshot's time if that is later
+    /// (time never moves back in the ring). Unless `force`d (the ring changed), a snapshot
+    /// another thread rebuilt while this one waited for the lock is used as it is.
     fn refresh(&self, now: Timestamp, force: bool) -> Result<Arc<Snapshot>, TicketError> {
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-        if !force {
-            let snap = self
-                .snapshot
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            if now < snap.valid_until && now >= snap.built_at {
-                return Ok(snap);
-            }
+        let published = self
+            .snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let now = now.max(published.built_at);
+        if !force && now < published.valid_until {
+            return Ok(published);
         }
         if self.source == KeySource::Generate {
             self.generate_keys(&mut ring, now)?;
         }
+        self.erase_due(&mut ring, now);
         let lifetime = self.schedule.ticket_lifetime();
-        // Erase keys whose last ticket's lifetime has run out; dropping the last `Arc`
-        // zeroizes the material (snapshots still in flight hold it until they finish).
-        let mut i = 0;
-        while i < ring.len() {
-            match self.retires_at(&ring, i) {
-                Some(r) if r.saturating_add(lifetime) <= now => {
-                    ring.remove(i);
-                }
-                _ => i += 1,
-            }
-        }
         let active = ring.iter().rposition(|k| k.activates_at <= now);
         let mut valid_until = Timestamp::from_millis(u64::MAX);
         let keys: Vec<SnapKey> = ring
@@ -415,6 +563,9 @@ impl RotatingSealer {
             .snapshot
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::clone(&snap);
+        for copy in self.shards.iter() {
+            *copy.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&snap);
+        }
         Ok(snap)
     }
 
@@ -455,7 +606,7 @@ impl RotatingSealer {
                 }
             };
             let material = TicketKeyMaterial::generate(&*self.rng)?;
-            let key = Arc::new(TicketKey::new(material, self.algorithm, &*self.rng)?);
+            let key = Arc::new(TicketKey::new(material, self.algorithm)?);
             ring.push(RingKey {
                 key,
                 activates_at: next_at,
@@ -467,25 +618,27 @@ impl RotatingSealer {
 
 impl TicketSealer for RotatingSealer {
     fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, TicketError> {
-        let snap = self.current(self.clock.now());
-        let active = snap
-            .active
-            .and_then(|i| snap.keys.get(i))
-            .ok_or(TicketError::NoActiveKey)?;
-        seal_with(&active.key, plaintext)
+        self.with_current(self.clock.now(), |snap| {
+            let active = snap
+                .active
+                .and_then(|i| snap.keys.get(i))
+                .ok_or(TicketError::NoActiveKey)?;
+            seal_with(&active.key, plaintext)
+        })
     }
 
     fn open(&self, ticket: &[u8]) -> Result<Opened, TicketError> {
         let name = key_name_of(ticket)?;
-        let snap = self.current(self.clock.now());
-        let entry = snap
-            .keys
-            .iter()
-            .find(|k| k.key.name() == name)
-            .ok_or(TicketError::UnknownKeyName)?;
-        Ok(Opened {
-            plaintext: open_with(&entry.key, ticket)?,
-            renew: entry.state == KeyState::DecryptOnly,
+        self.with_current(self.clock.now(), |snap| {
+            let entry = snap
+                .keys
+                .iter()
+                .find(|k| k.key.name() == name)
+                .ok_or(TicketError::UnknownKeyName)?;
+            Ok(Opened {
+                plaintext: open_with(&entry.key, ticket)?,
+                renew: entry.state == KeyState::DecryptOnly,
+            })
         })
     }
 
