@@ -8,7 +8,8 @@
 //!
 //! Bottom first. A module may import its own layer and the layers below it, always by path
 //! (`crate::error::Error`, never the crate root's `crate::Error`, which is for users and for
-//! the integrations).
+//! the integrations). `super::` and `self::` paths count as the `crate::` paths they stand
+//! for. Unit tests (`#[cfg(test)] mod` blocks and the files they declare) may import anything.
 //!
 //! | layer | modules | what it knows |
 //! |---|---|---|
@@ -20,7 +21,9 @@
 //! | integrations | `rustls_adapter` (feature `rustls`), `fleet` (feature `redis`), `fuzzing` | the crate's pieces plugged into others |
 //!
 //! [`error`](crate::error) stands beside the layers: the one [`Error`](crate::Error) names
-//! the errors of every layer and every layer returns it. It is also the one place that maps
+//! the errors of every layer and every layer returns it. It imports no layer above the
+//! resumption state (the handshake's failures are its own `PeerMisbehaved` and
+//! `PeerIncompatible`, not imported types). It is also the one place that maps
 //! an error to the alert sent on the wire (`alert()` on each error type); codec, crypto and
 //! verification know nothing of alerts.
 //!
@@ -29,7 +32,8 @@
 //! Each side has a front (`client/mod.rs`, `server/mod.rs`: the public connection type, one
 //! state enum, the `Context` a step works with and the `Outcome` the connection reports), a
 //! version-neutral `hello.rs`, and one half per version (`tls12.rs`, `tls13.rs`). The halves
-//! never import each other; `hello.rs` imports neither. Each state is a value named for the
+//! never import each other; `hello.rs` imports neither, and neither do the server's
+//! `psk.rs` and `retry.rs`, which the TLS 1.3 half uses. Each state is a value named for the
 //! message it expects next; handling a message consumes it and returns the next state.
 //! Checks that guard a step return proofs the step requires: the peer's Finished proof is
 //! the only way into a `Connected` state, and a PSK's early secret is reachable only from the
