@@ -135,7 +135,7 @@ impl ExpectClientHello {
         let resumed = psk::accept(cx, &hello, suite, &transcript)?;
         let scheme = match resumed {
             Some(_) => None,
-            None => Some(choose_scheme(cx.config, &hello, true)?),
+            None => Some(choose_scheme(cx.host, &hello, true)?),
         };
         let resuming = resumed.is_some();
         let offered_early = hello.has(ExtensionType::EarlyData);
@@ -386,8 +386,8 @@ fn emit_certificate(
     transcript: &mut Transcript,
     scheme: SignatureAlgorithm,
 ) -> Result<(), Error> {
-    let config = cx.config;
-    let entries = config
+    let host = cx.host;
+    let entries = host
         .cert_chain
         .iter()
         .map(|c| CertificateEntry {
@@ -404,7 +404,7 @@ fn emit_certificate(
         }),
     )?;
     let content = server_signed_content(transcript.current().as_ref());
-    let signature = config.key.sign(scheme, &content, config.rng.as_ref())?;
+    let signature = host.key.sign(scheme, &content, cx.config.rng.as_ref())?;
     send(
         cx.core,
         transcript,
@@ -518,6 +518,7 @@ impl ExpectFinished {
         };
         let tickets = psk::issue_tickets(
             cx.config,
+            &cx.host.tickets,
             &resumption,
             count,
             &psk::TicketContext {
