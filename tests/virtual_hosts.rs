@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use peers::ours;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tls_resumption::crypto::secret::SecretVec;
 use tls_resumption::store::{
     ClientSessionStore, ClientTls12Session, ClientTls13Ticket, MemoryCache, MemoryClientStore,
     SessionCache, StoreError,
@@ -400,28 +401,70 @@ fn a_leaked_ticket_key_of_one_name_opens_no_ticket_of_the_other() {
     }
 }
 
+/// A session cache that counts the lookups that found something.
+struct CountingCache {
+    inner: Arc<dyn SessionCache>,
+    hits: Mutex<usize>,
+}
+
+impl SessionCache for CountingCache {
+    fn put_encoded(&self, key: &[u8], value: &[u8], expires: Timestamp) -> Result<(), StoreError> {
+        self.inner.put_encoded(key, value, expires)
+    }
+
+    fn get_encoded(&self, key: &[u8]) -> Result<Option<SecretVec>, StoreError> {
+        let found = self.inner.get_encoded(key)?;
+        *self.hits.lock().unwrap() += usize::from(found.is_some());
+        Ok(found)
+    }
+
+    fn take_encoded(&self, key: &[u8]) -> Result<Option<SecretVec>, StoreError> {
+        self.inner.take_encoded(key)
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.inner.remove(key)
+    }
+}
+
 /// A cache shared by two names is namespaced: A's TLS 1.2 session sits in it under a key of
-/// A's, so B (or anyone looking the ID up directly) never finds it.
+/// A's, so B's lookup of A's session ID finds nothing at all (rather than finding it and
+/// refusing it for its name), and neither does a lookup of the bare ID.
 #[test]
 fn a_cache_shared_by_two_names_keeps_their_session_ids_apart() {
-    let keys = Keys::shared();
-    let server = server(Mechanism::Tls12SessionId, "server", &keys);
+    let counting = Arc::new(CountingCache {
+        inner: cache(),
+        hits: Mutex::new(0),
+    });
+    let shared: Arc<dyn SessionCache> = counting.clone();
+    let keys = Keys {
+        cache_a: shared.clone(),
+        cache_b: shared.clone(),
+        ..Keys::shared()
+    };
+    let m = Mechanism::Tls12SessionId;
+    let server = server(m, "server", &keys);
     let store = Arc::new(NameBlind::default());
-    let client = client(Mechanism::Tls12SessionId, Presented::new(), store.clone());
+    let client = client(m, Presented::new(), store.clone());
     connect(&client, &server, A).unwrap();
+    assert_eq!(connect(&client, &server, B).unwrap(), (FULL, FULL));
+    assert_eq!(store.offered(), 1);
+    assert_eq!(
+        *counting.hits.lock().unwrap(),
+        0,
+        "B's lookup found A's session"
+    );
     let id = store.session_ids.lock().unwrap()[0].clone();
     assert!(
-        keys.cache_a.get(&id).unwrap().is_none(),
+        shared.get(&id).unwrap().is_none(),
         "stored under the bare session ID"
     );
-    let again = connect(&client, &server, A).unwrap();
+    // B's own session, offered under B, is found and resumed.
     assert_eq!(
-        again,
-        (
-            Mechanism::Tls12SessionId.resumed(),
-            Mechanism::Tls12SessionId.resumed()
-        )
+        connect(&client, &server, B).unwrap(),
+        (m.resumed(), m.resumed())
     );
+    assert_eq!(*counting.hits.lock().unwrap(), 1);
 }
 
 /// The operator reads each name's ticket-key exposure, resolved as a handshake resolves the
