@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use peers::ours;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tls_resumption::crypto::kx::KxGroup;
 use tls_resumption::crypto::secret::SecretVec;
+use tls_resumption::error::PeerMisbehaved;
 use tls_resumption::store::{
     ClientSessionStore, ClientTls12Session, ClientTls13Ticket, MemoryCache, MemoryClientStore,
     SessionCache, StoreError,
@@ -23,8 +25,8 @@ use tls_resumption::ticket::{
 use tls_resumption::time::{ManualClock, Timestamp};
 use tls_resumption::verify::{CertificateError, PinnedCertificates, ServerCertVerifier};
 use tls_resumption::{
-    ClientConfig, ClientConnection, EarlyDataStatus, Error, HandshakeKind, ResumptionMechanism,
-    ServerConfig, ServerConnection, TicketMode, TlsVersion, VirtualHost,
+    AlertDescription, ClientConfig, ClientConnection, EarlyDataStatus, Error, HandshakeKind,
+    ResumptionMechanism, ServerConfig, ServerConnection, TicketMode, TlsVersion, VirtualHost,
 };
 
 const NOW: Timestamp = Timestamp::from_secs(1_700_000_000);
@@ -492,4 +494,46 @@ fn exposure_is_reported_per_name() {
     let mut names: Vec<&str> = config.virtual_host_names().collect();
     names.sort_unstable();
     assert_eq!(names, [A, B]);
+}
+
+/// RFC 8446 §4.1.2: after a HelloRetryRequest the client repeats its ClientHello with only
+/// the listed changes, and the server name is not one of them. The server resolved its host
+/// from the first; a second naming another host would pair one name's certificate with the
+/// other's sessions, so it is refused with illegal_parameter.
+#[test]
+fn a_server_name_changed_after_a_hello_retry_request_is_refused() {
+    let keys = Keys::own();
+    let m = Mechanism::Tls13Ticket;
+    // The client's first share is X25519; the server takes only P-384: a retry.
+    let server = Arc::new(
+        ours::server_config("server-rsa")
+            .with_groups(&[KxGroup::Secp384r1])
+            .with_virtual_host(A, host("server", m, &keys.a, &keys.cache_a))
+            .with_virtual_host(B, host("server-p384", m, &keys.b, &keys.cache_b)),
+    );
+    let client = client(m, Presented::new(), Arc::new(MemoryClientStore::default()));
+    let mut c = ClientConnection::new(client, A, NOW).unwrap();
+    let mut s = ServerConnection::new(server);
+    let mut first = Vec::new();
+    c.write_tls(&mut first);
+    ours::feed_server(&mut s, &first, NOW).unwrap();
+    let mut retry = Vec::new();
+    s.write_tls(&mut retry);
+    ours::feed_client(&mut c, &retry, NOW).unwrap();
+    let mut second = Vec::new();
+    c.write_tls(&mut second);
+    let at = second
+        .windows(A.len())
+        .position(|w| w == A.as_bytes())
+        .expect("the second ClientHello names A");
+    second[at..at + B.len()].copy_from_slice(B.as_bytes());
+    let err = ours::feed_server(&mut s, &second, NOW).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(_))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.alert(), AlertDescription::IllegalParameter);
 }
