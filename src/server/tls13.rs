@@ -103,6 +103,11 @@ impl ExpectClientHello {
         }
         let suite = self.choose_suite(cx, &hello)?;
         self.check_retry(&hello)?;
+        // RFC 8446 §4.1.2: the second ClientHello keeps the first's server name, which chose
+        // the host (`hello.rs`); another name would pair its certificate with other sessions.
+        if self.retry.is_some() && hello.server_name != cx.outcome.server_name {
+            return Err(PeerMisbehaved::IllegalParameter("server_name changed after retry").into());
+        }
         let Some((group, client_share)) = choose_key_share(cx, &hello)? else {
             if self.retry.is_some() {
                 return Err(PeerMisbehaved::IllegalParameter("no key share after retry").into());
