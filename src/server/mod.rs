@@ -2,7 +2,8 @@
 //!
 //! [`ServerConnection`] is the front both protocol versions share: record plumbing, the
 //! application-facing calls and error handling live here. `hello.rs` decodes the first
-//! ClientHello once and chooses the version (TLS 1.3 whenever both sides enable it); the
+//! ClientHello once, resolves the host for its server name, and chooses the version (TLS 1.3
+//! whenever both sides enable it); the
 //! TLS 1.3 handshake lives in `tls13.rs` (with `psk.rs` for resumption and `retry.rs` for
 //! the HelloRetryRequest), the TLS 1.2 one in `tls12.rs`. Neither half imports the other.
 
