@@ -172,6 +172,9 @@ impl ServerConfig {
 
     /// The host serving `server_name`: its own virtual host, else the default.
     pub(crate) fn resolve_host(&self, server_name: Option<&str>) -> &Arc<VirtualHost> {
+        if self.virtual_hosts.is_empty() {
+            return &self.host;
+        }
         server_name
             .and_then(|name| self.virtual_hosts.get(&name_key(name)))
             .unwrap_or(&self.host)
