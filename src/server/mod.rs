@@ -3,9 +3,9 @@
 //! [`ServerConnection`] is the front both protocol versions share: record plumbing, the
 //! application-facing calls and error handling live here. `hello.rs` decodes the first
 //! ClientHello once, resolves the host for its server name, and chooses the version (TLS 1.3
-//! whenever both sides enable it); the
-//! TLS 1.3 handshake lives in `tls13.rs` (with `psk.rs` for resumption and `retry.rs` for
-//! the HelloRetryRequest), the TLS 1.2 one in `tls12.rs`. Neither half imports the other.
+//! whenever both sides enable it); the TLS 1.3 handshake lives in `tls13.rs` (with `psk.rs`
+//! for resumption and `retry.rs` for the HelloRetryRequest), the TLS 1.2 one in `tls12.rs`.
+//! Neither half imports the other.
 
 mod hello;
 mod psk;
@@ -139,8 +139,14 @@ fn first_hello(
     let version = hello::choose_version(config, &hello)?;
     let cx = &mut Context::new(config, &host, core, now, outcome);
     match version {
-        TlsVersion::Tls12 => Ok(ServerState::Tls12(host.clone(), tls12::start(cx, hello)?)),
-        TlsVersion::Tls13 => Ok(ServerState::Tls13(host.clone(), tls13::start(cx, hello)?)),
+        TlsVersion::Tls12 => {
+            let state = tls12::start(cx, hello)?;
+            Ok(ServerState::Tls12(host, state))
+        }
+        TlsVersion::Tls13 => {
+            let state = tls13::start(cx, hello)?;
+            Ok(ServerState::Tls13(host, state))
+        }
     }
 }
 
