@@ -4,13 +4,19 @@
 //! ```text
 //! cargo run --release --example server -- --listen 127.0.0.1:4433 --cert cert.pem --key key.pem \
 //!     [--tls13|--tls12] [--no-tickets] [--no-session-cache] [--allow-psk-ke] \
-//!     [--early-data BYTES] [--keylog FILE]
+//!     [--early-data BYTES] [--keylog FILE] [--vhost NAME:CERT:KEY]...
 //! ```
 //!
 //! Tickets: stateless (sealed session state) by default. `--no-tickets` switches to stateful
 //! tickets (an ID into an in-memory session cache, each usable once), as OpenSSL's
 //! `-no_ticket` does for TLS 1.3; with `--no-session-cache` as well, no tickets are issued.
 //! `--keylog FILE` (or `SSLKEYLOGFILE`) writes NSS key-log lines.
+//!
+//! Virtual hosts: `--vhost NAME:CERT:KEY` (repeatable) answers a client asking for NAME
+//! (server_name) with that certificate chain and key; every other name gets `--cert`/`--key`.
+//! Each virtual host seals tickets under its own rotating ticket keys (their exposure is
+//! printed at start) and keeps its sessions in its own namespace of the session cache, so a
+//! session of one name never resumes under another.
 //!
 //! A fleet (built with `--features redis`): `--redis redis://127.0.0.1:6379 --fleet-key FILE`
 //! (the file: 32 random bytes, `head -c 32 /dev/urandom > fleet.key`) puts the session cache
@@ -29,7 +35,10 @@ use tls_resumption::antireplay::{ReplayGuard, StrikeRegister};
 use tls_resumption::kdf::tls13::CipherSuite;
 use tls_resumption::keylog::{KeyLog, KeyLogFile};
 use tls_resumption::store::{MemoryCache, SessionCache};
-use tls_resumption::{HandshakeKind, ServerConfig, ServerConnection, TicketMode, TlsVersion};
+use tls_resumption::ticket::{RotatingSealer, Schedule};
+use tls_resumption::{
+    HandshakeKind, ServerConfig, ServerConnection, TicketMode, TlsVersion, VirtualHost,
+};
 
 fn main() {
     if let Err(e) = run() {
@@ -44,6 +53,7 @@ fn run() -> Result<(), String> {
     let (mut no_tickets, mut no_cache, mut psk_ke, mut early) = (false, false, false, 0u32);
     let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
     let (mut redis, mut fleet_key) = (None, None);
+    let mut vhosts = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -59,16 +69,15 @@ fn run() -> Result<(), String> {
             "--tls12" => versions = vec![TlsVersion::Tls12],
             "--redis" => redis = Some(value()?),
             "--fleet-key" => fleet_key = Some(value()?),
+            "--vhost" => vhosts.push(value()?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
     let listen = listen.ok_or("--listen is required")?;
-    let certs = CertificateDer::pem_file_iter(cert.ok_or("--cert is required")?)
-        .map_err(|e| format!("certificate: {e}"))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("certificate: {e}"))?;
-    let key = PrivateKeyDer::from_pem_file(key.ok_or("--key is required")?)
-        .map_err(|e| format!("key: {e}"))?;
+    let (certs, key) = load(
+        &cert.ok_or("--cert is required")?,
+        &key.ok_or("--key is required")?,
+    )?;
     let fleet = match (redis, fleet_key) {
         (Some(url), Some(file)) => Some(fleet::join(&url, &file)?),
         (None, None) => None,
@@ -96,6 +105,12 @@ fn run() -> Result<(), String> {
     config = config.with_versions(&versions);
     if no_cache {
         config = config.with_session_cache(None);
+    }
+    if !vhosts.is_empty() && fleet.is_some() {
+        return Err("--vhost keeps ticket keys in the process; it does not go with --redis".into());
+    }
+    for spec in &vhosts {
+        config = add_vhost(config, spec, &cache, no_tickets, no_cache)?;
     }
     config = config.with_psk_ke(psk_ke);
     if early > 0 {
@@ -132,6 +147,60 @@ fn run() -> Result<(), String> {
         });
     }
     Ok(())
+}
+
+/// Reads a PEM certificate chain and private key.
+fn load(
+    cert: &str,
+    key: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let certs = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("{cert}: {e}"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{cert}: {e}"))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{key}: {e}"))?;
+    Ok((certs, key))
+}
+
+/// Adds the virtual host of `--vhost NAME:CERT:KEY`: its certificate, a rotating ticket key
+/// of its own (or stateful tickets in the shared cache, as `--no-tickets` says), and the
+/// shared session cache, which the configuration namespaces by name.
+fn add_vhost(
+    config: ServerConfig,
+    spec: &str,
+    cache: &Arc<dyn SessionCache>,
+    no_tickets: bool,
+    no_cache: bool,
+) -> Result<ServerConfig, String> {
+    let mut parts = spec.splitn(3, ':');
+    let (Some(name), Some(cert), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("--vhost {spec}: expected NAME:CERT:KEY"));
+    };
+    let (certs, key) = load(cert, key)?;
+    let sealer = RotatingSealer::new(config.clock().clone(), Schedule::default())
+        .map_err(|e| e.to_string())?;
+    let tickets = match (no_tickets, no_cache) {
+        (false, _) => TicketMode::Stateless(Arc::new(sealer)),
+        (true, false) => TicketMode::Stateful {
+            cache: cache.clone(),
+            lifetime: Duration::from_secs(7200),
+        },
+        (true, true) => TicketMode::Disabled,
+    };
+    let host = VirtualHost::new(certs, &key)
+        .map_err(|e| format!("--vhost {name}: {e}"))?
+        .with_tickets(tickets)
+        .with_session_cache((!no_cache).then(|| cache.clone()));
+    let config = config.with_virtual_host(name, host);
+    match config.exposure(Some(name)) {
+        Some(e) => eprintln!(
+            "server: vhost {name}: {} ticket keys, a recorded session stays recoverable for at most {}s",
+            e.keys.len(),
+            e.longest_exposure.as_secs()
+        ),
+        None => eprintln!("server: vhost {name}: no ticket keys"),
+    }
+    Ok(config)
 }
 
 /// The IANA name of a suite.

@@ -57,7 +57,10 @@
 //!    computes the binder over the hello's own truncated encoding, queues it, and — with
 //!    0-RTT — installs the early traffic keys.
 //! 2. Server, `server/hello.rs`: decodes the ClientHello once, keeping its bytes and the slice
-//!    the binder covers, reads the server name, and chooses TLS 1.3.
+//!    the binder covers, reads the server name, resolves the host for it (`resolve_host`: a
+//!    [`VirtualHost`](crate::config::VirtualHost) of that name, else the default), and
+//!    chooses TLS 1.3. The halves get that host's certificate, key, tickets and session
+//!    cache in their `Context`, and know nothing of other hosts.
 //! 3. `server/tls13.rs` `ExpectClientHello::handle`: chooses the suite and key share (or sends
 //!    a HelloRetryRequest, `retry.rs`), then `psk::accept` (`server/psk.rs`): modes, the
 //!    ticket opened (`ticket`) or looked up (`store`), its binder verified, a stateful

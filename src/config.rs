@@ -6,6 +6,7 @@
 //! stateless tickets after a full handshake and one after a resumption, accepts only
 //! `psk_dhe_ke`, and refuses 0-RTT until both a size limit and a replay guard are configured.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,14 +16,17 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use crate::antireplay::ReplayGuard;
 use crate::conn::Tls12CipherSuite;
 use crate::crypto::kx::KxGroup;
-use crate::crypto::sign::SigningKey;
 use crate::crypto::CryptoError;
 use crate::kdf::tls13::CipherSuite;
 use crate::keylog::{KeyLog, NoKeyLog};
-use crate::store::{ClientSessionStore, MemoryCache, MemoryClientStore, SessionCache};
-use crate::ticket::{AeadSealer, TicketError, TicketKeyMaterial, TicketSealer};
+use crate::store::{ClientSessionStore, MemoryClientStore, SessionCache};
+use crate::ticket::{TicketError, TicketSealer};
 use crate::time::{Clock, SystemClock};
 use crate::verify::ServerCertVerifier;
+
+mod vhost;
+
+pub use vhost::VirtualHost;
 
 /// The suites in this crate's order of preference.
 pub const DEFAULT_SUITES: [CipherSuite; 3] = [
@@ -189,11 +193,11 @@ pub enum TicketMode {
 /// How a server answers.
 #[derive(Clone)]
 pub struct ServerConfig {
-    pub(crate) cert_chain: Vec<CertificateDer<'static>>,
-    pub(crate) key: Arc<SigningKey>,
+    /// The default host: the certificate, key, tickets and session cache for a name with no
+    /// virtual host of its own (and for a client sending none).
+    pub(crate) host: Arc<VirtualHost>,
     pub(crate) suites: Vec<CipherSuite>,
     pub(crate) groups: Vec<KxGroup>,
-    pub(crate) tickets: TicketMode,
     pub(crate) tickets_after_full: usize,
     pub(crate) tickets_after_resumption: usize,
     pub(crate) allow_psk_ke: bool,
@@ -205,9 +209,10 @@ pub struct ServerConfig {
     pub(crate) key_log: Arc<dyn KeyLog>,
     pub(crate) versions: Versions,
     pub(crate) tls12_suites: Vec<Tls12CipherSuite>,
-    pub(crate) session_cache: Option<Arc<dyn SessionCache>>,
     pub(crate) tls12_session_lifetime: Duration,
     pub(crate) require_ems: bool,
+    /// The virtual hosts by server name (ASCII lower case).
+    pub(crate) virtual_hosts: HashMap<String, Arc<VirtualHost>>,
 }
 
 impl core::fmt::Debug for ServerConfig {
@@ -253,21 +258,11 @@ impl ServerConfig {
         cert_chain: Vec<CertificateDer<'static>>,
         key: &PrivateKeyDer<'_>,
     ) -> Result<Self, ConfigError> {
-        if cert_chain.is_empty() {
-            return Err(ConfigError::NoCertificate);
-        }
         let rng: Rng = Arc::new(SystemRandom::new());
-        let key = SigningKey::from_der(key, rng.as_ref())?;
-        let sealer = AeadSealer::new(
-            TicketKeyMaterial::generate(rng.as_ref())?,
-            Duration::from_secs(2 * 3600),
-        )?;
         Ok(Self {
-            cert_chain,
-            key: Arc::new(key),
+            host: Arc::new(VirtualHost::new(cert_chain, key)?),
             suites: DEFAULT_SUITES.to_vec(),
             groups: KxGroup::ALL.to_vec(),
-            tickets: TicketMode::Stateless(Arc::new(sealer)),
             tickets_after_full: 2,
             tickets_after_resumption: 1,
             allow_psk_ke: false,
@@ -279,9 +274,9 @@ impl ServerConfig {
             key_log: Arc::new(NoKeyLog),
             versions: Versions::BOTH,
             tls12_suites: Tls12CipherSuite::ALL.to_vec(),
-            session_cache: Some(Arc::new(MemoryCache::new(1024))),
             tls12_session_lifetime: Duration::from_secs(2 * 3600),
             require_ems: true,
+            virtual_hosts: HashMap::new(),
         })
     }
 
@@ -301,8 +296,9 @@ impl ServerConfig {
     /// `None` resumes by ticket only. Default: an in-memory cache of 1024 sessions on the
     /// system clock. The cache checks expiry against its own clock, so a cache for a server
     /// driven with another `now` (tests, a [`crate::time::ManualClock`]) should share it.
+    /// This is the default host's cache; each [`VirtualHost`] has its own.
     pub fn with_session_cache(mut self, cache: Option<Arc<dyn SessionCache>>) -> Self {
-        self.session_cache = cache;
+        Arc::make_mut(&mut self.host).session_cache = cache;
         self
     }
 
@@ -332,9 +328,9 @@ impl ServerConfig {
         self
     }
 
-    /// How tickets are issued.
+    /// How tickets are issued (by the default host; each [`VirtualHost`] has its own).
     pub fn with_tickets(mut self, mode: TicketMode) -> Self {
-        self.tickets = mode;
+        Arc::make_mut(&mut self.host).tickets = mode;
         self
     }
 

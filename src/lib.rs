@@ -145,7 +145,7 @@ pub mod fuzzing;
 
 pub use alert::AlertDescription;
 pub use client::ClientConnection;
-pub use config::{ClientConfig, ServerConfig, TicketMode, TlsVersion};
+pub use config::{ClientConfig, ServerConfig, TicketMode, TlsVersion, VirtualHost};
 pub use conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
 pub use error::Error;
 pub use kdf::Side;

@@ -95,3 +95,63 @@ fn the_examples_resume_tls12_by_ticket_and_by_session_id() {
     assert!(out.contains("connection 2: resumed"), "{out}");
     assert!(out.to_lowercase().contains("session id"), "{out}");
 }
+
+/// The first certificate of a PEM file, as `openssl s_client` prints it.
+fn first_pem_certificate(path: &str) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let end = "-----END CERTIFICATE-----";
+    let start = text.find("-----BEGIN CERTIFICATE-----").unwrap();
+    let stop = text.find(end).unwrap() + end.len();
+    text[start..stop].to_owned()
+}
+
+/// `examples/server --vhost` with OpenSSL's client (RFC 6066 §3 server_name): each name gets
+/// its own certificate in both versions, any other name the default one, and each name
+/// resumes its own session.
+#[test]
+fn the_server_example_presents_each_virtual_hosts_certificate_to_openssl() {
+    if !peers::openssl::available("vhost example") {
+        return;
+    }
+    let a = format!(
+        "a.example:{}:{}",
+        pki("server-p384.pem"),
+        pki("server-p384.key")
+    );
+    let b = format!(
+        "b.example:{}:{}",
+        pki("server-rsa.pem"),
+        pki("server-rsa.key")
+    );
+    let (_server, addr) = server(&["--vhost", &a, "--vhost", &b]);
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+    let dir = std::env::temp_dir().join(format!("tls-resumption-vhost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let names = [
+        ("a.example", "server-p384.pem"),
+        ("b.example", "server-rsa.pem"),
+        ("c.example", "server.pem"),
+    ];
+    for version in ["-tls1_3", "-tls1_2"] {
+        for (name, pem) in names {
+            let session = dir.join(format!("{name}{version}.pem"));
+            let _ = std::fs::remove_file(&session);
+            let args = [version, "-servername", name];
+            let run = peers::openssl::s_client(port, &args, &session);
+            assert!(run.new_session(), "{name} {version}: {}", run.stderr);
+            let expected = first_pem_certificate(&pki(pem));
+            assert!(
+                run.stdout.contains(&expected),
+                "{name} {version}: not the certificate of {pem}:\n{}",
+                run.stdout
+            );
+            let again = peers::openssl::s_client(port, &args, &session);
+            assert!(
+                again.reused(),
+                "{name} {version} did not resume:\n{}",
+                again.stdout
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

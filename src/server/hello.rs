@@ -3,8 +3,11 @@
 //! negotiation both versions share (server name, groups, signature schemes). Each half then
 //! takes the parsed hello and answers it.
 
+use std::sync::Arc;
+
 use crate::config::ServerConfig;
 use crate::config::TlsVersion;
+use crate::config::VirtualHost;
 use crate::crypto::kx::KxGroup;
 use crate::crypto::sign::SignatureAlgorithm;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
@@ -84,6 +87,13 @@ impl Hello {
     }
 }
 
+/// The host this ClientHello is served by: the virtual host of its server name (RFC 6066
+/// §3), else the default. Resolved once, here; the halves get its certificate, key, tickets
+/// and session cache and nothing else of the other hosts.
+pub(super) fn resolve_host(config: &ServerConfig, hello: &Hello) -> Arc<VirtualHost> {
+    config.resolve_host(hello.server_name.as_deref()).clone()
+}
+
 /// The version this ClientHello gets: TLS 1.3 when both sides have it, else TLS 1.2 when
 /// both have that (RFC 8446 §4.2.1, RFC 5246 §E.1).
 ///
@@ -119,7 +129,7 @@ pub(super) fn choose_group(
         .ok_or_else(|| PeerIncompatible::NoCommonGroup.into())
 }
 
-/// The signature scheme for the server's key among those the client offers. TLS 1.3 requires
+/// The signature scheme for the host's key among those the client offers. TLS 1.3 requires
 /// signature_algorithms (RFC 8446 §4.2.3); in TLS 1.2 its absence implies SHA-1
 /// (RFC 5246 §7.4.1.4.1), which this server never signs with.
 ///
@@ -127,7 +137,7 @@ pub(super) fn choose_group(
 /// `missing_extension` for a TLS 1.3 hello without the extension;
 /// [`PeerIncompatible::NoCommonSignatureScheme`] when nothing fits.
 pub(super) fn choose_scheme(
-    config: &ServerConfig,
+    host: &VirtualHost,
     hello: &Hello,
     tls13: bool,
 ) -> Result<SignatureAlgorithm, Error> {
@@ -138,8 +148,7 @@ pub(super) fn choose_scheme(
         }
         None => Vec::new(),
     };
-    config
-        .key
+    host.key
         .choose(&offered, tls13)
         .ok_or_else(|| PeerIncompatible::NoCommonSignatureScheme.into())
 }

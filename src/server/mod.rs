@@ -2,9 +2,10 @@
 //!
 //! [`ServerConnection`] is the front both protocol versions share: record plumbing, the
 //! application-facing calls and error handling live here. `hello.rs` decodes the first
-//! ClientHello once and chooses the version (TLS 1.3 whenever both sides enable it); the
-//! TLS 1.3 handshake lives in `tls13.rs` (with `psk.rs` for resumption and `retry.rs` for
-//! the HelloRetryRequest), the TLS 1.2 one in `tls12.rs`. Neither half imports the other.
+//! ClientHello once, resolves the host for its server name, and chooses the version (TLS 1.3
+//! whenever both sides enable it); the TLS 1.3 handshake lives in `tls13.rs` (with `psk.rs`
+//! for resumption and `retry.rs` for the HelloRetryRequest), the TLS 1.2 one in `tls12.rs`.
+//! Neither half imports the other.
 
 mod hello;
 mod psk;
@@ -14,7 +15,7 @@ mod tls13;
 
 use std::sync::Arc;
 
-use crate::config::{ServerConfig, TlsVersion};
+use crate::config::{ServerConfig, TlsVersion, VirtualHost};
 use crate::conn::core::{Core, Incoming};
 use crate::conn::front::{Front, SideState};
 use crate::conn::HandshakeKind;
@@ -28,9 +29,30 @@ use hello::Hello;
 /// What a step of either half works with.
 pub(super) struct Context<'a> {
     pub(super) config: &'a ServerConfig,
+    /// The certificate, key, tickets and session cache chosen for the client's server name
+    /// (`hello.rs` resolves it once); the halves take these from here, never from `config`.
+    pub(super) host: &'a VirtualHost,
     pub(super) core: &'a mut Core,
     pub(super) now: Timestamp,
     pub(super) outcome: &'a mut Outcome,
+}
+
+impl<'a> Context<'a> {
+    fn new(
+        config: &'a ServerConfig,
+        host: &'a VirtualHost,
+        core: &'a mut Core,
+        now: Timestamp,
+        outcome: &'a mut Outcome,
+    ) -> Self {
+        Self {
+            config,
+            host,
+            core,
+            now,
+            outcome,
+        }
+    }
 }
 
 /// What the handshake decided, as the connection reports it.
@@ -51,8 +73,8 @@ pub(super) struct Outcome {
 #[allow(clippy::large_enum_variant)]
 enum ServerState {
     ExpectClientHello,
-    Tls12(tls12::State),
-    Tls13(tls13::State),
+    Tls12(Arc<VirtualHost>, tls12::State),
+    Tls13(Arc<VirtualHost>, tls13::State),
     Failed,
 }
 
@@ -66,8 +88,8 @@ impl SideState for ServerState {
 
     fn is_handshaking(&self) -> bool {
         match self {
-            Self::Tls12(s) => s.is_handshaking(),
-            Self::Tls13(s) => s.is_handshaking(),
+            Self::Tls12(_, s) => s.is_handshaking(),
+            Self::Tls13(_, s) => s.is_handshaking(),
             Self::ExpectClientHello | Self::Failed => true,
         }
     }
@@ -80,31 +102,51 @@ impl SideState for ServerState {
         outcome: &mut Outcome,
         incoming: Incoming,
     ) -> Result<Self, Error> {
-        let cx = &mut Context {
-            config,
-            core,
-            now,
-            outcome,
-        };
         match (self, incoming) {
-            (Self::ExpectClientHello, Incoming::Handshake(bytes)) => first_hello(cx, bytes),
+            (Self::ExpectClientHello, Incoming::Handshake(bytes)) => {
+                first_hello(config, core, now, outcome, bytes)
+            }
             (Self::ExpectClientHello, Incoming::ApplicationData(_)) => {
                 Err(PeerMisbehaved::UnexpectedMessage.into())
             }
-            (Self::Tls12(s), incoming) => Ok(Self::Tls12(s.handle(cx, incoming)?)),
-            (Self::Tls13(s), incoming) => Ok(Self::Tls13(s.handle(cx, incoming)?)),
+            (Self::Tls12(host, s), incoming) => {
+                let cx = &mut Context::new(config, &host, core, now, outcome);
+                let next = s.handle(cx, incoming)?;
+                Ok(Self::Tls12(host, next))
+            }
+            (Self::Tls13(host, s), incoming) => {
+                let cx = &mut Context::new(config, &host, core, now, outcome);
+                let next = s.handle(cx, incoming)?;
+                Ok(Self::Tls13(host, next))
+            }
             (Self::Failed, _) => Err(Error::InvalidState("connection failed")),
         }
     }
 }
 
 /// The first ClientHello, decoded once (in its TLS 1.2 form, as nothing is negotiated yet),
-/// picks the version and goes to that half.
-fn first_hello(cx: &mut Context<'_>, bytes: Vec<u8>) -> Result<ServerState, Error> {
+/// picks the host for its server name and the version, and goes to that half with the host.
+fn first_hello(
+    config: &ServerConfig,
+    core: &mut Core,
+    now: Timestamp,
+    outcome: &mut Outcome,
+    bytes: Vec<u8>,
+) -> Result<ServerState, Error> {
     let hello = Hello::decode(bytes, Version::Tls12)?;
-    match hello::choose_version(cx.config, &hello)? {
-        TlsVersion::Tls12 => Ok(ServerState::Tls12(tls12::start(cx, hello)?)),
-        TlsVersion::Tls13 => Ok(ServerState::Tls13(tls13::start(cx, hello)?)),
+    let host = hello::resolve_host(config, &hello);
+    outcome.server_name = hello.server_name.clone();
+    let version = hello::choose_version(config, &hello)?;
+    let cx = &mut Context::new(config, &host, core, now, outcome);
+    match version {
+        TlsVersion::Tls12 => {
+            let state = tls12::start(cx, hello)?;
+            Ok(ServerState::Tls12(host, state))
+        }
+        TlsVersion::Tls13 => {
+            let state = tls13::start(cx, hello)?;
+            Ok(ServerState::Tls13(host, state))
+        }
     }
 }
 

@@ -46,7 +46,7 @@ struct Candidate {
 /// Stateful tickets are only looked at here; [`claim`] takes them once the binder verified,
 /// so an identity replayed with a forged binder cannot burn the client's ticket.
 fn find(
-    config: &ServerConfig,
+    tickets: &TicketMode,
     offered: &OfferedPsks,
     suite: CipherSuite,
     server_name: Option<&str>,
@@ -58,7 +58,7 @@ fn find(
         .enumerate()
         .take(MAX_IDENTITIES_TRIED)
     {
-        let (state, stateful) = match &config.tickets {
+        let (state, stateful) = match tickets {
             TicketMode::Disabled => return None,
             TicketMode::Stateless(sealer) => {
                 match open_session(sealer.as_ref(), &identity.identity, now) {
@@ -151,7 +151,7 @@ pub(super) fn accept(
         return Ok(None);
     };
     let name = hello.server_name.as_deref();
-    let Some(candidate) = find(config, offered, suite, name, cx.now) else {
+    let Some(candidate) = find(&cx.host.tickets, offered, suite, name, cx.now) else {
         return Ok(None);
     };
     let prefix = hello
@@ -165,7 +165,7 @@ pub(super) fn accept(
     )?;
     // Another handshake may have taken this stateful ticket first: then this one is a full
     // handshake.
-    if !claim(config, &verified) {
+    if !claim(&cx.host.tickets, &verified) {
         return Ok(None);
     }
     let early_data =
@@ -216,9 +216,9 @@ fn verify_binder(
 /// Makes a verified PSK this handshake's: a stateful ticket is taken from the cache, and of
 /// any number of handshakes presenting it only the one whose take succeeds resumes (the
 /// others fall back to a full handshake). Stateless tickets need nothing.
-fn claim(config: &ServerConfig, verified: &Verified) -> bool {
+fn claim(tickets: &TicketMode, verified: &Verified) -> bool {
     let candidate = &verified.candidate;
-    match &config.tickets {
+    match tickets {
         TicketMode::Stateful { cache, .. } if candidate.stateful => {
             matches!(cache.take_encoded(&candidate.identity), Ok(Some(_)))
         }
@@ -284,11 +284,12 @@ pub(super) struct TicketContext<'a> {
 /// be sealed or stored is left out: the connection works, it just resumes less.
 pub(super) fn issue_tickets(
     config: &ServerConfig,
+    tickets: &TicketMode,
     resumption: &ResumptionMasterSecret,
     count: usize,
     cx: &TicketContext<'_>,
 ) -> Vec<NewSessionTicket13> {
-    let lifetime = match &config.tickets {
+    let lifetime = match tickets {
         TicketMode::Disabled => return Vec::new(),
         TicketMode::Stateless(sealer) => sealer.lifetime(),
         TicketMode::Stateful { lifetime, .. } => *lifetime,
@@ -323,7 +324,7 @@ pub(super) fn issue_tickets(
             alpn: None,
             issued_at: cx.now,
         });
-        let Some(ticket) = make_ticket(config, &state, cx.now) else {
+        let Some(ticket) = make_ticket(config, tickets, &state, cx.now) else {
             continue;
         };
         let extensions = if max_early_data > 0 {
@@ -342,8 +343,13 @@ pub(super) fn issue_tickets(
     out
 }
 
-fn make_ticket(config: &ServerConfig, state: &SessionState, now: Timestamp) -> Option<Vec<u8>> {
-    match &config.tickets {
+fn make_ticket(
+    config: &ServerConfig,
+    tickets: &TicketMode,
+    state: &SessionState,
+    now: Timestamp,
+) -> Option<Vec<u8>> {
+    match tickets {
         TicketMode::Disabled => None,
         TicketMode::Stateless(sealer) => seal_session(sealer.as_ref(), state).ok(),
         TicketMode::Stateful { cache, .. } => {

@@ -13,7 +13,7 @@
 //! (RFC 5746 §3.6) and answers a ClientHello on an established connection with a
 //! `no_renegotiation` warning (RFC 5246 §7.2.2), closing after a few such attempts.
 
-use crate::config::{ServerConfig, TicketMode};
+use crate::config::{ServerConfig, TicketMode, VirtualHost};
 use crate::conn::core::Incoming;
 use crate::conn::tls12::{
     self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
@@ -127,7 +127,7 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
         server_random[24..].copy_from_slice(&DOWNGRADE_TLS12);
     }
     let offered_ticket = hello.extension(ExtensionType::SessionTicket).is_some();
-    let sealer = match &config.tickets {
+    let sealer = match &cx.host.tickets {
         TicketMode::Stateless(sealer) => Some(sealer.clone()),
         _ => None,
     };
@@ -135,10 +135,10 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
     match resumable {
         Some(r) => resume(cx, &parsed, r, server_random, secure_renegotiation, ems),
         None => {
-            let suite = choose_suite(config, hello)?;
+            let suite = choose_suite(config, cx.host, hello)?;
             let issue_ticket = ems && offered_ticket && sealer.is_some();
             let mut session_id = Vec::new();
-            if ems && config.session_cache.is_some() {
+            if ems && cx.host.session_cache.is_some() {
                 session_id = vec![0u8; 32];
                 config
                     .rng
@@ -161,9 +161,13 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
     }
 }
 
-/// The server's most preferred suite the client offers and this key can sign for.
-fn choose_suite(config: &ServerConfig, hello: &ClientHello) -> Result<Tls12CipherSuite, Error> {
-    let rsa_key = config.key.algorithms().iter().any(|a| a.is_rsa());
+/// The server's most preferred suite the client offers and the host's key can sign for.
+fn choose_suite(
+    config: &ServerConfig,
+    host: &VirtualHost,
+    hello: &ClientHello,
+) -> Result<Tls12CipherSuite, Error> {
+    let rsa_key = host.key.algorithms().iter().any(|a| a.is_rsa());
     config
         .tls12_suites
         .iter()
@@ -226,7 +230,8 @@ fn full(cx: &mut Context<'_>, parsed: &Hello, p: FullParams) -> Result<State, Er
     let config = cx.config;
     let hello = &parsed.hello;
     let suite = p.suite;
-    let scheme = choose_scheme(config, parsed, false)?;
+    let host = cx.host;
+    let scheme = choose_scheme(host, parsed, false)?;
     // RFC 8422 §4: without supported_groups any curve may be used; P-256 is the safe one.
     let p256 = [NamedGroup::from(KxGroup::Secp256r1.code_point())];
     let group = choose_group(config, parsed.groups().unwrap_or(&p256))?;
@@ -243,7 +248,7 @@ fn full(cx: &mut Context<'_>, parsed: &Hello, p: FullParams) -> Result<State, Er
         cx.core,
         &mut transcript,
         HandshakePayload::Certificate12(Certificate12 {
-            certificates: config
+            certificates: host
                 .cert_chain
                 .iter()
                 .map(|c| c.as_ref().to_vec())
@@ -256,7 +261,7 @@ fn full(cx: &mut Context<'_>, parsed: &Hello, p: FullParams) -> Result<State, Er
         public: share.public_key().to_vec(),
     };
     let content = signed_params(&hello.random, &p.server_random, &params.to_bytes()?);
-    let signature = config.key.sign(scheme, &content, config.rng.as_ref())?;
+    let signature = host.key.sign(scheme, &content, config.rng.as_ref())?;
     crate::conn::send(
         cx.core,
         &mut transcript,
@@ -386,7 +391,7 @@ impl ExpectFinished {
                 send_ticket(cx, &mut self.transcript, &state)?;
             }
             if !self.session_id.is_empty() {
-                if let Some(cache) = &cx.config.session_cache {
+                if let Some(cache) = &cx.host.session_cache {
                     // A store failure only means the session cannot be resumed by ID.
                     let _ = cache.put(&self.session_id, &state, state.expires_at());
                 }

@@ -103,6 +103,11 @@ impl ExpectClientHello {
         }
         let suite = self.choose_suite(cx, &hello)?;
         self.check_retry(&hello)?;
+        // RFC 8446 §4.1.2: the second ClientHello keeps the first's server name, which chose
+        // the host (`hello.rs`); another name would pair its certificate with other sessions.
+        if self.retry.is_some() && hello.server_name != cx.outcome.server_name {
+            return Err(PeerMisbehaved::IllegalParameter("server_name changed after retry").into());
+        }
         let Some((group, client_share)) = choose_key_share(cx, &hello)? else {
             if self.retry.is_some() {
                 return Err(PeerMisbehaved::IllegalParameter("no key share after retry").into());
@@ -135,7 +140,7 @@ impl ExpectClientHello {
         let resumed = psk::accept(cx, &hello, suite, &transcript)?;
         let scheme = match resumed {
             Some(_) => None,
-            None => Some(choose_scheme(cx.config, &hello, true)?),
+            None => Some(choose_scheme(cx.host, &hello, true)?),
         };
         let resuming = resumed.is_some();
         let offered_early = hello.has(ExtensionType::EarlyData);
@@ -386,8 +391,8 @@ fn emit_certificate(
     transcript: &mut Transcript,
     scheme: SignatureAlgorithm,
 ) -> Result<(), Error> {
-    let config = cx.config;
-    let entries = config
+    let host = cx.host;
+    let entries = host
         .cert_chain
         .iter()
         .map(|c| CertificateEntry {
@@ -404,7 +409,7 @@ fn emit_certificate(
         }),
     )?;
     let content = server_signed_content(transcript.current().as_ref());
-    let signature = config.key.sign(scheme, &content, config.rng.as_ref())?;
+    let signature = host.key.sign(scheme, &content, cx.config.rng.as_ref())?;
     send(
         cx.core,
         transcript,
@@ -518,6 +523,7 @@ impl ExpectFinished {
         };
         let tickets = psk::issue_tickets(
             cx.config,
+            &cx.host.tickets,
             &resumption,
             count,
             &psk::TicketContext {

@@ -38,7 +38,7 @@ pub(super) fn find_session(
     let mut found = None;
     if let (Some(ClientExtension::SessionTicket(ticket)), TicketMode::Stateless(sealer)) = (
         hello.extension(ExtensionType::SessionTicket),
-        &config.tickets,
+        &cx.host.tickets,
     ) {
         if !ticket.is_empty() {
             if let Ok((SessionState::Tls12(session), renew)) =
@@ -49,7 +49,7 @@ pub(super) fn find_session(
         }
     }
     if found.is_none() && !hello.session_id.is_empty() {
-        if let Some(cache) = &config.session_cache {
+        if let Some(cache) = &cx.host.session_cache {
             // A cache failure is a miss (the cache contract): a full handshake follows.
             // The cache checks expiry on its own clock; the session is also checked against
             // this connection's `now`, as tickets are.
@@ -156,7 +156,7 @@ pub(super) fn send_ticket(
     transcript: &mut Transcript,
     state: &SessionState,
 ) -> Result<(), Error> {
-    let TicketMode::Stateless(sealer) = &cx.config.tickets else {
+    let TicketMode::Stateless(sealer) = &cx.host.tickets else {
         return Err(Error::InvalidState("ticket without a sealer"));
     };
     let (ticket, hint) = match seal_session(sealer.as_ref(), state) {
