@@ -39,6 +39,8 @@ pub(super) struct Outcome {
     /// The TLS 1.2 suite, once chosen.
     pub(super) tls12_suite: Option<Tls12CipherSuite>,
     pub(super) tickets_received: usize,
+    /// The application protocol the server selected (RFC 7301).
+    pub(super) alpn: Option<Vec<u8>>,
 }
 
 /// Where the client is: the first flight out, in one version's handshake (or past it), or
@@ -128,6 +130,22 @@ fn server_hello(cx: &mut Context<'_>, offer: Offer, bytes: Vec<u8>) -> Result<Cl
 /// dropped at once rather than breaking a later connection. Real tickets are a few hundred
 /// bytes.
 pub(crate) const MAX_STORED_TICKET_LEN: usize = 16 * 1024;
+
+/// Checks the application protocol a server selected (RFC 7301 §3.2): a list of one, and
+/// one the client offered. Returns it.
+///
+/// # Errors
+/// `illegal_parameter` for a protocol the client did not offer.
+pub(crate) fn check_selected_alpn(
+    config: &ClientConfig,
+    selected: Option<&[u8]>,
+) -> Result<Option<Vec<u8>>, Error> {
+    match selected {
+        None => Ok(None),
+        Some(p) if config.alpn_protocols.iter().any(|o| o == p) => Ok(Some(p.to_vec())),
+        Some(_) => Err(PeerMisbehaved::SelectedUnoffered("application protocol").into()),
+    }
+}
 
 /// Hands the server's chain (end-entity first) to the configured verifier and returns the
 /// end-entity certificate, whose key must then sign the handshake. An empty chain is a
@@ -315,6 +333,12 @@ impl ClientConnection {
     /// How many NewSessionTickets arrived on this connection.
     pub fn tickets_received(&self) -> usize {
         self.front.outcome.tickets_received
+    }
+
+    /// The application protocol the server selected (RFC 7301), once known (TLS 1.3: after
+    /// EncryptedExtensions; TLS 1.2: after the ServerHello).
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.front.outcome.alpn.as_deref()
     }
 
     /// The error that ended the connection, if any.

@@ -191,6 +191,14 @@ fn check_server_hello(
     })
 }
 
+/// The protocol a TLS 1.2 ServerHello selected, if any (RFC 7301 §3.1).
+fn selected_alpn(sh: &ServerHello) -> Option<&[u8]> {
+    match sh.extension(ExtensionType::Alpn) {
+        Some(ServerExtension::Alpn(p)) => Some(p),
+        _ => None,
+    }
+}
+
 /// Handles the ServerHello that chose TLS 1.2 (RFC 5246 §7.4.1.3).
 pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Result<State, Error> {
     let HandshakePayload::ServerHello(sh) = &message.payload else {
@@ -209,6 +217,7 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
     transcript.add(&offer.hello_bytes);
     transcript.add(&message.bytes);
     cx.outcome.tls12_suite = Some(suite);
+    cx.outcome.alpn = super::check_selected_alpn(cx.config, selected_alpn(sh))?;
     let hs = Box::new(Handshaking {
         transcript,
         suite,
@@ -472,7 +481,7 @@ impl Handshaking {
             master_secret: ms,
             extended_master_secret: true,
             server_name: Some(this.offer.server_name.clone()),
-            alpn: None,
+            alpn: cx.outcome.alpn.clone(),
             issued_at,
             lifetime_secs,
         };

@@ -141,6 +141,11 @@ impl ExpectServerHello {
                 // Early data sent before a HelloRetryRequest was offered, and lost: rejected.
                 early_data_offered: self.offer.early_data_offered,
                 early_traffic,
+                early_alpn: self
+                    .offer
+                    .ticket
+                    .as_ref()
+                    .and_then(|t| t.state.alpn.clone()),
             },
         )))
     }
@@ -310,6 +315,16 @@ pub(super) struct ExpectEncryptedExtensions {
     resumed: Option<bool>,
     early_data_offered: bool,
     early_traffic: Option<TrafficSecret>,
+    /// The application protocol of the ticket the early data was sent under.
+    early_alpn: Option<Vec<u8>>,
+}
+
+/// The protocol an EncryptedExtensions selected, if any.
+fn selected_alpn(extensions: &[ServerExtension]) -> Option<&[u8]> {
+    extensions.iter().find_map(|e| match e {
+        ServerExtension::Alpn(p) => Some(p.as_slice()),
+        _ => None,
+    })
 }
 
 impl ExpectEncryptedExtensions {
@@ -322,6 +337,7 @@ impl ExpectEncryptedExtensions {
             resumed,
             early_data_offered,
             early_traffic,
+            early_alpn,
         } = *self;
         let early_accepted = extensions
             .iter()
@@ -329,6 +345,13 @@ impl ExpectEncryptedExtensions {
         if early_accepted && early_traffic.is_none() {
             return Err(PeerMisbehaved::SelectedUnoffered("early data").into());
         }
+        let alpn = super::check_selected_alpn(cx.config, selected_alpn(extensions))?;
+        // RFC 8446 §4.2.10: 0-RTT accepted under another protocol than the ticket's (whose
+        // protocol the early data was written for) ends the handshake.
+        if early_accepted && alpn != early_alpn {
+            return Err(PeerMisbehaved::IllegalParameter("application protocol of 0-RTT").into());
+        }
+        cx.outcome.alpn = alpn;
         handshaking.transcript.add(&message.bytes);
         handshaking.early_accepted = early_accepted;
         cx.outcome.kind = Some(match resumed {
@@ -509,7 +532,7 @@ impl Connected {
                             lifetime_secs: nst.lifetime,
                             max_early_data,
                             server_name: Some(self.server_name.clone()),
-                            alpn: None,
+                            alpn: cx.outcome.alpn.clone(),
                             issued_at: cx.now,
                         },
                     };

@@ -43,6 +43,8 @@ pub(super) struct Outcome {
     pub(super) tls12_suite: Option<Tls12CipherSuite>,
     pub(super) server_name: Option<String>,
     pub(super) early_data: Vec<u8>,
+    /// The application protocol selected (RFC 7301).
+    pub(super) alpn: Option<Vec<u8>>,
 }
 
 /// Where the server is: before the first ClientHello, in one version's handshake (or past
@@ -225,6 +227,11 @@ impl ServerConnection {
     /// The server name the client asked for (SNI), if any.
     pub fn server_name(&self) -> Option<&str> {
         self.front.outcome.server_name.as_deref()
+    }
+
+    /// The application protocol selected (RFC 7301), once the ClientHello is answered.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.front.outcome.alpn.as_deref()
     }
 
     /// The error that ended the connection, if any.

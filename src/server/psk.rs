@@ -168,8 +168,8 @@ pub(super) fn accept(
     if !claim(config, &verified) {
         return Ok(None);
     }
-    let early_data =
-        hello.has(ExtensionType::EarlyData) && accept_early_data(config, &verified, suite, cx.now);
+    let early_data = hello.has(ExtensionType::EarlyData)
+        && accept_early_data(config, &verified, suite, cx.outcome.alpn.as_deref(), cx.now);
     Ok(Some(Accepted {
         // At most MAX_IDENTITIES_TRIED, so the index fits.
         index: verified.candidate.index as u16,
@@ -228,7 +228,8 @@ fn claim(config: &ServerConfig, verified: &Verified) -> bool {
 
 /// Whether 0-RTT may be accepted for this PSK (RFC 8446 §4.2.10, §8): the server takes
 /// early data, the ticket allowed it, it is the first PSK, the suite is the ticket's own,
-/// the ticket age is plausible, and the replay guard sees this ticket for the first time.
+/// the application protocol selected now is the ticket's own (§4.2.10), the ticket age is
+/// plausible, and the replay guard sees this ticket for the first time.
 /// The guard records the ticket identity rather than the binder: a replayed ClientHello has
 /// the same identity, and so does a client reusing a ticket with a new ClientHello, so early
 /// data rides on each ticket at most once (RFC 8446 §8.1), which also covers §8.2's
@@ -238,6 +239,7 @@ fn accept_early_data(
     config: &ServerConfig,
     verified: &Verified,
     suite: CipherSuite,
+    alpn: Option<&[u8]>,
     now: Timestamp,
 ) -> bool {
     let candidate = &verified.candidate;
@@ -251,6 +253,7 @@ fn accept_early_data(
         || candidate.state.max_early_data > config.max_early_data
         || candidate.index != 0
         || candidate.state.cipher_suite != suite.to_u16()
+        || candidate.state.alpn.as_deref() != alpn
     {
         return false;
     }
@@ -277,6 +280,8 @@ fn accept_early_data(
 pub(super) struct TicketContext<'a> {
     pub(super) suite: CipherSuite,
     pub(super) server_name: Option<&'a str>,
+    /// The application protocol selected, which 0-RTT on the ticket must select again.
+    pub(super) alpn: Option<&'a [u8]>,
     pub(super) now: Timestamp,
 }
 
@@ -320,7 +325,7 @@ pub(super) fn issue_tickets(
             lifetime_secs,
             max_early_data,
             server_name: cx.server_name.map(str::to_owned),
-            alpn: None,
+            alpn: cx.alpn.map(<[u8]>::to_vec),
             issued_at: cx.now,
         });
         let Some(ticket) = make_ticket(config, &state, cx.now) else {

@@ -37,7 +37,7 @@ use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::{SessionState, Tls12Session};
 
-use super::hello::{choose_group, choose_scheme, Hello};
+use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
 use super::Context;
 
 mod resume;
@@ -111,6 +111,8 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
         .extension(ExtensionType::ExtendedMasterSecret)
         .is_some();
     cx.outcome.server_name = parsed.server_name.clone();
+    // RFC 7301 §3.1: negotiated on every handshake, abbreviated ones too.
+    cx.outcome.alpn = choose_alpn(config, &parsed)?;
 
     let resumable = find_session(cx, hello, ems)?;
     if !ems && config.require_ems {
@@ -190,11 +192,13 @@ fn server_hello(
     })
 }
 
+/// The ServerHello's extensions; the one place a TLS 1.2 server extension is answered.
 fn hello_extensions(
     hello: &ClientHello,
     secure_renegotiation: bool,
     ems: bool,
     ticket: bool,
+    alpn: Option<&[u8]>,
 ) -> Vec<ServerExtension> {
     let mut extensions = Vec::new();
     if secure_renegotiation {
@@ -208,6 +212,9 @@ fn hello_extensions(
     }
     if ticket {
         extensions.push(ServerExtension::SessionTicket);
+    }
+    if let Some(protocol) = alpn {
+        extensions.push(ServerExtension::Alpn(protocol.to_vec()));
     }
     extensions
 }
@@ -233,7 +240,13 @@ fn full(cx: &mut Context<'_>, parsed: &Hello, p: FullParams) -> Result<State, Er
 
     let mut transcript = Transcript::new(suite.hash());
     transcript.add(&parsed.bytes);
-    let extensions = hello_extensions(hello, p.secure_renegotiation, p.ems, p.issue_ticket);
+    let extensions = hello_extensions(
+        hello,
+        p.secure_renegotiation,
+        p.ems,
+        p.issue_ticket,
+        cx.outcome.alpn.as_deref(),
+    );
     crate::conn::send(
         cx.core,
         &mut transcript,
@@ -376,7 +389,7 @@ impl ExpectFinished {
                 master_secret: self.master_secret.duplicate(),
                 extended_master_secret: self.ems,
                 server_name: cx.outcome.server_name.clone(),
-                alpn: None,
+                alpn: cx.outcome.alpn.clone(),
                 issued_at: cx.now,
                 lifetime_secs: u32::try_from(cx.config.tls12_session_lifetime.as_secs())
                     .unwrap_or(u32::MAX),

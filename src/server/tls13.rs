@@ -31,7 +31,7 @@ use crate::msgs::handshake::{HandshakePayload, Version};
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
 
-use super::hello::{choose_group, choose_scheme, Hello};
+use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
 use super::psk::{self, Accepted};
 use super::retry::{send_retry, skip_refused_early_data, Retry};
 use super::Context;
@@ -127,6 +127,8 @@ impl ExpectClientHello {
             return Err(PeerMisbehaved::IllegalParameter("compression methods").into());
         }
         cx.outcome.server_name = hello.server_name.clone();
+        // Chosen before the PSK: 0-RTT depends on it (RFC 8446 §4.2.10).
+        cx.outcome.alpn = choose_alpn(cx.config, &hello)?;
         let offered_early_before_retry = self.retry.as_ref().is_some_and(|r| r.offered_early);
         let mut transcript = match self.retry {
             Some(retry) => retry.transcript,
@@ -358,8 +360,9 @@ fn schedule(
     })
 }
 
-/// EncryptedExtensions (RFC 8446 §4.3.1): 0-RTT accepted, server name acknowledged. The one
-/// place a new TLS 1.3 server extension (ALPN) is answered.
+/// EncryptedExtensions (RFC 8446 §4.3.1): 0-RTT accepted, server name acknowledged, the
+/// application protocol selected (RFC 7301 §3.1). The one place a TLS 1.3 server extension
+/// is answered.
 fn emit_encrypted_extensions(
     cx: &mut Context<'_>,
     transcript: &mut Transcript,
@@ -372,6 +375,9 @@ fn emit_encrypted_extensions(
     }
     if cx.outcome.server_name.is_some() && !resuming {
         encrypted.push(ServerExtension::ServerName);
+    }
+    if let Some(protocol) = &cx.outcome.alpn {
+        encrypted.push(ServerExtension::Alpn(protocol.clone()));
     }
     send(
         cx.core,
@@ -523,6 +529,7 @@ impl ExpectFinished {
             &psk::TicketContext {
                 suite,
                 server_name: cx.outcome.server_name.as_deref(),
+                alpn: cx.outcome.alpn.as_deref(),
                 now: cx.now,
             },
         );

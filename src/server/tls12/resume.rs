@@ -111,7 +111,13 @@ pub(super) fn resume(
     let issue_ticket = r.mechanism == ResumptionMechanism::Ticket && r.renew;
     let mut transcript = Transcript::new(suite.hash());
     transcript.add(&parsed.bytes);
-    let extensions = hello_extensions(hello, secure_renegotiation, ems, issue_ticket);
+    let extensions = hello_extensions(
+        hello,
+        secure_renegotiation,
+        ems,
+        issue_ticket,
+        cx.outcome.alpn.as_deref(),
+    );
     // RFC 5246 §7.4.1.3 and RFC 5077 §3.4: resuming, the server echoes the client's ID.
     crate::conn::send(
         cx.core,
