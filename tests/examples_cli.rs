@@ -95,3 +95,24 @@ fn the_examples_resume_tls12_by_ticket_and_by_session_id() {
     assert!(out.contains("connection 2: resumed"), "{out}");
     assert!(out.to_lowercase().contains("session id"), "{out}");
 }
+
+#[test]
+fn the_examples_negotiate_alpn_and_keep_0rtt_under_it() {
+    let (_server, addr) = server(&["--alpn", "h2,http/1.1", "--early-data", "16384"]);
+    let out = client(
+        &addr,
+        &[
+            "--alpn",
+            "http/1.1,h2",
+            "--repeat",
+            "2",
+            "--early-data",
+            "hi",
+        ],
+    );
+    // The client's line and the server's page each name it, on both connections.
+    assert_eq!(out.matches("ALPN protocol: h2").count(), 4, "{out}");
+    assert!(out.contains("early data: hi"), "{out}");
+    let out = client(&addr, &["--tls12", "--alpn", "http/1.1", "--repeat", "2"]);
+    assert_eq!(out.matches("ALPN protocol: http/1.1").count(), 4, "{out}");
+}
