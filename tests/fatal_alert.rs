@@ -55,16 +55,20 @@ fn corrupted_record(mut record: Vec<u8>) -> Vec<u8> {
 
 /// A handshake completed (tickets delivered), then a corrupted record from the client ends
 /// the connection on the server with bad_record_mac. The client never sees the alert.
-fn server_ends_with_a_fatal_alert(c: &Arc<ClientConfig>, s: &Arc<ServerConfig>) {
+/// Returns how the handshake went.
+fn server_ends_with_a_fatal_alert(
+    c: &Arc<ClientConfig>,
+    s: &Arc<ServerConfig>,
+) -> Option<HandshakeKind> {
     let mut client = ClientConnection::new(c.clone(), "localhost", NOW).unwrap();
     let mut server = ServerConnection::new(s.clone());
     ours::pump(&mut client, &mut server, NOW).unwrap();
-    assert_eq!(server.handshake_kind(), Some(HandshakeKind::Full));
     client.send_plaintext(b"data").unwrap();
     let mut record = Vec::new();
     client.write_tls(&mut record);
     let err = ours::feed_server(&mut server, &corrupted_record(record), NOW).unwrap_err();
     assert_eq!(err.alert(), AlertDescription::BadRecordMac);
+    server.handshake_kind()
 }
 
 /// A handshake completed (tickets delivered), then a corrupted record from the server ends
@@ -141,4 +145,18 @@ fn a_connection_closed_normally_stays_resumable() {
         let next = ours::connect(&c, &s, NOW, None).unwrap();
         assert!(next.client_kind.unwrap().is_resumed(), "{version:?}");
     }
+}
+
+/// RFC 5246 §7.2.2 on a resumed TLS 1.2 connection: the session it resumed by ID ends with it.
+#[test]
+fn a_session_resumed_by_id_ends_with_its_connections_fatal_alert() {
+    let store = Arc::new(MemoryClientStore::new(4, 4));
+    let (c, cache) = (client(TlsVersion::Tls12, &store), new_cache());
+    let s = server(TlsVersion::Tls12, &cache);
+    ours::connect(&c, &s, NOW, None).unwrap();
+    let kind = server_ends_with_a_fatal_alert(&c, &s);
+    assert!(kind.unwrap().is_resumed());
+    assert!(cache.is_empty(), "{} entries left", cache.len());
+    let next = ours::connect(&c, &s, NOW, None).unwrap();
+    assert_eq!(next.server_kind, Some(HandshakeKind::Full));
 }

@@ -41,6 +41,11 @@ pub(super) struct Outcome {
     pub(super) tickets_received: usize,
     /// The application protocol the server selected (RFC 7301).
     pub(super) alpn: Option<Vec<u8>>,
+    /// What this connection stored for resumption: dropped if it ends with a fatal alert
+    /// (RFC 5246 §7.2.2). The TLS 1.2 session by its ticket (or its ID without one).
+    pub(super) stored_tls12: Option<Vec<u8>>,
+    /// The TLS 1.3 tickets stored, by their ticket bytes.
+    pub(super) stored_tickets: Vec<Vec<u8>>,
 }
 
 /// Where the client is: the first flight out, in one version's handshake (or past it), or
@@ -175,6 +180,7 @@ pub(crate) fn verify_server_chain<'a>(
 /// [`process`](Self::process).
 pub struct ClientConnection {
     config: Arc<ClientConfig>,
+    server_name: String,
     front: Front<ClientState>,
     early_data_sent: usize,
     early_data_limit: usize,
@@ -210,6 +216,7 @@ impl ClientConnection {
             .map_or(0, |t| t.state.max_early_data as usize);
         Ok(Self {
             config,
+            server_name: server_name.to_owned(),
             front: Front::new(core, ClientState::ExpectServerHello(Box::new(start))),
             early_data_sent: 0,
             early_data_limit,
@@ -225,9 +232,30 @@ impl ClientConnection {
     ///
     /// # Errors
     /// The error that ended the connection; the alert it names is queued, and every later
-    /// call returns the same error.
+    /// call returns the same error. What the connection stored for resumption is dropped from
+    /// the store then: a connection that ends with a fatal alert is not resumed
+    /// (RFC 5246 §7.2.2).
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
-        self.front.process(&self.config, now)
+        let result = self.front.process(&self.config, now);
+        if result.is_err() {
+            self.forget_stored();
+        }
+        result
+    }
+
+    /// RFC 5246 §7.2.2: drops from the store what this connection put there.
+    fn forget_stored(&mut self) {
+        let outcome = &mut self.front.outcome;
+        let tls12 = outcome.stored_tls12.take();
+        let tickets = core::mem::take(&mut outcome.stored_tickets);
+        if tls12.is_none() && tickets.is_empty() {
+            return;
+        }
+        if let Some(store) = &self.config.session_store {
+            // A store that cannot forget leaves a session whose resumption the server
+            // refuses or completes; nothing better can be done here.
+            let _ = store.forget(&self.server_name, tls12.as_deref(), &tickets);
+        }
     }
 
     /// The negotiated protocol version, once the ServerHello arrived.

@@ -485,8 +485,10 @@ impl Handshaking {
             issued_at,
             lifetime_secs,
         };
+        // What names the session if this connection must take it back (RFC 5246 §7.2.2).
+        let name = ticket.clone().unwrap_or_else(|| session_id.clone());
         // A store failure only means the next connection makes a full handshake.
-        let _ = store.set_tls12_session(
+        let stored = store.set_tls12_session(
             &this.offer.server_name,
             ClientTls12Session {
                 session_id,
@@ -494,5 +496,8 @@ impl Handshaking {
                 state,
             },
         );
+        if stored.is_ok() {
+            cx.outcome.stored_tls12 = Some(name);
+        }
     }
 }

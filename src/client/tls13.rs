@@ -537,7 +537,10 @@ impl Connected {
                         },
                     };
                     // A store that cannot keep the ticket only costs a later resumption.
-                    let _ = store.insert_tls13_ticket(&self.server_name, ticket);
+                    let stored = ticket.ticket.clone();
+                    if store.insert_tls13_ticket(&self.server_name, ticket).is_ok() {
+                        cx.outcome.stored_tickets.push(stored);
+                    }
                 }
                 Ok(State::Connected(self))
             }

@@ -14,7 +14,7 @@ mod tls13;
 
 use std::sync::Arc;
 
-use crate::config::{ServerConfig, TlsVersion};
+use crate::config::{ServerConfig, TicketMode, TlsVersion};
 use crate::conn::core::{Core, Incoming};
 use crate::conn::front::{Front, SideState};
 use crate::conn::HandshakeKind;
@@ -45,6 +45,37 @@ pub(super) struct Outcome {
     pub(super) early_data: Vec<u8>,
     /// The application protocol selected (RFC 7301).
     pub(super) alpn: Option<Vec<u8>>,
+    /// What this connection made resumable or resumed: taken back if it ends with a fatal
+    /// alert (RFC 5246 §7.2.2).
+    pub(super) resumable: Resumable,
+}
+
+/// Cache keys of the sessions a connection made resumable or resumed.
+#[derive(Debug, Default)]
+pub(super) struct Resumable {
+    /// Session IDs in the TLS 1.2 session cache.
+    pub(super) session_ids: Vec<Vec<u8>>,
+    /// Stateful TLS 1.3 tickets in the ticket cache.
+    pub(super) tickets: Vec<Vec<u8>>,
+}
+
+impl Resumable {
+    /// RFC 5246 §7.2.2: a connection that ended with a fatal alert is not resumed. Removes
+    /// what it put in the caches (or resumed from them). Stateless tickets cannot be called
+    /// back: they stay usable until they expire. Cache failures are ignored: nothing better
+    /// can be done about them here.
+    fn forget(&mut self, config: &ServerConfig) {
+        if let Some(cache) = &config.session_cache {
+            for id in self.session_ids.drain(..) {
+                let _ = cache.remove(&id);
+            }
+        }
+        if let TicketMode::Stateful { cache, .. } = &config.tickets {
+            for id in self.tickets.drain(..) {
+                let _ = cache.remove(&id);
+            }
+        }
+    }
 }
 
 /// Where the server is: before the first ClientHello, in one version's handshake (or past
@@ -148,7 +179,11 @@ impl ServerConnection {
     /// The error that ended the connection; the alert it names is queued for
     /// [`write_tls`](Self::write_tls), and every later call returns the same error.
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
-        self.front.process(&self.config, now)
+        let result = self.front.process(&self.config, now);
+        if result.is_err() {
+            self.front.outcome.resumable.forget(&self.config);
+        }
+        result
     }
 
     /// The negotiated protocol version, once the ClientHello is answered.
@@ -234,7 +269,9 @@ impl ServerConnection {
         self.front.outcome.alpn.as_deref()
     }
 
-    /// The error that ended the connection, if any.
+    /// The error that ended the connection, if any. A connection that ended with an error
+    /// (a fatal alert sent or received) is not resumable: the server has removed its session
+    /// from the session cache and its stateful tickets (RFC 5246 §7.2.2).
     pub fn error(&self) -> Option<&Error> {
         self.front.core.error()
     }

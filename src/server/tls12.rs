@@ -402,6 +402,8 @@ impl ExpectFinished {
                 if let Some(cache) = &cx.config.session_cache {
                     // A store failure only means the session cannot be resumed by ID.
                     let _ = cache.put(&self.session_id, &state, state.expires_at());
+                    let ids = &mut cx.outcome.resumable.session_ids;
+                    ids.push(self.session_id.clone());
                 }
             }
             send_finished(

@@ -9,6 +9,7 @@
 //!                                               Finished, NewSessionTickets ─► Connected
 //! ```
 
+use crate::config::TicketMode;
 use crate::conn::core::Incoming;
 use crate::conn::{
     key_update, log_application_secrets, log_handshake_secrets, log_secret, send,
@@ -534,6 +535,10 @@ impl ExpectFinished {
             },
         );
         for ticket in tickets {
+            if matches!(cx.config.tickets, TicketMode::Stateful { .. }) {
+                // RFC 5246 §7.2.2: a fatal alert on this connection takes these back.
+                cx.outcome.resumable.tickets.push(ticket.ticket.clone());
+            }
             let message = Message::encode(HandshakePayload::NewSessionTicket13(ticket))?;
             cx.core.send_handshake(&message.bytes)?;
         }

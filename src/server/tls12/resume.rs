@@ -65,6 +65,7 @@ pub(super) fn find_session(
     let Some((session, mechanism, renew)) = found else {
         return Ok(None);
     };
+
     // RFC 7627 §5.3: a session made with the extended master secret is never resumed by a
     // hello without it; OpenSSL and this server abort the handshake.
     if session.extended_master_secret && !ems {
@@ -124,6 +125,11 @@ pub(super) fn resume(
         &mut transcript,
         server_hello(server_random, hello.session_id.clone(), suite, extensions),
     )?;
+    if r.mechanism == ResumptionMechanism::SessionId {
+        // RFC 5246 §7.2.2: a fatal alert on this connection ends the session.
+        let ids = &mut cx.outcome.resumable.session_ids;
+        ids.push(hello.session_id.clone());
+    }
     let ms = r.session.master_secret.duplicate();
     if issue_ticket {
         send_ticket(cx, &mut transcript, &SessionState::Tls12(r.session))?;
