@@ -12,7 +12,10 @@ use peers::ours;
 use tls_resumption::store::{ClientSessionStore, MemoryClientStore};
 use tls_resumption::ticket::{AeadSealer, TicketKeyMaterial};
 use tls_resumption::time::Timestamp;
-use tls_resumption::{ClientConfig, HandshakeKind, ServerConfig, TicketMode, TlsVersion};
+use tls_resumption::{
+    ClientConfig, ClientConnection, HandshakeKind, ServerConfig, ServerConnection, TicketMode,
+    TlsVersion,
+};
 
 const T0: Timestamp = Timestamp::from_secs(1_700_000_000);
 const HOUR: u64 = 3600;
@@ -79,4 +82,37 @@ fn ticket_lifetimes_shrink_to_the_authentication_limit_and_the_chain_ends() {
     let out = ours::connect(&client, &server, at(3 * HOUR), None).unwrap();
     assert_eq!(out.server_kind, Some(HandshakeKind::Full));
     assert_eq!(newest_lifetime(&store, at(3 * HOUR)), 2 * 3600);
+}
+
+/// Both connections report the authentication time the chain started with, and the tickets
+/// of a resumed connection carry it (RFC 8446 §4.6.1).
+#[test]
+fn both_sides_report_the_original_authentication_time() {
+    let (client, store, server) = setup();
+    let server = Arc::new(server);
+    for when in [0, HOUR, HOUR + 1800] {
+        let mut c = ClientConnection::new(client.clone(), "localhost", at(when)).unwrap();
+        let mut s = ServerConnection::new(server.clone());
+        ours::pump(&mut c, &mut s, at(when)).unwrap();
+        assert_eq!(s.authenticated_at(), Some(T0), "server at {when} s");
+        assert_eq!(c.authenticated_at(), Some(T0), "client at {when} s");
+        let ticket = store
+            .take_tls13_ticket("localhost", at(when))
+            .unwrap()
+            .unwrap();
+        let expected = (when > 0).then_some(T0);
+        assert_eq!(ticket.state.auth_time, expected, "ticket of {when} s");
+        store.insert_tls13_ticket("localhost", ticket).unwrap();
+    }
+}
+
+/// A ticket still within its lifetime is not resumed past the authentication limit: a server
+/// whose limit was lowered since refuses it (RFC 8446 §4.6.1).
+#[test]
+fn a_ticket_past_the_authentication_limit_is_not_resumed() {
+    let (client, _store, server) = setup();
+    ours::connect(&client, &Arc::new(server.clone()), T0, None).unwrap();
+    let lowered = Arc::new(server.with_max_auth_lifetime(Duration::from_secs(HOUR)));
+    let out = ours::connect(&client, &lowered, at(HOUR + 1800), None).unwrap();
+    assert_eq!(out.server_kind, Some(HandshakeKind::Full));
 }

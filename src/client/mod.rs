@@ -46,6 +46,8 @@ pub(super) struct Outcome {
     pub(super) stored_tls12: Option<Vec<u8>>,
     /// The TLS 1.3 tickets stored, by their ticket bytes.
     pub(super) stored_tickets: Vec<Vec<u8>>,
+    /// When the full handshake that authenticated the session happened (RFC 8446 §4.6.1).
+    pub(super) auth_time: Option<Timestamp>,
 }
 
 /// Where the client is: the first flight out, in one version's handshake (or past it), or
@@ -361,6 +363,13 @@ impl ClientConnection {
     /// How many NewSessionTickets arrived on this connection.
     pub fn tickets_received(&self) -> usize {
         self.front.outcome.tickets_received
+    }
+
+    /// When the full handshake that authenticated the server for this session happened, once
+    /// the ServerHello arrived: this connection's time on a full handshake, the original
+    /// one's on a resumption (RFC 8446 §4.6.1).
+    pub fn authenticated_at(&self) -> Option<Timestamp> {
+        self.front.outcome.auth_time
     }
 
     /// The application protocol the server selected (RFC 7301), once known (TLS 1.3: after

@@ -229,6 +229,10 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
         new_ticket: None,
         offer,
     });
+    cx.outcome.auth_time = Some(match (&hs.offer.session, resumed) {
+        (Some(s), Some(_)) => s.state.issued_at,
+        _ => cx.now,
+    });
     let Some(mechanism) = resumed else {
         cx.outcome.kind = Some(HandshakeKind::Full);
         return Ok(State::ExpectCertificate(hs));

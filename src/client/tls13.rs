@@ -111,6 +111,10 @@ impl ExpectServerHello {
         cx.core
             .set_read_keys(&hs.server.traffic_keys(suite.aead()))?;
         cx.outcome.suite = Some(suite);
+        cx.outcome.auth_time = Some(match (&self.offer.ticket, psk_selected) {
+            (Some(t), true) => t.state.auth_time.unwrap_or(t.state.issued_at),
+            _ => cx.now,
+        });
         // Early data can only be accepted for the ticket's own suite (RFC 8446 §4.2.10).
         let ticket_suite = self
             .offer
@@ -534,6 +538,12 @@ impl Connected {
                             server_name: Some(self.server_name.clone()),
                             alpn: cx.outcome.alpn.clone(),
                             issued_at: cx.now,
+                            // RFC 8446 §4.6.1: a resumed connection's tickets belong to the
+                            // authentication of the full handshake its chain started with.
+                            auth_time: cx
+                                .outcome
+                                .auth_time
+                                .filter(|_| cx.outcome.kind.is_some_and(|k| k.is_resumed())),
                         },
                     };
                     // A store that cannot keep the ticket only costs a later resumption.

@@ -45,6 +45,9 @@ pub(super) struct Outcome {
     pub(super) early_data: Vec<u8>,
     /// The application protocol selected (RFC 7301).
     pub(super) alpn: Option<Vec<u8>>,
+    /// When the full handshake that authenticated the session happened: this one's time, or
+    /// the resumed session's (RFC 8446 §4.6.1).
+    pub(super) auth_time: Option<Timestamp>,
     /// What this connection made resumable or resumed: taken back if it ends with a fatal
     /// alert (RFC 5246 §7.2.2).
     pub(super) resumable: Resumable,
@@ -262,6 +265,14 @@ impl ServerConnection {
     /// The server name the client asked for (SNI), if any.
     pub fn server_name(&self) -> Option<&str> {
         self.front.outcome.server_name.as_deref()
+    }
+
+    /// When the full handshake that authenticated the client's session happened, once the
+    /// ClientHello is answered: this connection's time on a full handshake, the original
+    /// one's on a resumption (RFC 8446 §4.6.1). Tickets issued here never outlive it plus
+    /// [`ServerConfig::with_max_auth_lifetime`].
+    pub fn authenticated_at(&self) -> Option<Timestamp> {
+        self.front.outcome.auth_time
     }
 
     /// The application protocol selected (RFC 7301), once the ClientHello is answered.

@@ -84,6 +84,11 @@ fn find(
         if u64::from(client_age_ms) > u64::from(state.lifetime_secs) * 1000 {
             continue;
         }
+        // RFC 8446 §4.6.1: no resumption past the original authentication's limit.
+        let auth_time = state.auth_time.unwrap_or(state.issued_at);
+        if now >= auth_time.saturating_add(config.max_auth_lifetime) {
+            continue;
+        }
         // RFC 8446 §4.2.11: a PSK may only be used with a suite of the same hash.
         let same_hash =
             CipherSuite::from_u16(state.cipher_suite).is_some_and(|s| s.hash() == suite.hash());
@@ -111,6 +116,8 @@ pub(super) struct Accepted {
     pub(super) dhe: bool,
     /// Whether 0-RTT is accepted on it.
     pub(super) early_data: bool,
+    /// When the full handshake that authenticated the session happened (RFC 8446 §4.6.1).
+    pub(super) auth_time: Timestamp,
     early: EarlySecret,
 }
 
@@ -175,6 +182,10 @@ pub(super) fn accept(
         index: verified.candidate.index as u16,
         dhe,
         early_data,
+        auth_time: {
+            let state = &verified.candidate.state;
+            state.auth_time.unwrap_or(state.issued_at)
+        },
         early: verified.early,
     }))
 }
@@ -282,6 +293,9 @@ pub(super) struct TicketContext<'a> {
     pub(super) server_name: Option<&'a str>,
     /// The application protocol selected, which 0-RTT on the ticket must select again.
     pub(super) alpn: Option<&'a [u8]>,
+    /// On a resumed connection, when the full handshake that authenticated it happened
+    /// (RFC 8446 §4.6.1); `None` on a full handshake.
+    pub(super) auth_time: Option<Timestamp>,
     pub(super) now: Timestamp,
 }
 
@@ -298,9 +312,17 @@ pub(super) fn issue_tickets(
         TicketMode::Stateless(sealer) => sealer.lifetime(),
         TicketMode::Stateful { lifetime, .. } => *lifetime,
     };
-    let lifetime_secs = u32::try_from(lifetime.as_secs())
+    // RFC 8446 §4.6.1: a ticket never outlives the authentication its chain started with.
+    let auth_time = cx.auth_time.unwrap_or(cx.now);
+    let auth_left = auth_time
+        .saturating_add(config.max_auth_lifetime)
+        .saturating_duration_since(cx.now);
+    let lifetime_secs = u32::try_from(lifetime.min(auth_left).as_secs())
         .unwrap_or(u32::MAX)
         .min(MAX_TLS13_LIFETIME_SECS);
+    if lifetime_secs == 0 {
+        return Vec::new();
+    }
     let max_early_data = if config.replay_guard.is_some() {
         config.max_early_data
     } else {
@@ -327,6 +349,7 @@ pub(super) fn issue_tickets(
             server_name: cx.server_name.map(str::to_owned),
             alpn: cx.alpn.map(<[u8]>::to_vec),
             issued_at: cx.now,
+            auth_time: cx.auth_time,
         });
         let Some(ticket) = make_ticket(config, &state, cx.now) else {
             continue;

@@ -283,6 +283,7 @@ fn full(cx: &mut Context<'_>, parsed: &Hello, p: FullParams) -> Result<State, Er
     )?;
     crate::conn::send(cx.core, &mut transcript, HandshakePayload::ServerHelloDone)?;
     cx.outcome.kind = Some(HandshakeKind::Full);
+    cx.outcome.auth_time = Some(cx.now);
     cx.outcome.tls12_suite = Some(suite);
     Ok(State::ExpectClientKeyExchange(Box::new(
         ExpectClientKeyExchange {

@@ -141,6 +141,7 @@ impl ExpectClientHello {
             None => Some(choose_scheme(cx.config, &hello, true)?),
         };
         let resuming = resumed.is_some();
+        cx.outcome.auth_time = Some(resumed.as_ref().map_or(cx.now, |r| r.auth_time));
         let offered_early = hello.has(ExtensionType::EarlyData);
         transcript.add(&hello.bytes);
         let client_hello_hash = transcript.current();
@@ -531,6 +532,7 @@ impl ExpectFinished {
                 suite,
                 server_name: cx.outcome.server_name.as_deref(),
                 alpn: cx.outcome.alpn.as_deref(),
+                auth_time: cx.outcome.auth_time.filter(|_| self.resumed),
                 now: cx.now,
             },
         );

@@ -130,6 +130,8 @@ pub(super) fn resume(
         let ids = &mut cx.outcome.resumable.session_ids;
         ids.push(hello.session_id.clone());
     }
+    // A TLS 1.2 session keeps its first issue time across resumptions.
+    cx.outcome.auth_time = Some(r.session.issued_at);
     let ms = r.session.master_secret.duplicate();
     if issue_ticket {
         send_ticket(cx, &mut transcript, &SessionState::Tls12(r.session))?;
