@@ -99,12 +99,15 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// How one connection went: its kind, the protocol selected, and the reply.
+type Outcome = (HandshakeKind, Option<Vec<u8>>, Vec<u8>);
+
 fn once(
     config: &Arc<ClientConfig>,
     addr: &str,
     name: &str,
     early: Option<&str>,
-) -> Result<(HandshakeKind, Option<Vec<u8>>, Vec<u8>), String> {
+) -> Result<Outcome, String> {
     let clock = config.clock().clone();
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
     stream
