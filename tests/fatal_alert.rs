@@ -72,8 +72,12 @@ fn server_ends_with_a_fatal_alert(
 }
 
 /// A handshake completed (tickets delivered), then a corrupted record from the server ends
-/// the connection on the client with bad_record_mac.
-fn client_ends_with_a_fatal_alert(c: &Arc<ClientConfig>, s: &Arc<ServerConfig>) {
+/// the connection on the client with bad_record_mac. Returns the server, which has not seen
+/// the client's alert yet, and the alert.
+fn client_ends_with_a_fatal_alert(
+    c: &Arc<ClientConfig>,
+    s: &Arc<ServerConfig>,
+) -> (ServerConnection, Vec<u8>) {
     let mut client = ClientConnection::new(c.clone(), "localhost", NOW).unwrap();
     let mut server = ServerConnection::new(s.clone());
     ours::pump(&mut client, &mut server, NOW).unwrap();
@@ -83,6 +87,9 @@ fn client_ends_with_a_fatal_alert(c: &Arc<ClientConfig>, s: &Arc<ServerConfig>) 
     server.write_tls(&mut record);
     let err = ours::feed_client(&mut client, &corrupted_record(record), NOW).unwrap_err();
     assert_eq!(err.alert(), AlertDescription::BadRecordMac);
+    let mut alert = Vec::new();
+    client.write_tls(&mut alert);
+    (server, alert)
 }
 
 /// RFC 5246 §7.2.2, server side: after the fatal alert, the session ID (TLS 1.2) or the
@@ -120,7 +127,7 @@ fn the_client_drops_a_session_whose_connection_ended_with_a_fatal_alert() {
         let store = Arc::new(MemoryClientStore::new(4, 4));
         let (c, cache) = (client(version, &store), new_cache());
         let s = server(version, &cache);
-        client_ends_with_a_fatal_alert(&c, &s);
+        let _ = client_ends_with_a_fatal_alert(&c, &s);
         assert_eq!(store.tls13_ticket_count("localhost"), 0, "{version:?}");
         assert!(
             store
@@ -159,4 +166,26 @@ fn a_session_resumed_by_id_ends_with_its_connections_fatal_alert() {
     assert!(cache.is_empty(), "{} entries left", cache.len());
     let next = ours::connect(&c, &s, NOW, None).unwrap();
     assert_eq!(next.server_kind, Some(HandshakeKind::Full));
+}
+
+/// RFC 5246 §7.2.2 for a fatal alert the server receives: the session ends too.
+#[test]
+fn the_server_forgets_a_session_when_it_receives_a_fatal_alert() {
+    for version in [TlsVersion::Tls12, TlsVersion::Tls13] {
+        let store = Arc::new(MemoryClientStore::new(4, 4));
+        let (c, cache) = (client(version, &store), new_cache());
+        let s = server(version, &cache);
+        let (mut server, alert) = client_ends_with_a_fatal_alert(&c, &s);
+        assert!(!cache.is_empty(), "{version:?}");
+        let err = ours::feed_server(&mut server, &alert, NOW).unwrap_err();
+        assert_eq!(
+            err,
+            tls_resumption::Error::AlertReceived(AlertDescription::BadRecordMac)
+        );
+        assert!(
+            cache.is_empty(),
+            "{version:?}: {} entries left",
+            cache.len()
+        );
+    }
 }
