@@ -90,8 +90,9 @@ impl ClientConfig {
     /// The application protocols to offer (RFC 7301), most preferred first; empty (the
     /// default) offers none. Names that cannot be sent (empty, or over 255 bytes) are
     /// left out. 0-RTT data is sent only under the protocol of the ticket's connection
-    /// (RFC 8446 §4.2.10), so a ticket whose protocol is no longer listed is resumed without
-    /// it.
+    /// (RFC 8446 §4.2.10): a ticket whose protocol is no longer listed is resumed without
+    /// early data, and a server that accepts early data under another protocol is refused
+    /// (`illegal_parameter`).
     pub fn with_alpn_protocols<P: AsRef<[u8]>>(mut self, protocols: &[P]) -> Self {
         self.alpn_protocols = alpn_list(protocols);
         self
