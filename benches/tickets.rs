@@ -29,6 +29,7 @@ fn tls13_state() -> Vec<u8> {
         server_name: Some("www.example.com".into()),
         alpn: Some(b"http/1.1".to_vec()),
         issued_at: Timestamp::from_secs(1_700_000_000),
+        auth_time: None,
     });
     state.encode().unwrap().expose_secret().to_vec()
 }

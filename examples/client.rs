@@ -4,8 +4,11 @@
 //! ```text
 //! cargo run --release --example client -- --connect 127.0.0.1:4433 --server-name localhost \
 //!     --ca cert.pem [--tls13|--tls12] [--repeat N] [--no-tickets] [--psk-ke] \
-//!     [--early-data TEXT] [--keylog FILE]
+//!     [--early-data TEXT] [--keylog FILE] [--alpn h2,http/1.1]
 //! ```
+//!
+//! `--alpn` offers application protocols (RFC 7301), most preferred first; the protocol the
+//! server selected is printed after each connection's line.
 //!
 //! `--ca` names the certificates to trust. The trust check is an exact match of the server's
 //! end-entity certificate against them (certificate pinning), not a WebPKI path validation:
@@ -34,6 +37,7 @@ fn run() -> Result<(), String> {
     let (mut connect, mut name, mut ca, mut keylog, mut early) = (None, None, None, None, None);
     let (mut repeat, mut no_tickets, mut psk_ke) = (1usize, false, false);
     let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
+    let mut alpn: Vec<String> = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -45,6 +49,7 @@ fn run() -> Result<(), String> {
             "--repeat" => repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--no-tickets" => no_tickets = true,
             "--psk-ke" => psk_ke = true,
+            "--alpn" => alpn = value()?.split(',').map(str::to_owned).collect(),
             "--tls13" => versions = vec![TlsVersion::Tls13],
             "--tls12" => versions = vec![TlsVersion::Tls12],
             other => return Err(format!("unknown argument {other}")),
@@ -58,7 +63,8 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("--ca: {e}"))?;
     let mut config = ClientConfig::new(Arc::new(PinnedCertificates::new(trusted)))
         .with_psk_ke(psk_ke)
-        .with_early_data(early.is_some());
+        .with_early_data(early.is_some())
+        .with_alpn_protocols(&alpn);
     config = config.with_versions(&versions);
     // TLS 1.2 without tickets still resumes by session ID; TLS 1.3 resumes only by ticket.
     if no_tickets {
@@ -78,24 +84,30 @@ fn run() -> Result<(), String> {
     }
     let config = Arc::new(config);
     for k in 1..=repeat {
-        let (kind, reply) = once(&config, &connect, &name, early.as_deref())?;
+        let (kind, protocol, reply) = once(&config, &connect, &name, early.as_deref())?;
         let word = match kind {
             HandshakeKind::Full => "full",
             _ => "resumed",
         };
         println!("connection {k}: {word} ({kind})");
+        if let Some(protocol) = protocol {
+            println!("ALPN protocol: {}", String::from_utf8_lossy(&protocol));
+        }
         print!("{}", String::from_utf8_lossy(&reply));
         std::io::stdout().flush().map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
+/// How one connection went: its kind, the protocol selected, and the reply.
+type Outcome = (HandshakeKind, Option<Vec<u8>>, Vec<u8>);
+
 fn once(
     config: &Arc<ClientConfig>,
     addr: &str,
     name: &str,
     early: Option<&str>,
-) -> Result<(HandshakeKind, Vec<u8>), String> {
+) -> Result<Outcome, String> {
     let clock = config.clock().clone();
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
     stream
@@ -145,5 +157,9 @@ fn once(
     let mut out = Vec::new();
     conn.write_tls(&mut out);
     let _ = stream.write_all(&out);
-    Ok((conn.handshake_kind().unwrap_or(HandshakeKind::Full), reply))
+    Ok((
+        conn.handshake_kind().unwrap_or(HandshakeKind::Full),
+        conn.alpn_protocol().map(<[u8]>::to_vec),
+        reply,
+    ))
 }

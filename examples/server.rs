@@ -4,8 +4,11 @@
 //! ```text
 //! cargo run --release --example server -- --listen 127.0.0.1:4433 --cert cert.pem --key key.pem \
 //!     [--tls13|--tls12] [--no-tickets] [--no-session-cache] [--allow-psk-ke] \
-//!     [--early-data BYTES] [--keylog FILE] [--vhost NAME:CERT:KEY]...
+//!     [--early-data BYTES] [--keylog FILE] [--alpn h2,http/1.1] [--vhost NAME:CERT:KEY]...
 //! ```
+//!
+//! `--alpn` lists the application protocols (RFC 7301) the server speaks, most preferred
+//! first; the page then names the one selected.
 //!
 //! Tickets: stateless (sealed session state) by default. `--no-tickets` switches to stateful
 //! tickets (an ID into an in-memory session cache, each usable once), as OpenSSL's
@@ -54,6 +57,7 @@ fn run() -> Result<(), String> {
     let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
     let (mut redis, mut fleet_key) = (None, None);
     let mut vhosts = Vec::new();
+    let mut alpn: Vec<String> = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -70,6 +74,7 @@ fn run() -> Result<(), String> {
             "--redis" => redis = Some(value()?),
             "--fleet-key" => fleet_key = Some(value()?),
             "--vhost" => vhosts.push(value()?),
+            "--alpn" => alpn = value()?.split(',').map(str::to_owned).collect(),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -102,7 +107,7 @@ fn run() -> Result<(), String> {
         (true, true) => config.with_tickets(TicketMode::Disabled),
     };
     // TLS 1.2: `--no-tickets` resumes by session ID only, `--no-session-cache` by ticket only.
-    config = config.with_versions(&versions);
+    config = config.with_versions(&versions).with_alpn_protocols(&alpn);
     if no_cache {
         config = config.with_session_cache(None);
     }
@@ -255,6 +260,11 @@ fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, Str
             };
             let mut page =
                 format!("HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n{first}\n{kind}\n");
+            if let Some(protocol) = conn.alpn_protocol() {
+                page.push_str("ALPN protocol: ");
+                page.push_str(&String::from_utf8_lossy(protocol));
+                page.push('\n');
+            }
             if !early.is_empty() {
                 page.push_str("early data: ");
                 page.push_str(&String::from_utf8_lossy(&early));

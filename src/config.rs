@@ -54,6 +54,7 @@ pub struct ClientConfig {
     pub(crate) tls12_suites: Vec<Tls12CipherSuite>,
     pub(crate) tls12_tickets: bool,
     pub(crate) require_ems: bool,
+    pub(crate) alpn_protocols: Vec<Vec<u8>>,
 }
 
 impl core::fmt::Debug for ClientConfig {
@@ -86,7 +87,19 @@ impl ClientConfig {
             tls12_suites: Tls12CipherSuite::ALL.to_vec(),
             tls12_tickets: true,
             require_ems: true,
+            alpn_protocols: Vec::new(),
         }
+    }
+
+    /// The application protocols to offer (RFC 7301), most preferred first; empty (the
+    /// default) offers none. Names that cannot be sent (empty, or over 255 bytes) are
+    /// left out. 0-RTT data is sent only under the protocol of the ticket's connection
+    /// (RFC 8446 §4.2.10): a ticket whose protocol is no longer listed is resumed without
+    /// early data, and a server that accepts early data under another protocol is refused
+    /// (`illegal_parameter`).
+    pub fn with_alpn_protocols<P: AsRef<[u8]>>(mut self, protocols: &[P]) -> Self {
+        self.alpn_protocols = alpn_list(protocols);
+        self
     }
 
     /// The protocol versions to offer (default both; TLS 1.3 is preferred when the server
@@ -213,6 +226,8 @@ pub struct ServerConfig {
     pub(crate) require_ems: bool,
     /// The virtual hosts by server name (ASCII lower case).
     pub(crate) virtual_hosts: HashMap<String, Arc<VirtualHost>>,
+    pub(crate) alpn_protocols: Vec<Vec<u8>>,
+    pub(crate) max_auth_lifetime: Duration,
 }
 
 impl core::fmt::Debug for ServerConfig {
@@ -231,6 +246,10 @@ impl core::fmt::Debug for ServerConfig {
 /// suggests for session ID lifetimes. A master secret that lives longer widens the window in
 /// which one stolen cache entry (or ticket key) opens every connection resumed from it.
 pub const MAX_TLS12_SESSION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// How long resumptions may go on after the full handshake that authenticated a session:
+/// seven days, the longest a TLS 1.3 ticket may live (RFC 8446 §4.6.1).
+pub const DEFAULT_MAX_AUTH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Why a server configuration could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -277,7 +296,27 @@ impl ServerConfig {
             tls12_session_lifetime: Duration::from_secs(2 * 3600),
             require_ems: true,
             virtual_hosts: HashMap::new(),
+            alpn_protocols: Vec::new(),
+            max_auth_lifetime: DEFAULT_MAX_AUTH_LIFETIME,
         })
+    }
+
+    /// The application protocols this server speaks (RFC 7301), most preferred first: it
+    /// selects the first of them the client offers, and refuses a client offering none of
+    /// them with `no_application_protocol`. Empty (the default) ignores the client's list.
+    /// Names that cannot be sent (empty, or over 255 bytes) are left out.
+    pub fn with_alpn_protocols<P: AsRef<[u8]>>(mut self, protocols: &[P]) -> Self {
+        self.alpn_protocols = alpn_list(protocols);
+        self
+    }
+
+    /// How long after the full handshake that authenticated the client's session a chain
+    /// of resumptions may go on (RFC 8446 §4.6.1): a ticket issued on a resumed connection
+    /// never outlives it, and once it has passed no ticket is issued. Default
+    /// [`DEFAULT_MAX_AUTH_LIFETIME`].
+    pub fn with_max_auth_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_auth_lifetime = lifetime;
+        self
     }
 
     /// The protocol versions to accept (default both; TLS 1.3 when the client offers it).
@@ -415,4 +454,14 @@ impl Versions {
             tls13: list.contains(&TlsVersion::Tls13),
         }
     }
+}
+
+/// A protocol list as it can be sent: names of 1 to 255 bytes (RFC 7301 §3.1).
+fn alpn_list<P: AsRef<[u8]>>(protocols: &[P]) -> Vec<Vec<u8>> {
+    protocols
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|p| (1..=255).contains(&p.len()))
+        .map(<[u8]>::to_vec)
+        .collect()
 }

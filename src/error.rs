@@ -150,6 +150,10 @@ pub enum PeerIncompatible {
     /// to renegotiate, which this side never does.
     #[error("renegotiation refused")]
     Renegotiation,
+    /// The client offers application protocols (RFC 7301) and none is one this server
+    /// speaks.
+    #[error("no common application protocol")]
+    NoApplicationProtocol,
 }
 
 impl PeerIncompatible {
@@ -157,6 +161,8 @@ impl PeerIncompatible {
     pub fn alert(&self) -> AlertDescription {
         match self {
             Self::NoCommonVersion => AlertDescription::ProtocolVersion,
+            // RFC 7301 §3.2.
+            Self::NoApplicationProtocol => AlertDescription::NoApplicationProtocol,
             _ => AlertDescription::HandshakeFailure,
         }
     }

@@ -13,6 +13,11 @@
 //!          u32 max_early_data, u64 issued_at (ms), sni<0..255>, alpn<0..255>
 //! ```
 //!
+//! Format version 2 (TLS 1.3 only) is version 1 followed by `u64 auth_time (ms)`: it is
+//! written for a ticket issued on a resumed connection, whose authentication is older than
+//! its issue (RFC 8446 §4.6.1); every other state is written as version 1, so encodings
+//! made before version 2 existed still decode, to the same state.
+//!
 //! An empty SNI or ALPN field means "absent": neither can be empty on the wire (RFC 6066 §3,
 //! RFC 7301 §3.1), so the encoding is canonical and decoding then encoding gives the same bytes.
 //! Encoded bytes hold the master secret or PSK, so [`SessionState::encode`] returns a
@@ -24,8 +29,12 @@ use crate::codec::{InvalidMessage, Reader, Writer};
 use crate::crypto::secret::{Secret, SecretArray, SecretVec};
 use crate::time::Timestamp;
 
-/// The format version written as the first byte of every encoding.
+/// The format version written as the first byte of every encoding without an
+/// authentication time.
 pub const ENCODING_VERSION: u8 = 1;
+
+/// The format version of TLS 1.3 state carrying an authentication time (module docs).
+pub const ENCODING_VERSION_AUTH_TIME: u8 = 2;
 
 const KIND_TLS12: u8 = 1;
 const KIND_TLS13: u8 = 2;
@@ -111,6 +120,10 @@ pub struct Tls13Session {
     pub alpn: Option<Vec<u8>>,
     /// When the ticket was issued.
     pub issued_at: Timestamp,
+    /// When the full handshake that authenticated this chain of resumptions happened, for a
+    /// ticket issued on a resumed connection (RFC 8446 §4.6.1); `None` for a ticket of a
+    /// full handshake, whose authentication time is `issued_at`.
+    pub auth_time: Option<Timestamp>,
 }
 
 /// Resumable session state of either protocol version.
@@ -150,6 +163,16 @@ impl SessionState {
         now >= self.expires_at()
     }
 
+    /// When the full handshake that authenticated the session happened (RFC 8446 §4.6.1). A
+    /// TLS 1.2 session keeps its first issue time when it is resumed, so that is its
+    /// authentication time.
+    pub fn auth_time(&self) -> Timestamp {
+        match self {
+            Self::Tls12(s) => s.issued_at,
+            Self::Tls13(s) => s.auth_time.unwrap_or(s.issued_at),
+        }
+    }
+
     /// The server name of the original connection.
     pub fn server_name(&self) -> Option<&str> {
         match self {
@@ -180,6 +203,7 @@ impl SessionState {
                 server_name: s.server_name.clone(),
                 alpn: s.alpn.clone(),
                 issued_at: s.issued_at,
+                auth_time: s.auth_time,
             }),
         }
     }
@@ -222,12 +246,20 @@ impl SessionState {
                     + 8
                     + opt(s.server_name.as_ref().map(String::len))
                     + opt(s.alpn.as_ref().map(Vec::len))
+                    + s.auth_time.map_or(0, |_| 8)
             }
         }
     }
 
     fn encode_into(&self, w: &mut Writer) -> Result<(), SessionError> {
-        w.u8(ENCODING_VERSION);
+        let auth_time = match self {
+            Self::Tls13(s) => s.auth_time,
+            Self::Tls12(_) => None,
+        };
+        w.u8(match auth_time {
+            Some(_) => ENCODING_VERSION_AUTH_TIME,
+            None => ENCODING_VERSION,
+        });
         match self {
             Self::Tls12(s) => {
                 w.u8(KIND_TLS12);
@@ -257,6 +289,9 @@ impl SessionState {
                 w.u64(s.issued_at.as_millis());
                 write_optional(w, s.server_name.as_deref().map(str::as_bytes))?;
                 write_optional(w, s.alpn.as_deref())?;
+                if let Some(t) = s.auth_time {
+                    w.u64(t.as_millis());
+                }
             }
         }
         Ok(())
@@ -271,7 +306,7 @@ impl SessionState {
     pub fn decode(bytes: &[u8]) -> Result<Self, SessionError> {
         let mut r = Reader::new(bytes);
         let version = r.u8("format version")?;
-        if version != ENCODING_VERSION {
+        if version != ENCODING_VERSION && version != ENCODING_VERSION_AUTH_TIME {
             return Err(SessionError::UnknownVersion(version));
         }
         // The TLS 1.2 master secret stays borrowed from the input until the state is complete,
@@ -279,6 +314,10 @@ impl SessionState {
         // no plain array holding it is left behind on the stack.
         let mut master_secret: &[u8] = &[];
         let mut state = match r.u8("kind")? {
+            // Version 2 exists for TLS 1.3 state only.
+            KIND_TLS12 if version == ENCODING_VERSION_AUTH_TIME => {
+                return Err(SessionError::InvalidField("kind of a version 2 encoding"))
+            }
             KIND_TLS12 => {
                 let protocol_version = r.u16("protocol_version")?;
                 let cipher_suite = r.u16("cipher_suite")?;
@@ -319,6 +358,11 @@ impl SessionState {
                 let issued_at = Timestamp::from_millis(r.u64("issued_at")?);
                 let server_name = read_server_name(&mut r)?;
                 let alpn = read_optional(&mut r, "alpn")?.map(<[u8]>::to_vec);
+                let auth_time = if version == ENCODING_VERSION_AUTH_TIME {
+                    Some(Timestamp::from_millis(r.u64("auth_time")?))
+                } else {
+                    None
+                };
                 Self::Tls13(Tls13Session {
                     cipher_suite,
                     resumption_psk,
@@ -328,6 +372,7 @@ impl SessionState {
                     server_name,
                     alpn,
                     issued_at,
+                    auth_time,
                 })
             }
             other => return Err(SessionError::UnknownKind(other)),

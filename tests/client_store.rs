@@ -24,6 +24,7 @@ fn ticket(id: u8, lifetime_secs: u32) -> ClientTls13Ticket {
             server_name: None,
             alpn: None,
             issued_at: NOW,
+            auth_time: None,
         },
     }
 }

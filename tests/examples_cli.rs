@@ -155,3 +155,24 @@ fn the_server_example_presents_each_virtual_hosts_certificate_to_openssl() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_examples_negotiate_alpn_and_keep_0rtt_under_it() {
+    let (_server, addr) = server(&["--alpn", "h2,http/1.1", "--early-data", "16384"]);
+    let out = client(
+        &addr,
+        &[
+            "--alpn",
+            "http/1.1,h2",
+            "--repeat",
+            "2",
+            "--early-data",
+            "hi",
+        ],
+    );
+    // The client's line and the server's page each name it, on both connections.
+    assert_eq!(out.matches("ALPN protocol: h2").count(), 4, "{out}");
+    assert!(out.contains("early data: hi"), "{out}");
+    let out = client(&addr, &["--tls12", "--alpn", "http/1.1", "--repeat", "2"]);
+    assert_eq!(out.matches("ALPN protocol: http/1.1").count(), 4, "{out}");
+}

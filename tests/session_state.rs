@@ -29,6 +29,7 @@ fn tls13() -> SessionState {
         server_name: None,
         alpn: None,
         issued_at: Timestamp::from_millis(1_700_000_000_123),
+        auth_time: None,
     })
 }
 
@@ -74,8 +75,9 @@ fn arb_state() -> impl Strategy<Value = SessionState> {
         opt_name(),
         opt_bytes(255),
         any::<u64>(),
+        proptest::option::of(any::<u64>()),
     )
-        .prop_map(|(cs, psk, add, life, early, sni, alpn, at)| {
+        .prop_map(|(cs, psk, add, life, early, sni, alpn, at, auth)| {
             SessionState::Tls13(Tls13Session {
                 cipher_suite: cs,
                 resumption_psk: Secret::from_slice(&psk).unwrap(),
@@ -85,6 +87,7 @@ fn arb_state() -> impl Strategy<Value = SessionState> {
                 server_name: sni,
                 alpn,
                 issued_at: Timestamp::from_millis(at),
+                auth_time: auth.map(Timestamp::from_millis),
             })
         });
     prop_oneof![t12, t13]
@@ -171,8 +174,18 @@ fn malformed_encodings_are_typed_errors() {
         ("empty", vec![], SessionError::Truncated("format version")),
         (
             "unknown version",
+            with(t12.clone(), |b| b[0] = 3),
+            SessionError::UnknownVersion(3),
+        ),
+        (
+            "version 2 (auth_time) of TLS 1.2 state",
             with(t12.clone(), |b| b[0] = 2),
-            SessionError::UnknownVersion(2),
+            SessionError::InvalidField("kind of a version 2 encoding"),
+        ),
+        (
+            "version 2 without its auth_time",
+            with(t13.clone(), |b| b[0] = 2),
+            SessionError::Truncated("auth_time"),
         ),
         (
             "version zero",
@@ -287,4 +300,28 @@ fn debug_output_hides_secrets() {
     let shown = format!("{:?}", tls12());
     assert!(!shown.contains("66, 66, 66"));
     assert!(shown.contains("redacted"));
+}
+
+/// Encodings made before the authentication time existed (format version 1) still decode,
+/// to a state without it; a state with one round-trips through format version 2
+/// (RFC 8446 §4.6.1's authentication time kept across resumptions).
+#[test]
+fn version_1_encodings_still_decode_and_auth_time_uses_version_2() {
+    let v1 = tls13().encode().unwrap().expose_secret().to_vec();
+    assert_eq!(v1[0], 1);
+    let SessionState::Tls13(decoded) = SessionState::decode(&v1).unwrap() else {
+        panic!("TLS 1.3 state");
+    };
+    assert_eq!(decoded.auth_time, None);
+    let SessionState::Tls13(mut with_auth) = tls13() else {
+        unreachable!()
+    };
+    with_auth.auth_time = Some(Timestamp::from_secs(1_600_000_000));
+    let state = SessionState::Tls13(with_auth);
+    let v2 = state.encode().unwrap().expose_secret().to_vec();
+    assert_eq!(v2[0], 2);
+    assert_eq!(v2.len(), v1.len() + 8);
+    assert_eq!(&v2[1..v1.len()], &v1[1..]);
+    let back = SessionState::decode(&v2).unwrap();
+    assert_eq!(back.auth_time(), Timestamp::from_secs(1_600_000_000));
 }

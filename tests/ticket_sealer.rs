@@ -35,6 +35,7 @@ fn state(issued_at: Timestamp) -> SessionState {
         server_name: Some("example.com".into()),
         alpn: None,
         issued_at,
+        auth_time: None,
     })
 }
 

@@ -200,3 +200,33 @@ fn our_client_without_tickets_resumes_by_session_id_against_rustls() {
     assert_eq!(second.rustls_kind, Some(rustls::HandshakeKind::Resumed));
     assert_eq!(second.ours_kind, Some(BY_ID));
 }
+
+/// ALPN (RFC 7301) in TLS 1.2 with rustls both ways, on full and resumed handshakes: the
+/// server's preference decides and both sides report it.
+#[test]
+fn alpn_is_negotiated_with_rustls_in_tls12_both_ways() {
+    let h2 = Some(b"h2".to_vec());
+    let mut client = peers::rustls_pair::client_config(&[&rustls::version::TLS12]);
+    client.alpn_protocols = vec![b"http/1.1".to_vec(), b"h2".to_vec()];
+    let client = Arc::new(client);
+    let server = Arc::new(our_server("server").with_alpn_protocols(&["h2", "http/1.1"]));
+    for round in 0..2 {
+        let out = ours::rustls_client_ours_server(&client, &server, NOW, None).unwrap();
+        assert_eq!((&out.ours_alpn, &out.rustls_alpn), (&h2, &h2));
+        assert_eq!(out.ours_kind.unwrap().is_resumed(), round == 1);
+    }
+
+    let client = Arc::new(
+        ours::client_config("server")
+            .with_versions(&[tls_resumption::TlsVersion::Tls12])
+            .with_alpn_protocols(&["http/1.1", "h2"]),
+    );
+    let mut server = peers::rustls_pair::server_config(&[&rustls::version::TLS12]);
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let server = Arc::new(server);
+    for round in 0..2 {
+        let out = ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+        assert_eq!((&out.ours_alpn, &out.rustls_alpn), (&h2, &h2));
+        assert_eq!(out.ours_kind.unwrap().is_resumed(), round == 1);
+    }
+}

@@ -186,3 +186,54 @@ fn our_server_key_log_lines_equal_s_clients() {
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(&session);
 }
+
+/// ALPN (RFC 7301) with OpenSSL both ways in TLS 1.3: `s_server -alpn` selects by its
+/// preference for our client, and our server selects by its own for `s_client -alpn`, which
+/// prints the protocol; a resumed handshake negotiates it again.
+#[test]
+fn alpn_is_negotiated_with_openssl_both_ways() {
+    if !peers::openssl::available("alpn_is_negotiated_with_openssl_both_ways") {
+        return;
+    }
+    let h2 = Some(b"h2".to_vec());
+    let server = SServer::start("server", &["-www", "-tls1_3", "-alpn", "h2,http/1.1"]);
+    let client = Arc::new(ours::client_config("server").with_alpn_protocols(&["http/1.1", "h2"]));
+    for _ in 0..2 {
+        let (conn, _) = ours::tcp_client_connection(
+            &client,
+            server.addr,
+            SystemClock.now(),
+            None,
+            REQUEST,
+            Stop::PeerClose,
+        )
+        .unwrap();
+        assert_eq!(conn.alpn_protocol().map(<[u8]>::to_vec), h2);
+    }
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = Arc::new(ours::server_config("server").with_alpn_protocols(&["h2", "http/1.1"]));
+    let served = ours::tcp_server(listener, config, 2, SystemClock.now());
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let session = dir.join(format!("s_client-alpn-{}.pem", std::process::id()));
+    let _ = std::fs::remove_file(&session);
+    let flags = ["-tls1_3", "-alpn", "http/1.1,h2"];
+    let first = peers::openssl::s_client(port, &flags, &session);
+    assert!(
+        first.stdout.contains("ALPN protocol: h2"),
+        "{}",
+        first.stdout
+    );
+    let second = peers::openssl::s_client(port, &flags, &session);
+    assert!(second.reused(), "{}", second.stdout);
+    assert!(
+        second.stdout.contains("ALPN protocol: h2"),
+        "{}",
+        second.stdout
+    );
+    for served in served.join().unwrap() {
+        assert_eq!(served.unwrap().alpn, h2);
+    }
+    let _ = std::fs::remove_file(&session);
+}

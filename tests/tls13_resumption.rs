@@ -344,6 +344,7 @@ fn dup(s: &tls_resumption::session::Tls13Session) -> tls_resumption::session::Tl
         server_name: s.server_name.clone(),
         alpn: s.alpn.clone(),
         issued_at: s.issued_at,
+        auth_time: s.auth_time,
     }
 }
 

@@ -325,3 +325,44 @@ fn our_server_answers_a_key_update_from_rustls() {
     server.send_plaintext(b"new keys").unwrap();
     assert_eq!(exchange(&mut client, &mut server), b"new keys");
 }
+
+/// ALPN (RFC 7301) with rustls both ways: the server's preference decides, both sides report
+/// it, and 0-RTT under the ticket's protocol is accepted (RFC 8446 §4.2.10).
+#[test]
+fn alpn_is_negotiated_with_rustls_both_ways_and_carries_early_data() {
+    let h2 = Some(b"h2".to_vec());
+    let client = Arc::new(
+        ours::client_config("server")
+            .with_early_data(true)
+            .with_alpn_protocols(&["http/1.1", "h2"]),
+    );
+    let mut server = rustls_server();
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    server.max_early_data_size = 16384;
+    let server = Arc::new(server);
+    let first = ours::ours_client_rustls_server(&client, &server, NOW, None).unwrap();
+    assert_eq!((&first.ours_alpn, &first.rustls_alpn), (&h2, &h2));
+    let second = ours::ours_client_rustls_server(&client, &server, NOW, Some(b"early")).unwrap();
+    assert_eq!(second.ours_alpn, h2);
+    assert_eq!(second.early_data_received, b"early");
+
+    let mut client = rustls_client();
+    client.alpn_protocols = vec![b"http/1.1".to_vec(), b"h2".to_vec()];
+    client.enable_early_data = true;
+    let client = Arc::new(client);
+    let guard = Arc::new(tls_resumption::antireplay::StrikeRegister::new(
+        100,
+        std::time::Duration::from_secs(10),
+    ));
+    let server = Arc::new(
+        ours::server_config("server")
+            .with_early_data(16384, guard)
+            .with_alpn_protocols(&["h2", "http/1.1"]),
+    );
+    let first = ours::rustls_client_ours_server(&client, &server, NOW, None).unwrap();
+    assert_eq!((&first.ours_alpn, &first.rustls_alpn), (&h2, &h2));
+    let second = ours::rustls_client_ours_server(&client, &server, NOW, Some(b"early")).unwrap();
+    assert_eq!((&second.ours_alpn, &second.rustls_alpn), (&h2, &h2));
+    assert!(second.rustls_early_accepted);
+    assert_eq!(second.early_data_received, b"early");
+}

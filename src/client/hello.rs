@@ -60,8 +60,10 @@ pub(super) fn start(
         .map_err(|_| crate::crypto::CryptoError::Random)?;
     let tls12 = take_tls12_session(config, server_name, now, &mut session_id);
     let ticket = take_tls13_ticket(config, server_name, now);
-    let early_data_offered =
-        config.early_data && ticket.as_ref().is_some_and(|t| t.state.max_early_data > 0);
+    let early_data_offered = config.early_data
+        && ticket
+            .as_ref()
+            .is_some_and(|t| t.state.max_early_data > 0 && early_alpn_ok(config, &t.state));
     let group = *config
         .groups
         .first()
@@ -110,6 +112,16 @@ pub(super) fn start(
         early_traffic,
         tls12,
     })
+}
+
+/// RFC 8446 §4.2.10: early data goes only under the application protocol of the ticket's
+/// connection, so a ticket that had one allows 0-RTT only while that protocol is still
+/// offered (the server must then select it again, which `tls13.rs` checks).
+fn early_alpn_ok(config: &ClientConfig, ticket: &crate::session::Tls13Session) -> bool {
+    match &ticket.alpn {
+        Some(protocol) => config.alpn_protocols.contains(protocol),
+        None => true,
+    }
 }
 
 /// The newest stored TLS 1.3 ticket for `server_name` of a suite still configured, if TLS 1.3
@@ -242,8 +254,8 @@ pub(super) fn build(
 }
 
 /// The extensions that do not change across a HelloRetryRequest: server name, groups,
-/// signature schemes, the TLS 1.2 ones when TLS 1.2 is offered, versions and PSK modes.
-/// The one place a new client extension (ALPN) is offered.
+/// signature schemes, application protocols, the TLS 1.2 ones when TLS 1.2 is offered,
+/// versions and PSK modes. The one place a client extension is offered.
 fn common_extensions(p: &HelloParams<'_>) -> Vec<ClientExtension> {
     let config = p.config;
     let mut extensions = Vec::new();
@@ -267,6 +279,9 @@ fn common_extensions(p: &HelloParams<'_>) -> Vec<ClientExtension> {
             .map(|a| SignatureScheme::from(a.code_point()))
             .collect(),
     ));
+    if !config.alpn_protocols.is_empty() {
+        extensions.push(ClientExtension::Alpn(config.alpn_protocols.clone()));
+    }
     let mut versions = Vec::new();
     if config.versions.tls13 {
         versions.push(ProtocolVersion::Tls13);

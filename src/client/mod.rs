@@ -39,6 +39,15 @@ pub(super) struct Outcome {
     /// The TLS 1.2 suite, once chosen.
     pub(super) tls12_suite: Option<Tls12CipherSuite>,
     pub(super) tickets_received: usize,
+    /// The application protocol the server selected (RFC 7301).
+    pub(super) alpn: Option<Vec<u8>>,
+    /// What this connection stored for resumption: dropped if it ends with a fatal alert
+    /// (RFC 5246 §7.2.2). The TLS 1.2 session by its ticket (or its ID without one).
+    pub(super) stored_tls12: Option<Vec<u8>>,
+    /// The TLS 1.3 tickets stored, by their ticket bytes.
+    pub(super) stored_tickets: Vec<Vec<u8>>,
+    /// When the full handshake that authenticated the session happened (RFC 8446 §4.6.1).
+    pub(super) auth_time: Option<Timestamp>,
 }
 
 /// Where the client is: the first flight out, in one version's handshake (or past it), or
@@ -129,6 +138,22 @@ fn server_hello(cx: &mut Context<'_>, offer: Offer, bytes: Vec<u8>) -> Result<Cl
 /// bytes.
 pub(crate) const MAX_STORED_TICKET_LEN: usize = 16 * 1024;
 
+/// Checks the application protocol a server selected (RFC 7301 §3.2): a list of one, and
+/// one the client offered. Returns it.
+///
+/// # Errors
+/// `illegal_parameter` for a protocol the client did not offer.
+pub(crate) fn check_selected_alpn(
+    config: &ClientConfig,
+    selected: Option<&[u8]>,
+) -> Result<Option<Vec<u8>>, Error> {
+    match selected {
+        None => Ok(None),
+        Some(p) if config.alpn_protocols.iter().any(|o| o == p) => Ok(Some(p.to_vec())),
+        Some(_) => Err(PeerMisbehaved::SelectedUnoffered("application protocol").into()),
+    }
+}
+
 /// Hands the server's chain (end-entity first) to the configured verifier and returns the
 /// end-entity certificate, whose key must then sign the handshake. An empty chain is a
 /// decode_error in both versions (RFC 8446 §4.4.2.4; RFC 5246 §7.4.2 requires a certificate).
@@ -157,6 +182,7 @@ pub(crate) fn verify_server_chain<'a>(
 /// [`process`](Self::process).
 pub struct ClientConnection {
     config: Arc<ClientConfig>,
+    server_name: String,
     front: Front<ClientState>,
     early_data_sent: usize,
     early_data_limit: usize,
@@ -192,6 +218,7 @@ impl ClientConnection {
             .map_or(0, |t| t.state.max_early_data as usize);
         Ok(Self {
             config,
+            server_name: server_name.to_owned(),
             front: Front::new(core, ClientState::ExpectServerHello(Box::new(start))),
             early_data_sent: 0,
             early_data_limit,
@@ -207,9 +234,30 @@ impl ClientConnection {
     ///
     /// # Errors
     /// The error that ended the connection; the alert it names is queued, and every later
-    /// call returns the same error.
+    /// call returns the same error. What the connection stored for resumption is dropped from
+    /// the store then: a connection that ends with a fatal alert is not resumed
+    /// (RFC 5246 §7.2.2).
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
-        self.front.process(&self.config, now)
+        let result = self.front.process(&self.config, now);
+        if result.is_err() {
+            self.forget_stored();
+        }
+        result
+    }
+
+    /// RFC 5246 §7.2.2: drops from the store what this connection put there.
+    fn forget_stored(&mut self) {
+        let outcome = &mut self.front.outcome;
+        let tls12 = outcome.stored_tls12.take();
+        let tickets = core::mem::take(&mut outcome.stored_tickets);
+        if tls12.is_none() && tickets.is_empty() {
+            return;
+        }
+        if let Some(store) = &self.config.session_store {
+            // A store that cannot forget leaves a session whose resumption the server
+            // refuses or completes; nothing better can be done here.
+            let _ = store.forget(&self.server_name, tls12.as_deref(), &tickets);
+        }
     }
 
     /// The negotiated protocol version, once the ServerHello arrived.
@@ -315,6 +363,19 @@ impl ClientConnection {
     /// How many NewSessionTickets arrived on this connection.
     pub fn tickets_received(&self) -> usize {
         self.front.outcome.tickets_received
+    }
+
+    /// When the full handshake that authenticated the server for this session happened, once
+    /// the ServerHello arrived: this connection's time on a full handshake, the original
+    /// one's on a resumption (RFC 8446 §4.6.1).
+    pub fn authenticated_at(&self) -> Option<Timestamp> {
+        self.front.outcome.auth_time
+    }
+
+    /// The application protocol the server selected (RFC 7301), once known (TLS 1.3: after
+    /// EncryptedExtensions; TLS 1.2: after the ServerHello).
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.front.outcome.alpn.as_deref()
     }
 
     /// The error that ended the connection, if any.

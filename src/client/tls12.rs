@@ -191,6 +191,14 @@ fn check_server_hello(
     })
 }
 
+/// The protocol a TLS 1.2 ServerHello selected, if any (RFC 7301 §3.1).
+fn selected_alpn(sh: &ServerHello) -> Option<&[u8]> {
+    match sh.extension(ExtensionType::Alpn) {
+        Some(ServerExtension::Alpn(p)) => Some(p),
+        _ => None,
+    }
+}
+
 /// Handles the ServerHello that chose TLS 1.2 (RFC 5246 §7.4.1.3).
 pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Result<State, Error> {
     let HandshakePayload::ServerHello(sh) = &message.payload else {
@@ -209,6 +217,7 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
     transcript.add(&offer.hello_bytes);
     transcript.add(&message.bytes);
     cx.outcome.tls12_suite = Some(suite);
+    cx.outcome.alpn = super::check_selected_alpn(cx.config, selected_alpn(sh))?;
     let hs = Box::new(Handshaking {
         transcript,
         suite,
@@ -219,6 +228,10 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
         resumed,
         new_ticket: None,
         offer,
+    });
+    cx.outcome.auth_time = Some(match (&hs.offer.session, resumed) {
+        (Some(s), Some(_)) => s.state.issued_at,
+        _ => cx.now,
     });
     let Some(mechanism) = resumed else {
         cx.outcome.kind = Some(HandshakeKind::Full);
@@ -472,12 +485,14 @@ impl Handshaking {
             master_secret: ms,
             extended_master_secret: true,
             server_name: Some(this.offer.server_name.clone()),
-            alpn: None,
+            alpn: cx.outcome.alpn.clone(),
             issued_at,
             lifetime_secs,
         };
+        // What names the session if this connection must take it back (RFC 5246 §7.2.2).
+        let name = ticket.clone().unwrap_or_else(|| session_id.clone());
         // A store failure only means the next connection makes a full handshake.
-        let _ = store.set_tls12_session(
+        let stored = store.set_tls12_session(
             &this.offer.server_name,
             ClientTls12Session {
                 session_id,
@@ -485,5 +500,8 @@ impl Handshaking {
                 state,
             },
         );
+        if stored.is_ok() {
+            cx.outcome.stored_tls12 = Some(name);
+        }
     }
 }

@@ -111,6 +111,10 @@ impl ExpectServerHello {
         cx.core
             .set_read_keys(&hs.server.traffic_keys(suite.aead()))?;
         cx.outcome.suite = Some(suite);
+        cx.outcome.auth_time = Some(match (&self.offer.ticket, psk_selected) {
+            (Some(t), true) => t.state.auth_time.unwrap_or(t.state.issued_at),
+            _ => cx.now,
+        });
         // Early data can only be accepted for the ticket's own suite (RFC 8446 §4.2.10).
         let ticket_suite = self
             .offer
@@ -141,6 +145,11 @@ impl ExpectServerHello {
                 // Early data sent before a HelloRetryRequest was offered, and lost: rejected.
                 early_data_offered: self.offer.early_data_offered,
                 early_traffic,
+                early_alpn: self
+                    .offer
+                    .ticket
+                    .as_ref()
+                    .and_then(|t| t.state.alpn.clone()),
             },
         )))
     }
@@ -310,6 +319,16 @@ pub(super) struct ExpectEncryptedExtensions {
     resumed: Option<bool>,
     early_data_offered: bool,
     early_traffic: Option<TrafficSecret>,
+    /// The application protocol of the ticket the early data was sent under.
+    early_alpn: Option<Vec<u8>>,
+}
+
+/// The protocol an EncryptedExtensions selected, if any.
+fn selected_alpn(extensions: &[ServerExtension]) -> Option<&[u8]> {
+    extensions.iter().find_map(|e| match e {
+        ServerExtension::Alpn(p) => Some(p.as_slice()),
+        _ => None,
+    })
 }
 
 impl ExpectEncryptedExtensions {
@@ -322,6 +341,7 @@ impl ExpectEncryptedExtensions {
             resumed,
             early_data_offered,
             early_traffic,
+            early_alpn,
         } = *self;
         let early_accepted = extensions
             .iter()
@@ -329,6 +349,13 @@ impl ExpectEncryptedExtensions {
         if early_accepted && early_traffic.is_none() {
             return Err(PeerMisbehaved::SelectedUnoffered("early data").into());
         }
+        let alpn = super::check_selected_alpn(cx.config, selected_alpn(extensions))?;
+        // RFC 8446 §4.2.10: 0-RTT accepted under another protocol than the ticket's (whose
+        // protocol the early data was written for) ends the handshake.
+        if early_accepted && alpn != early_alpn {
+            return Err(PeerMisbehaved::IllegalParameter("application protocol of 0-RTT").into());
+        }
+        cx.outcome.alpn = alpn;
         handshaking.transcript.add(&message.bytes);
         handshaking.early_accepted = early_accepted;
         cx.outcome.kind = Some(match resumed {
@@ -509,12 +536,21 @@ impl Connected {
                             lifetime_secs: nst.lifetime,
                             max_early_data,
                             server_name: Some(self.server_name.clone()),
-                            alpn: None,
+                            alpn: cx.outcome.alpn.clone(),
                             issued_at: cx.now,
+                            // RFC 8446 §4.6.1: a resumed connection's tickets belong to the
+                            // authentication of the full handshake its chain started with.
+                            auth_time: cx
+                                .outcome
+                                .auth_time
+                                .filter(|_| cx.outcome.kind.is_some_and(|k| k.is_resumed())),
                         },
                     };
                     // A store that cannot keep the ticket only costs a later resumption.
-                    let _ = store.insert_tls13_ticket(&self.server_name, ticket);
+                    let stored = ticket.ticket.clone();
+                    if store.insert_tls13_ticket(&self.server_name, ticket).is_ok() {
+                        cx.outcome.stored_tickets.push(stored);
+                    }
                 }
                 Ok(State::Connected(self))
             }

@@ -1,6 +1,7 @@
 //! The version-neutral start of the server: the ClientHello decoded once, with its exact bytes
 //! and the slice a PSK binder covers; the protocol version chosen from it; and the extension
-//! negotiation both versions share (server name, groups, signature schemes). Each half then
+//! negotiation both versions share (server name, groups, signature schemes, application
+//! protocol). Each half then
 //! takes the parsed hello and answers it.
 
 use std::sync::Arc;
@@ -81,6 +82,14 @@ impl Hello {
         }
     }
 
+    /// The protocols of application_layer_protocol_negotiation, if present.
+    pub(super) fn alpn_protocols(&self) -> Option<&[Vec<u8>]> {
+        match self.hello.extension(ExtensionType::Alpn) {
+            Some(ClientExtension::Alpn(p)) => Some(p),
+            _ => None,
+        }
+    }
+
     /// Whether the client sent an extension of this type.
     pub(super) fn has(&self, typ: ExtensionType) -> bool {
         self.hello.extension(typ).is_some()
@@ -151,4 +160,26 @@ pub(super) fn choose_scheme(
     host.key
         .choose(&offered, tls13)
         .ok_or_else(|| PeerIncompatible::NoCommonSignatureScheme.into())
+}
+
+/// The application protocol (RFC 7301 §3.2): the server's most preferred one among those the
+/// client offers; `None` when either side lists none. Malformed lists (empty, or with an
+/// empty name) never get here: decoding refuses them with `decode_error` (§3.1).
+///
+/// # Errors
+/// [`PeerIncompatible::NoApplicationProtocol`] (`no_application_protocol`) when both list
+/// protocols and none is common.
+pub(super) fn choose_alpn(config: &ServerConfig, hello: &Hello) -> Result<Option<Vec<u8>>, Error> {
+    let Some(offered) = hello.alpn_protocols() else {
+        return Ok(None);
+    };
+    if config.alpn_protocols.is_empty() {
+        return Ok(None);
+    }
+    config
+        .alpn_protocols
+        .iter()
+        .find(|p| offered.contains(p))
+        .map(|p| Some(p.clone()))
+        .ok_or_else(|| PeerIncompatible::NoApplicationProtocol.into())
 }

@@ -15,7 +15,7 @@ mod tls13;
 
 use std::sync::Arc;
 
-use crate::config::{ServerConfig, TlsVersion, VirtualHost};
+use crate::config::{ServerConfig, TicketMode, TlsVersion, VirtualHost};
 use crate::conn::core::{Core, Incoming};
 use crate::conn::front::{Front, SideState};
 use crate::conn::HandshakeKind;
@@ -65,6 +65,47 @@ pub(super) struct Outcome {
     pub(super) tls12_suite: Option<Tls12CipherSuite>,
     pub(super) server_name: Option<String>,
     pub(super) early_data: Vec<u8>,
+    /// The application protocol selected (RFC 7301).
+    pub(super) alpn: Option<Vec<u8>>,
+    /// When the full handshake that authenticated the session happened: this one's time, or
+    /// the resumed session's (RFC 8446 §4.6.1).
+    pub(super) auth_time: Option<Timestamp>,
+    /// What this connection made resumable or resumed: taken back if it ends with a fatal
+    /// alert (RFC 5246 §7.2.2).
+    pub(super) resumable: Resumable,
+}
+
+/// Cache keys of the sessions a connection made resumable or resumed.
+#[derive(Debug, Default)]
+pub(super) struct Resumable {
+    /// Session IDs in the TLS 1.2 session cache.
+    pub(super) session_ids: Vec<Vec<u8>>,
+    /// Stateful TLS 1.3 tickets in the ticket cache.
+    pub(super) tickets: Vec<Vec<u8>>,
+    /// The host whose caches hold them.
+    pub(super) host: Option<Arc<VirtualHost>>,
+}
+
+impl Resumable {
+    /// RFC 5246 §7.2.2: a connection that ended with a fatal alert is not resumed. Removes
+    /// what it put in the caches (or resumed from them). Stateless tickets cannot be called
+    /// back: they stay usable until they expire. Cache failures are ignored: nothing better
+    /// can be done about them here.
+    fn forget(&mut self) {
+        let Some(host) = self.host.take() else {
+            return;
+        };
+        if let Some(cache) = &host.session_cache {
+            for id in self.session_ids.drain(..) {
+                let _ = cache.remove(&id);
+            }
+        }
+        if let TicketMode::Stateful { cache, .. } = &host.tickets {
+            for id in self.tickets.drain(..) {
+                let _ = cache.remove(&id);
+            }
+        }
+    }
 }
 
 /// Where the server is: before the first ClientHello, in one version's handshake (or past
@@ -135,6 +176,7 @@ fn first_hello(
 ) -> Result<ServerState, Error> {
     let hello = Hello::decode(bytes, Version::Tls12)?;
     let host = hello::resolve_host(config, &hello);
+    outcome.resumable.host = Some(host.clone());
     outcome.server_name = hello.server_name.clone();
     let version = hello::choose_version(config, &hello)?;
     let cx = &mut Context::new(config, &host, core, now, outcome);
@@ -188,7 +230,11 @@ impl ServerConnection {
     /// The error that ended the connection; the alert it names is queued for
     /// [`write_tls`](Self::write_tls), and every later call returns the same error.
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
-        self.front.process(&self.config, now)
+        let result = self.front.process(&self.config, now);
+        if result.is_err() {
+            self.front.outcome.resumable.forget();
+        }
+        result
     }
 
     /// The negotiated protocol version, once the ClientHello is answered.
@@ -269,7 +315,22 @@ impl ServerConnection {
         self.front.outcome.server_name.as_deref()
     }
 
-    /// The error that ended the connection, if any.
+    /// When the full handshake that authenticated the client's session happened, once the
+    /// ClientHello is answered: this connection's time on a full handshake, the original
+    /// one's on a resumption (RFC 8446 §4.6.1). Tickets issued here never outlive it plus
+    /// [`ServerConfig::with_max_auth_lifetime`].
+    pub fn authenticated_at(&self) -> Option<Timestamp> {
+        self.front.outcome.auth_time
+    }
+
+    /// The application protocol selected (RFC 7301), once the ClientHello is answered.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.front.outcome.alpn.as_deref()
+    }
+
+    /// The error that ended the connection, if any. A connection that ended with an error
+    /// (a fatal alert sent or received) is not resumable: the server has removed its session
+    /// from the session cache and its stateful tickets (RFC 5246 §7.2.2).
     pub fn error(&self) -> Option<&Error> {
         self.front.core.error()
     }

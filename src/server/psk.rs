@@ -50,6 +50,7 @@ fn find(
     offered: &OfferedPsks,
     suite: CipherSuite,
     server_name: Option<&str>,
+    max_auth_lifetime: Duration,
     now: Timestamp,
 ) -> Option<Candidate> {
     for (index, identity) in offered
@@ -84,6 +85,11 @@ fn find(
         if u64::from(client_age_ms) > u64::from(state.lifetime_secs) * 1000 {
             continue;
         }
+        // RFC 8446 §4.6.1: no resumption past the original authentication's limit.
+        let auth_time = state.auth_time.unwrap_or(state.issued_at);
+        if now >= auth_time.saturating_add(max_auth_lifetime) {
+            continue;
+        }
         // RFC 8446 §4.2.11: a PSK may only be used with a suite of the same hash.
         let same_hash =
             CipherSuite::from_u16(state.cipher_suite).is_some_and(|s| s.hash() == suite.hash());
@@ -111,6 +117,8 @@ pub(super) struct Accepted {
     pub(super) dhe: bool,
     /// Whether 0-RTT is accepted on it.
     pub(super) early_data: bool,
+    /// When the full handshake that authenticated the session happened (RFC 8446 §4.6.1).
+    pub(super) auth_time: Timestamp,
     early: EarlySecret,
 }
 
@@ -151,7 +159,14 @@ pub(super) fn accept(
         return Ok(None);
     };
     let name = hello.server_name.as_deref();
-    let Some(candidate) = find(&cx.host.tickets, offered, suite, name, cx.now) else {
+    let Some(candidate) = find(
+        &cx.host.tickets,
+        offered,
+        suite,
+        name,
+        config.max_auth_lifetime,
+        cx.now,
+    ) else {
         return Ok(None);
     };
     let prefix = hello
@@ -168,13 +183,17 @@ pub(super) fn accept(
     if !claim(&cx.host.tickets, &verified) {
         return Ok(None);
     }
-    let early_data =
-        hello.has(ExtensionType::EarlyData) && accept_early_data(config, &verified, suite, cx.now);
+    let early_data = hello.has(ExtensionType::EarlyData)
+        && accept_early_data(config, &verified, suite, cx.outcome.alpn.as_deref(), cx.now);
     Ok(Some(Accepted {
         // At most MAX_IDENTITIES_TRIED, so the index fits.
         index: verified.candidate.index as u16,
         dhe,
         early_data,
+        auth_time: {
+            let state = &verified.candidate.state;
+            state.auth_time.unwrap_or(state.issued_at)
+        },
         early: verified.early,
     }))
 }
@@ -228,7 +247,8 @@ fn claim(tickets: &TicketMode, verified: &Verified) -> bool {
 
 /// Whether 0-RTT may be accepted for this PSK (RFC 8446 §4.2.10, §8): the server takes
 /// early data, the ticket allowed it, it is the first PSK, the suite is the ticket's own,
-/// the ticket age is plausible, and the replay guard sees this ticket for the first time.
+/// the application protocol selected now is the ticket's own (§4.2.10), the ticket age is
+/// plausible, and the replay guard sees this ticket for the first time.
 /// The guard records the ticket identity rather than the binder: a replayed ClientHello has
 /// the same identity, and so does a client reusing a ticket with a new ClientHello, so early
 /// data rides on each ticket at most once (RFC 8446 §8.1), which also covers §8.2's
@@ -238,6 +258,7 @@ fn accept_early_data(
     config: &ServerConfig,
     verified: &Verified,
     suite: CipherSuite,
+    alpn: Option<&[u8]>,
     now: Timestamp,
 ) -> bool {
     let candidate = &verified.candidate;
@@ -251,6 +272,7 @@ fn accept_early_data(
         || candidate.state.max_early_data > config.max_early_data
         || candidate.index != 0
         || candidate.state.cipher_suite != suite.to_u16()
+        || candidate.state.alpn.as_deref() != alpn
     {
         return false;
     }
@@ -277,6 +299,11 @@ fn accept_early_data(
 pub(super) struct TicketContext<'a> {
     pub(super) suite: CipherSuite,
     pub(super) server_name: Option<&'a str>,
+    /// The application protocol selected, which 0-RTT on the ticket must select again.
+    pub(super) alpn: Option<&'a [u8]>,
+    /// On a resumed connection, when the full handshake that authenticated it happened
+    /// (RFC 8446 §4.6.1); `None` on a full handshake.
+    pub(super) auth_time: Option<Timestamp>,
     pub(super) now: Timestamp,
 }
 
@@ -294,9 +321,17 @@ pub(super) fn issue_tickets(
         TicketMode::Stateless(sealer) => sealer.lifetime(),
         TicketMode::Stateful { lifetime, .. } => *lifetime,
     };
-    let lifetime_secs = u32::try_from(lifetime.as_secs())
+    // RFC 8446 §4.6.1: a ticket never outlives the authentication its chain started with.
+    let auth_time = cx.auth_time.unwrap_or(cx.now);
+    let auth_left = auth_time
+        .saturating_add(config.max_auth_lifetime)
+        .saturating_duration_since(cx.now);
+    let lifetime_secs = u32::try_from(lifetime.min(auth_left).as_secs())
         .unwrap_or(u32::MAX)
         .min(MAX_TLS13_LIFETIME_SECS);
+    if lifetime_secs == 0 {
+        return Vec::new();
+    }
     let max_early_data = if config.replay_guard.is_some() {
         config.max_early_data
     } else {
@@ -321,8 +356,9 @@ pub(super) fn issue_tickets(
             lifetime_secs,
             max_early_data,
             server_name: cx.server_name.map(str::to_owned),
-            alpn: None,
+            alpn: cx.alpn.map(<[u8]>::to_vec),
             issued_at: cx.now,
+            auth_time: cx.auth_time,
         });
         let Some(ticket) = make_ticket(config, tickets, &state, cx.now) else {
             continue;

@@ -37,7 +37,7 @@ use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::{SessionState, Tls12Session};
 
-use super::hello::{choose_group, choose_scheme, Hello};
+use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
 use super::Context;
 
 mod resume;
@@ -111,6 +111,8 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
         .extension(ExtensionType::ExtendedMasterSecret)
         .is_some();
     cx.outcome.server_name = parsed.server_name.clone();
+    // RFC 7301 §3.1: negotiated on every handshake, abbreviated ones too.
+    cx.outcome.alpn = choose_alpn(config, &parsed)?;
 
     let resumable = find_session(cx, hello, ems)?;
     if !ems && config.require_ems {
@@ -194,11 +196,13 @@ fn server_hello(
     })
 }
 
+/// The ServerHello's extensions; the one place a TLS 1.2 server extension is answered.
 fn hello_extensions(
     hello: &ClientHello,
     secure_renegotiation: bool,
     ems: bool,
     ticket: bool,
+    alpn: Option<&[u8]>,
 ) -> Vec<ServerExtension> {
     let mut extensions = Vec::new();
     if secure_renegotiation {
@@ -212,6 +216,9 @@ fn hello_extensions(
     }
     if ticket {
         extensions.push(ServerExtension::SessionTicket);
+    }
+    if let Some(protocol) = alpn {
+        extensions.push(ServerExtension::Alpn(protocol.to_vec()));
     }
     extensions
 }
@@ -238,7 +245,13 @@ fn full(cx: &mut Context<'_>, parsed: &Hello, p: FullParams) -> Result<State, Er
 
     let mut transcript = Transcript::new(suite.hash());
     transcript.add(&parsed.bytes);
-    let extensions = hello_extensions(hello, p.secure_renegotiation, p.ems, p.issue_ticket);
+    let extensions = hello_extensions(
+        hello,
+        p.secure_renegotiation,
+        p.ems,
+        p.issue_ticket,
+        cx.outcome.alpn.as_deref(),
+    );
     crate::conn::send(
         cx.core,
         &mut transcript,
@@ -275,6 +288,7 @@ fn full(cx: &mut Context<'_>, parsed: &Hello, p: FullParams) -> Result<State, Er
     )?;
     crate::conn::send(cx.core, &mut transcript, HandshakePayload::ServerHelloDone)?;
     cx.outcome.kind = Some(HandshakeKind::Full);
+    cx.outcome.auth_time = Some(cx.now);
     cx.outcome.tls12_suite = Some(suite);
     Ok(State::ExpectClientKeyExchange(Box::new(
         ExpectClientKeyExchange {
@@ -381,7 +395,7 @@ impl ExpectFinished {
                 master_secret: self.master_secret.duplicate(),
                 extended_master_secret: self.ems,
                 server_name: cx.outcome.server_name.clone(),
-                alpn: None,
+                alpn: cx.outcome.alpn.clone(),
                 issued_at: cx.now,
                 lifetime_secs: u32::try_from(cx.config.tls12_session_lifetime.as_secs())
                     .unwrap_or(u32::MAX),
@@ -394,6 +408,8 @@ impl ExpectFinished {
                 if let Some(cache) = &cx.host.session_cache {
                     // A store failure only means the session cannot be resumed by ID.
                     let _ = cache.put(&self.session_id, &state, state.expires_at());
+                    let ids = &mut cx.outcome.resumable.session_ids;
+                    ids.push(self.session_id.clone());
                 }
             }
             send_finished(

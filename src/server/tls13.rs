@@ -9,6 +9,7 @@
 //!                                               Finished, NewSessionTickets ─► Connected
 //! ```
 
+use crate::config::TicketMode;
 use crate::conn::core::Incoming;
 use crate::conn::{
     key_update, log_application_secrets, log_handshake_secrets, log_secret, send,
@@ -31,7 +32,7 @@ use crate::msgs::handshake::{HandshakePayload, Version};
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
 
-use super::hello::{choose_group, choose_scheme, Hello};
+use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
 use super::psk::{self, Accepted};
 use super::retry::{send_retry, skip_refused_early_data, Retry};
 use super::Context;
@@ -132,6 +133,8 @@ impl ExpectClientHello {
             return Err(PeerMisbehaved::IllegalParameter("compression methods").into());
         }
         cx.outcome.server_name = hello.server_name.clone();
+        // Chosen before the PSK: 0-RTT depends on it (RFC 8446 §4.2.10).
+        cx.outcome.alpn = choose_alpn(cx.config, &hello)?;
         let offered_early_before_retry = self.retry.as_ref().is_some_and(|r| r.offered_early);
         let mut transcript = match self.retry {
             Some(retry) => retry.transcript,
@@ -143,6 +146,7 @@ impl ExpectClientHello {
             None => Some(choose_scheme(cx.host, &hello, true)?),
         };
         let resuming = resumed.is_some();
+        cx.outcome.auth_time = Some(resumed.as_ref().map_or(cx.now, |r| r.auth_time));
         let offered_early = hello.has(ExtensionType::EarlyData);
         transcript.add(&hello.bytes);
         let client_hello_hash = transcript.current();
@@ -363,8 +367,9 @@ fn schedule(
     })
 }
 
-/// EncryptedExtensions (RFC 8446 §4.3.1): 0-RTT accepted, server name acknowledged. The one
-/// place a new TLS 1.3 server extension (ALPN) is answered.
+/// EncryptedExtensions (RFC 8446 §4.3.1): 0-RTT accepted, server name acknowledged, the
+/// application protocol selected (RFC 7301 §3.1). The one place a TLS 1.3 server extension
+/// is answered.
 fn emit_encrypted_extensions(
     cx: &mut Context<'_>,
     transcript: &mut Transcript,
@@ -377,6 +382,9 @@ fn emit_encrypted_extensions(
     }
     if cx.outcome.server_name.is_some() && !resuming {
         encrypted.push(ServerExtension::ServerName);
+    }
+    if let Some(protocol) = &cx.outcome.alpn {
+        encrypted.push(ServerExtension::Alpn(protocol.clone()));
     }
     send(
         cx.core,
@@ -529,10 +537,16 @@ impl ExpectFinished {
             &psk::TicketContext {
                 suite,
                 server_name: cx.outcome.server_name.as_deref(),
+                alpn: cx.outcome.alpn.as_deref(),
+                auth_time: cx.outcome.auth_time.filter(|_| self.resumed),
                 now: cx.now,
             },
         );
         for ticket in tickets {
+            if matches!(cx.host.tickets, TicketMode::Stateful { .. }) {
+                // RFC 5246 §7.2.2: a fatal alert on this connection takes these back.
+                cx.outcome.resumable.tickets.push(ticket.ticket.clone());
+            }
             let message = Message::encode(HandshakePayload::NewSessionTicket13(ticket))?;
             cx.core.send_handshake(&message.bytes)?;
         }

@@ -92,6 +92,24 @@ pub trait ClientSessionStore: Send + Sync {
         server_name: &str,
         now: Timestamp,
     ) -> Result<Option<ClientTls13Ticket>, StoreError>;
+
+    /// Drops what a connection to `server_name` stored, because it ended with a fatal alert
+    /// and must not be resumed (RFC 5246 §7.2.2): the TLS 1.2 session if it is still the one
+    /// `tls12` names (its ticket, or its session ID when it has no ticket), and the TLS 1.3
+    /// tickets listed (by their ticket bytes). The default keeps everything; a store that
+    /// can find them should drop them.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be changed.
+    fn forget(
+        &self,
+        server_name: &str,
+        tls12: Option<&[u8]>,
+        tls13_tickets: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        let _ = (server_name, tls12, tls13_tickets);
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -245,6 +263,23 @@ impl ClientSessionStore for MemoryClientStore {
             // Expired tickets are useless and hold PSKs: drop them while looking.
             e.tls13.retain(|t| !t.is_expired(now));
             e.tls13.pop_back()
+        })
+    }
+
+    fn forget(
+        &self,
+        server_name: &str,
+        tls12: Option<&[u8]>,
+        tls13_tickets: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        self.with_entry(server_name, false, |e| {
+            let named = |s: &ClientTls12Session| {
+                Some(s.ticket.as_deref().unwrap_or(&s.session_id)) == tls12
+            };
+            if e.tls12.as_ref().is_some_and(named) {
+                e.tls12 = None;
+            }
+            e.tls13.retain(|t| !tls13_tickets.contains(&t.ticket));
         })
     }
 }

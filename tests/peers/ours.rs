@@ -182,6 +182,9 @@ pub struct Mixed {
     /// Early data the server (whichever side) received.
     pub early_data_received: Vec<u8>,
     pub rustls_early_accepted: bool,
+    /// The application protocol each side reports (RFC 7301).
+    pub ours_alpn: Option<Vec<u8>>,
+    pub rustls_alpn: Option<Vec<u8>>,
 }
 
 fn rustls_send(conn: &mut rustls::ConnectionCommon<impl Sized>, out: &mut Vec<u8>) {
@@ -289,6 +292,8 @@ pub fn ours_client_rustls_server(
         rustls_received,
         early_data_received,
         rustls_early_accepted: false,
+        ours_alpn: client.alpn_protocol().map(<[u8]>::to_vec),
+        rustls_alpn: server.alpn_protocol().map(<[u8]>::to_vec),
     })
 }
 
@@ -349,6 +354,8 @@ pub fn rustls_client_ours_server(
         rustls_received,
         early_data_received,
         rustls_early_accepted: early_accepted,
+        ours_alpn: server.alpn_protocol().map(<[u8]>::to_vec),
+        rustls_alpn: client.alpn_protocol().map(<[u8]>::to_vec),
     })
 }
 
@@ -373,6 +380,19 @@ pub fn tcp_client(
     request: &[u8],
     stop: Stop,
 ) -> Result<(Option<tls_resumption::HandshakeKind>, Vec<u8>), String> {
+    let (conn, reply) = tcp_client_connection(config, addr, now, early_data, request, stop)?;
+    Ok((conn.handshake_kind(), reply))
+}
+
+/// [`tcp_client`], returning the whole connection (for what else it reports) and the reply.
+pub fn tcp_client_connection(
+    config: &Arc<ClientConfig>,
+    addr: std::net::SocketAddr,
+    now: Timestamp,
+    early_data: Option<&[u8]>,
+    request: &[u8],
+    stop: Stop,
+) -> Result<(ClientConnection, Vec<u8>), String> {
     use std::net::TcpStream;
     let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
     stream
@@ -413,7 +433,7 @@ pub fn tcp_client(
     let mut out = Vec::new();
     conn.write_tls(&mut out);
     let _ = stream.write_all(&out);
-    Ok((conn.handshake_kind(), reply))
+    Ok((conn, reply))
 }
 
 /// What our server saw on one TCP connection.
@@ -422,6 +442,8 @@ pub struct Served {
     pub kind: Option<tls_resumption::HandshakeKind>,
     pub early_data: Vec<u8>,
     pub request: Vec<u8>,
+    /// The application protocol selected (RFC 7301).
+    pub alpn: Option<Vec<u8>>,
 }
 
 /// Serves `count` connections on `listener` with our server, answering each request with a
@@ -490,6 +512,7 @@ fn serve_one(
                 kind,
                 early_data: early,
                 request,
+                alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
             });
         }
     }

@@ -65,6 +65,7 @@ pub(super) fn find_session(
     let Some((session, mechanism, renew)) = found else {
         return Ok(None);
     };
+
     // RFC 7627 §5.3: a session made with the extended master secret is never resumed by a
     // hello without it; OpenSSL and this server abort the handshake.
     if session.extended_master_secret && !ems {
@@ -111,13 +112,26 @@ pub(super) fn resume(
     let issue_ticket = r.mechanism == ResumptionMechanism::Ticket && r.renew;
     let mut transcript = Transcript::new(suite.hash());
     transcript.add(&parsed.bytes);
-    let extensions = hello_extensions(hello, secure_renegotiation, ems, issue_ticket);
+    let extensions = hello_extensions(
+        hello,
+        secure_renegotiation,
+        ems,
+        issue_ticket,
+        cx.outcome.alpn.as_deref(),
+    );
     // RFC 5246 §7.4.1.3 and RFC 5077 §3.4: resuming, the server echoes the client's ID.
     crate::conn::send(
         cx.core,
         &mut transcript,
         server_hello(server_random, hello.session_id.clone(), suite, extensions),
     )?;
+    if r.mechanism == ResumptionMechanism::SessionId {
+        // RFC 5246 §7.2.2: a fatal alert on this connection ends the session.
+        let ids = &mut cx.outcome.resumable.session_ids;
+        ids.push(hello.session_id.clone());
+    }
+    // A TLS 1.2 session keeps its first issue time across resumptions.
+    cx.outcome.auth_time = Some(r.session.issued_at);
     let ms = r.session.master_secret.duplicate();
     if issue_ticket {
         send_ticket(cx, &mut transcript, &SessionState::Tls12(r.session))?;
