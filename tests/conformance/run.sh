@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
         --config) only_config=$2; shift 2 ;;
         --script) only_script=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "conformance: unknown argument $1" >&2; exit 2 ;;
     esac
 done
