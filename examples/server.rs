@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example server -- --listen 127.0.0.1:4433 --cert cert.pem --key key.pem \
-//!     [--tls13|--tls12] [--no-tickets] [--no-session-cache] [--allow-psk-ke] \
+//!     [--tls13|--tls12] [--no-tickets] [--no-session-cache] [--allow-psk-ke] [--allow-no-ems] \
 //!     [--early-data BYTES] [--keylog FILE] [--alpn h2,http/1.1] [--vhost NAME:CERT:KEY]...
 //! ```
 //!
@@ -13,6 +13,7 @@
 //! Tickets: stateless (sealed session state) by default. `--no-tickets` switches to stateful
 //! tickets (an ID into an in-memory session cache, each usable once), as OpenSSL's
 //! `-no_ticket` does for TLS 1.3; with `--no-session-cache` as well, no tickets are issued.
+//! `--allow-no-ems` serves TLS 1.2 clients without extended master secret (refused by default).
 //! `--keylog FILE` (or `SSLKEYLOGFILE`) writes NSS key-log lines.
 //!
 //! Virtual hosts: `--vhost NAME:CERT:KEY` (repeatable) answers a client asking for NAME
@@ -54,6 +55,7 @@ fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let (mut listen, mut cert, mut key, mut keylog) = (None, None, None, None);
     let (mut no_tickets, mut no_cache, mut psk_ke, mut early) = (false, false, false, 0u32);
+    let mut require_ems = true;
     let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
     let (mut redis, mut fleet_key) = (None, None);
     let mut vhosts = Vec::new();
@@ -69,6 +71,7 @@ fn run() -> Result<(), String> {
             "--no-tickets" => no_tickets = true,
             "--no-session-cache" => no_cache = true,
             "--allow-psk-ke" => psk_ke = true,
+            "--allow-no-ems" => require_ems = false,
             "--tls13" => versions = vec![TlsVersion::Tls13],
             "--tls12" => versions = vec![TlsVersion::Tls12],
             "--redis" => redis = Some(value()?),
@@ -117,7 +120,9 @@ fn run() -> Result<(), String> {
     for spec in &vhosts {
         config = add_vhost(config, spec, &cache, no_tickets, no_cache)?;
     }
-    config = config.with_psk_ke(psk_ke);
+    config = config
+        .with_psk_ke(psk_ke)
+        .with_require_extended_master_secret(require_ems);
     if early > 0 {
         let guard: Arc<dyn ReplayGuard> = match &fleet {
             Some(f) => f.replay_guard.clone(),

@@ -21,3 +21,10 @@ leaf server -algorithm EC -pkeyopt ec_paramgen_curve:P-256
 leaf server-p384 -algorithm EC -pkeyopt ec_paramgen_curve:P-384
 leaf server-ed25519 -algorithm ED25519
 leaf server-rsa -algorithm RSA -pkeyopt rsa_keygen_bits:2048
+# RSA signed by RSA (self-signed): for peers that check signature_algorithms_cert against the
+# chain, such as the conformance suite's RSA configuration (tests/conformance).
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/server-rsa-self.key" 2>/dev/null
+openssl pkcs8 -topk8 -nocrypt -in "$tmp/server-rsa-self.key" -out server-rsa-self.key
+openssl req -x509 -new -key server-rsa-self.key -out server-rsa-self.pem -days 36500 -sha256 \
+    -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -addext "basicConstraints=critical,CA:FALSE" -addext "extendedKeyUsage=serverAuth"
