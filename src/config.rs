@@ -50,6 +50,7 @@ pub struct ClientConfig {
     pub(crate) tls12_suites: Vec<Tls12CipherSuite>,
     pub(crate) tls12_tickets: bool,
     pub(crate) require_ems: bool,
+    pub(crate) middlebox_compat: bool,
 }
 
 impl core::fmt::Debug for ClientConfig {
@@ -82,6 +83,7 @@ impl ClientConfig {
             tls12_suites: Tls12CipherSuite::ALL.to_vec(),
             tls12_tickets: true,
             require_ems: true,
+            middlebox_compat: true,
         }
     }
 
@@ -109,6 +111,15 @@ impl ClientConfig {
     /// (RFC 7627 §5.2); on by default. Off, such a handshake completes but is never resumed.
     pub fn with_require_extended_master_secret(mut self, require: bool) -> Self {
         self.require_ems = require;
+        self
+    }
+
+    /// TLS 1.3 middlebox compatibility mode (RFC 8446 §D.4), on by default: a random 32-byte
+    /// legacy_session_id and one dummy change_cipher_spec before the second flight. Off, the
+    /// session ID is empty unless a TLS 1.2 session is offered (its ID, or a random one
+    /// beside its ticket, RFC 5077 §3.4) and no change_cipher_spec is sent.
+    pub fn with_middlebox_compat(mut self, enabled: bool) -> Self {
+        self.middlebox_compat = enabled;
         self
     }
 

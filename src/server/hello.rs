@@ -78,6 +78,13 @@ impl Hello {
         }
     }
 
+    /// Whether the server answers in middlebox compatibility mode: the client sent a
+    /// non-empty legacy_session_id, so one dummy change_cipher_spec follows the server's
+    /// first handshake message, ServerHello or HelloRetryRequest (RFC 8446 §D.4).
+    pub(super) fn wants_compat_ccs(&self) -> bool {
+        !self.hello.session_id.is_empty()
+    }
+
     /// Whether the client sent an extension of this type.
     pub(super) fn has(&self, typ: ExtensionType) -> bool {
         self.hello.extension(typ).is_some()

@@ -66,6 +66,9 @@ pub(super) fn send_retry(
         empty_extensions_block: false,
     }))?;
     cx.core.send_handshake(&retry.bytes)?;
+    if hello.wants_compat_ccs() {
+        cx.core.send_compat_change_cipher_spec()?;
+    }
     transcript.add(&retry.bytes);
     let offered_early = hello.has(enums::ExtensionType::EarlyData);
     if offered_early {

@@ -286,6 +286,10 @@ fn emit_server_hello(
             empty_extensions_block: false,
         }),
     )?;
+    // After a HelloRetryRequest the dummy record already went out; this sends nothing then.
+    if hello.wants_compat_ccs() {
+        cx.core.send_compat_change_cipher_spec()?;
+    }
     Ok(shared)
 }
 
