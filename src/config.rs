@@ -15,6 +15,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use crate::antireplay::ReplayGuard;
 use crate::conn::Tls12CipherSuite;
 use crate::crypto::kx::KxGroup;
+use crate::crypto::secret::SecretArray;
 use crate::crypto::sign::SigningKey;
 use crate::crypto::CryptoError;
 use crate::kdf::tls13::CipherSuite;
@@ -219,6 +220,8 @@ pub struct ServerConfig {
     pub(crate) session_cache: Option<Arc<dyn SessionCache>>,
     pub(crate) tls12_session_lifetime: Duration,
     pub(crate) require_ems: bool,
+    /// The key of HelloRetryRequest cookies, when the server does stateless retry.
+    pub(crate) retry_cookie_key: Option<Arc<SecretArray<32>>>,
 }
 
 impl core::fmt::Debug for ServerConfig {
@@ -293,6 +296,7 @@ impl ServerConfig {
             session_cache: Some(Arc::new(MemoryCache::new(1024))),
             tls12_session_lifetime: Duration::from_secs(2 * 3600),
             require_ems: true,
+            retry_cookie_key: None,
         })
     }
 
@@ -340,6 +344,16 @@ impl ServerConfig {
     /// The groups to accept, most preferred first.
     pub fn with_groups(mut self, groups: &[KxGroup]) -> Self {
         self.groups = groups.to_vec();
+        self
+    }
+
+    /// Stateless retry (RFC 8446 §4.2.2): every HelloRetryRequest carries a cookie holding
+    /// what the server needs of the first ClientHello, protected by an HMAC under `key`, and
+    /// a second ClientHello is accepted only with a valid cookie, also by a connection that
+    /// never saw the first (servers sharing `key` answer each other's retries). Off by
+    /// default: a HelloRetryRequest carries no cookie.
+    pub fn with_stateless_retry(mut self, key: SecretArray<32>) -> Self {
+        self.retry_cookie_key = Some(Arc::new(key));
         self
     }
 

@@ -400,6 +400,18 @@ impl Core {
         Ok(())
     }
 
+    /// Records that this side's dummy change_cipher_spec went out earlier (a stateless
+    /// server's HelloRetryRequest, on a connection before this one).
+    pub(crate) fn note_compat_change_cipher_spec_sent(&mut self) {
+        self.sent_compat_ccs = true;
+    }
+
+    /// Accepts the peer's dummy change_cipher_spec before the first handshake message (a
+    /// stateless server's second ClientHello may be its first).
+    pub(crate) fn allow_change_cipher_spec_before_hello(&mut self) {
+        self.handshake_started = true;
+    }
+
     /// Sends a warning-level alert (TLS 1.2 `no_renegotiation`, RFC 5746 §4.2).
     pub(crate) fn send_warning(&mut self, description: AlertDescription) -> Result<(), Error> {
         let body = AlertMessage {

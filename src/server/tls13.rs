@@ -9,6 +9,8 @@
 //!                                               Finished, NewSessionTickets ─► Connected
 //! ```
 
+use subtle::ConstantTimeEq;
+
 use crate::conn::core::Incoming;
 use crate::conn::{
     key_update, log_application_secrets, log_handshake_secrets, log_secret, send,
@@ -33,7 +35,7 @@ use crate::msgs::server_hello::ServerHello;
 
 use super::hello::{choose_group, choose_scheme, Hello};
 use super::psk::{self, Accepted};
-use super::retry::{send_retry, skip_refused_early_data, Retry};
+use super::retry::{send_retry, skip_refused_early_data, stateless_retry, Retry};
 use super::Context;
 
 /// The server's TLS 1.3 states.
@@ -77,7 +79,8 @@ impl State {
 
 /// Answers the first ClientHello, which the front chose TLS 1.3 for.
 pub(super) fn start(cx: &mut Context<'_>, hello: Hello) -> Result<State, Error> {
-    ExpectClientHello { retry: None }.handle(cx, hello)
+    let retry = stateless_retry(cx, &hello)?;
+    ExpectClientHello { retry }.handle(cx, hello)
 }
 
 /// Waiting for a ClientHello (the first, or the second after a HelloRetryRequest).
@@ -210,7 +213,7 @@ impl ExpectClientHello {
             Some(ClientExtension::Cookie(c)) => c.as_slice(),
             _ => &[],
         };
-        if cookie != retry.cookie.as_slice() {
+        if !bool::from(cookie.ct_eq(retry.cookie.as_slice())) {
             return Err(PeerMisbehaved::IllegalParameter("cookie not echoed").into());
         }
         if hello.has(ExtensionType::EarlyData) {
