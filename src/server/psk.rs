@@ -124,7 +124,8 @@ impl Accepted {
 /// Resumption (RFC 8446 §4.2.11): the key exchange modes the client allows, the first usable
 /// PSK, its binder over the ClientHello up to the binders (after `transcript`, which holds
 /// any HelloRetryRequest exchange), the claim on a stateful ticket and the 0-RTT decision.
-/// `None` means a full handshake.
+/// `None` means a full handshake. `has_key_share` is false for a hello with no key share,
+/// which only `psk_ke` can serve.
 ///
 /// # Errors
 /// `missing_extension` for PSKs without psk_key_exchange_modes (RFC 8446 §4.2.9);
@@ -134,6 +135,7 @@ pub(super) fn accept(
     hello: &Hello,
     suite: CipherSuite,
     transcript: &Transcript,
+    has_key_share: bool,
 ) -> Result<Option<Accepted>, Error> {
     let config = cx.config;
     let modes: &[PskKeyExchangeMode] =
@@ -145,7 +147,8 @@ pub(super) fn accept(
             }
             _ => &[],
         };
-    let dhe = modes.contains(&PskKeyExchangeMode::PskDheKe);
+    // Without a key share only psk_ke is possible (RFC 8446 §4.2.9).
+    let dhe = has_key_share && modes.contains(&PskKeyExchangeMode::PskDheKe);
     let ke = !dhe && config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe);
     let Some(offered) = hello.hello.offered_psks().filter(|_| dhe || ke) else {
         return Ok(None);

@@ -106,25 +106,13 @@ impl ExpectClientHello {
         }
         let suite = self.choose_suite(cx, &hello)?;
         self.check_retry(&hello)?;
-        let Some((group, client_share)) = choose_key_share(cx, &hello)? else {
-            if self.retry.is_some() {
-                return Err(PeerMisbehaved::IllegalParameter("no key share after retry").into());
+        let share = match self.key_share(cx, &hello, suite)? {
+            ShareStep::Use(share) => share,
+            ShareStep::Retried(retry) => {
+                return Ok(State::ExpectClientHello(Self { retry: Some(retry) }))
             }
-            let client_groups = hello
-                .groups()
-                .ok_or(PeerMisbehaved::MissingExtension("supported_groups"))?;
-            let group = choose_group(cx.config, client_groups)?;
-            let retry = send_retry(cx, &hello, suite, group)?;
-            return Ok(State::ExpectClientHello(Self { retry: Some(retry) }));
         };
-        if let Some(retry) = &self.retry {
-            // Early data of the first flight came before this second ClientHello: from here on
-            // a record that fails to decrypt is an error again, not something to skip.
-            cx.core.set_skip_budget(0);
-            if retry.group != group {
-                return Err(PeerMisbehaved::IllegalParameter("key share of another group").into());
-            }
-        }
+        let psk_only = share.is_none();
         // RFC 8446 §4.1.2: TLS 1.3 has no compression.
         if hello.hello.compression_methods != [0] {
             return Err(PeerMisbehaved::IllegalParameter("compression methods").into());
@@ -135,7 +123,11 @@ impl ExpectClientHello {
             Some(retry) => retry.transcript,
             None => Transcript::new(suite.hash()),
         };
-        let resumed = psk::accept(cx, &hello, suite, &transcript)?;
+        let resumed = psk::accept(cx, &hello, suite, &transcript, !psk_only)?;
+        if psk_only && resumed.is_none() {
+            // No PSK to use and nothing to key an (EC)DHE exchange with (RFC 8446 §4.1.1).
+            return Err(PeerIncompatible::NoCommonGroup.into());
+        }
         let scheme = match resumed {
             Some(_) => None,
             None => Some(choose_scheme(cx.config, &hello, true)?),
@@ -146,7 +138,7 @@ impl ExpectClientHello {
         let client_hello_hash = transcript.current();
         let use_dhe = resumed.as_ref().is_none_or(|r| r.dhe);
         let shared = emit_server_hello(cx, &mut transcript, &hello, suite, resumed.as_ref(), {
-            use_dhe.then_some((group, client_share))
+            share.filter(|_| use_dhe)
         })?;
         let early_offered = offered_early || offered_early_before_retry;
         let keys = schedule(
@@ -182,6 +174,39 @@ impl ExpectClientHello {
             resumed: resuming,
         };
         finished.expect_client_flight(cx, keys.early_traffic, offered_early)
+    }
+
+    /// The client's key share to use, `None` for a hello offering a PSK with neither
+    /// key_share nor supported_groups (RFC 8446 §9.2), which only `psk_ke` can serve
+    /// (§4.2.9); or, with no usable share, the HelloRetryRequest sent (§4.1.4).
+    fn key_share<'h>(
+        &self,
+        cx: &mut Context<'_>,
+        hello: &'h Hello,
+        suite: CipherSuite,
+    ) -> Result<ShareStep<'h>, Error> {
+        if self.retry.is_none() && is_psk_only(hello) {
+            return Ok(ShareStep::Use(None));
+        }
+        let Some((group, client_share)) = choose_key_share(cx, hello)? else {
+            if self.retry.is_some() {
+                return Err(PeerMisbehaved::IllegalParameter("no key share after retry").into());
+            }
+            let client_groups = hello
+                .groups()
+                .ok_or(PeerMisbehaved::MissingExtension("supported_groups"))?;
+            let group = choose_group(cx.config, client_groups)?;
+            return Ok(ShareStep::Retried(send_retry(cx, hello, suite, group)?));
+        };
+        if let Some(retry) = &self.retry {
+            // Early data of the first flight came before this second ClientHello: from here on
+            // a record that fails to decrypt is an error again, not something to skip.
+            cx.core.set_skip_budget(0);
+            if retry.group != group {
+                return Err(PeerMisbehaved::IllegalParameter("key share of another group").into());
+            }
+        }
+        Ok(ShareStep::Use(Some((group, client_share))))
     }
 
     /// The server's most preferred suite the client offers; after a retry, the one the
@@ -221,6 +246,21 @@ impl ExpectClientHello {
         }
         Ok(())
     }
+}
+
+/// What the key share step decided.
+enum ShareStep<'h> {
+    /// The share to use (`None`: a PSK-only hello).
+    Use(Option<(KxGroup, &'h KeyShareEntry)>),
+    /// A HelloRetryRequest went out.
+    Retried(Retry),
+}
+
+/// Whether the hello offers a PSK with neither key_share nor supported_groups (RFC 8446 §9.2).
+fn is_psk_only(hello: &Hello) -> bool {
+    hello.hello.offered_psks().is_some()
+        && !hello.has(ExtensionType::KeyShare)
+        && !hello.has(ExtensionType::SupportedGroups)
 }
 
 /// The client's key share in the server's most preferred group it sent one for; `None`
