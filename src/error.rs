@@ -150,13 +150,18 @@ pub enum PeerIncompatible {
     /// to renegotiate, which this side never does.
     #[error("renegotiation refused")]
     Renegotiation,
+    /// The client signalled a fallback (TLS_FALLBACK_SCSV) to a version below the highest
+    /// this side supports (RFC 7507 §3).
+    #[error("inappropriate fallback")]
+    InappropriateFallback,
 }
 
 impl PeerIncompatible {
-    /// The TLS alert this maps to (RFC 8446 §4.1.1, §4.2.1).
+    /// The TLS alert this maps to (RFC 8446 §4.1.1, §4.2.1, RFC 7507 §3).
     pub fn alert(&self) -> AlertDescription {
         match self {
             Self::NoCommonVersion => AlertDescription::ProtocolVersion,
+            Self::InappropriateFallback => AlertDescription::InappropriateFallback,
             _ => AlertDescription::HandshakeFailure,
         }
     }

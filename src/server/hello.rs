@@ -9,7 +9,7 @@ use crate::crypto::kx::KxGroup;
 use crate::crypto::sign::SignatureAlgorithm;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::msgs::client_hello::{binder_prefix_of, ClientHello};
-use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
 
@@ -97,6 +97,7 @@ impl Hello {
 /// # Errors
 /// [`PeerIncompatible::NoCommonVersion`] (`protocol_version`).
 pub(super) fn choose_version(config: &ServerConfig, hello: &Hello) -> Result<TlsVersion, Error> {
+    check_fallback(config, hello)?;
     if config.versions.tls13 && hello.offers_tls13() {
         return Ok(TlsVersion::Tls13);
     }
@@ -108,6 +109,45 @@ pub(super) fn choose_version(config: &ServerConfig, hello: &Hello) -> Result<Tls
         return Ok(TlsVersion::Tls12);
     }
     Err(PeerIncompatible::NoCommonVersion.into())
+}
+
+/// RFC 7507 §3: a ClientHello with TLS_FALLBACK_SCSV whose highest version is below the
+/// server's highest is a downgrade (a client retrying after a failed connection, or an
+/// attacker provoking that): `inappropriate_fallback`.
+///
+/// # Errors
+/// [`PeerIncompatible::InappropriateFallback`].
+fn check_fallback(config: &ServerConfig, hello: &Hello) -> Result<(), Error> {
+    let scsv = u16::from(CipherSuite::FallbackScsv);
+    if !hello
+        .hello
+        .cipher_suites
+        .iter()
+        .any(|s| u16::from(*s) == scsv)
+    {
+        return Ok(());
+    }
+    // The client's highest version: the largest of supported_versions (GREASE and
+    // unknown values above TLS 1.3 left out), else legacy_version.
+    let tls13 = u16::from(ProtocolVersion::Tls13);
+    let client_max = match hello.supported_versions() {
+        Some(v) => v
+            .iter()
+            .map(|v| u16::from(*v))
+            .filter(|&v| v <= tls13)
+            .max()
+            .unwrap_or(0),
+        None => u16::from(hello.hello.legacy_version),
+    };
+    let server_max = if config.versions.tls13 {
+        ProtocolVersion::Tls13
+    } else {
+        ProtocolVersion::Tls12
+    };
+    if client_max < u16::from(server_max) {
+        return Err(PeerIncompatible::InappropriateFallback.into());
+    }
+    Ok(())
 }
 
 /// The server's most preferred group among `client_groups`.
