@@ -111,6 +111,9 @@ pub(super) struct Accepted {
     pub(super) dhe: bool,
     /// Whether 0-RTT is accepted on it.
     pub(super) early_data: bool,
+    /// The ticket's own max_early_data_size: the most early data accepted on it
+    /// (RFC 8446 §4.2.10), whatever the configuration says now.
+    pub(super) max_early_data: u32,
     early: EarlySecret,
 }
 
@@ -178,6 +181,7 @@ pub(super) fn accept(
         index: verified.candidate.index as u16,
         dhe,
         early_data,
+        max_early_data: verified.candidate.state.max_early_data,
         early: verified.early,
     }))
 }

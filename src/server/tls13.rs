@@ -88,11 +88,18 @@ pub(super) struct ExpectClientHello {
     retry: Option<Retry>,
 }
 
+/// Accepted 0-RTT: the client's early traffic secret and the most early data the ticket
+/// allows (its own max_early_data_size, RFC 8446 §4.2.10).
+struct AcceptedEarly {
+    secret: TrafficSecret,
+    limit: u32,
+}
+
 /// What the key schedule gave for the handshake, up to the server's Finished.
 struct Keys {
     handshake: HandshakeSecret,
     secrets: TrafficSecrets,
-    early_traffic: Option<TrafficSecret>,
+    early_traffic: Option<AcceptedEarly>,
     early_status: EarlyDataStatus,
     kind: HandshakeKind,
 }
@@ -354,6 +361,7 @@ fn schedule(
     let (handshake, early_traffic, early_status, kind) = match resumed {
         Some(accepted) => {
             let early_ok = accepted.early_data;
+            let limit = accepted.max_early_data;
             let dhe = shared.is_some();
             let early = accepted.into_early_secret();
             let early_traffic = if early_ok {
@@ -364,7 +372,7 @@ fn schedule(
                     client_random,
                     &secret,
                 );
-                Some(secret)
+                Some(AcceptedEarly { secret, limit })
             } else {
                 None
             };
@@ -480,13 +488,15 @@ fn emit_finished(
 pub(super) struct ExpectEarlyData {
     finished: ExpectFinished,
     received: usize,
+    /// The ticket's max_early_data_size.
+    limit: u32,
 }
 
 impl ExpectEarlyData {
     fn early_data(mut self, cx: &mut Context<'_>, data: &[u8]) -> Result<State, Error> {
         self.received += data.len();
-        // RFC 8446 §4.2.10: more than max_early_data_size is unexpected_message.
-        if self.received > cx.config.max_early_data as usize {
+        // RFC 8446 §4.2.10: more than the ticket's max_early_data_size is unexpected_message.
+        if self.received > self.limit as usize {
             return Err(PeerMisbehaved::TooMany("early data bytes").into());
         }
         cx.outcome.early_data.extend_from_slice(data);
@@ -521,16 +531,18 @@ impl ExpectFinished {
     fn expect_client_flight(
         self,
         cx: &mut Context<'_>,
-        early_traffic: Option<TrafficSecret>,
+        early_traffic: Option<AcceptedEarly>,
         offered_early: bool,
     ) -> Result<State, Error> {
         let suite = self.suite;
         match early_traffic {
             Some(early) => {
-                cx.core.set_read_keys(&early.traffic_keys(suite.aead()))?;
+                cx.core
+                    .set_read_keys(&early.secret.traffic_keys(suite.aead()))?;
                 Ok(State::ExpectEarlyData(ExpectEarlyData {
                     finished: self,
                     received: 0,
+                    limit: early.limit,
                 }))
             }
             None => {
