@@ -61,6 +61,55 @@ fn a_fallback_to_tls12_is_refused_by_a_server_with_tls13_rfc7507_3() {
     assert_eq!(err.alert(), AlertDescription::InappropriateFallback);
 }
 
+/// `flight` with legacy_version 0x0304 and no supported_versions extension (the lengths
+/// around it fixed): a client whose highest version is TLS 1.2 whatever legacy_version says
+/// (RFC 8446 §4.2.1).
+fn legacy_0304_without_supported_versions(flight: &[u8]) -> Vec<u8> {
+    let hello = &flight[5..];
+    let sid_end = 39 + usize::from(hello[38]);
+    let suites_len = usize::from(u16::from_be_bytes([hello[sid_end], hello[sid_end + 1]]));
+    let comp_at = sid_end + 2 + suites_len;
+    let ext_at = comp_at + 1 + usize::from(hello[comp_at]);
+    let mut extensions = Vec::new();
+    let mut at = ext_at + 2;
+    while at < hello.len() {
+        let typ = u16::from_be_bytes([hello[at], hello[at + 1]]);
+        let len = usize::from(u16::from_be_bytes([hello[at + 2], hello[at + 3]]));
+        if typ != 43 {
+            extensions.extend_from_slice(&hello[at..at + 4 + len]);
+        }
+        at += 4 + len;
+    }
+    let mut body = vec![3, 4];
+    body.extend_from_slice(&hello[6..ext_at]);
+    body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    body.extend_from_slice(&extensions);
+    let mut message = vec![1, 0];
+    message.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    message.extend_from_slice(&body);
+    let mut record = vec![22, 3, 3];
+    record.extend_from_slice(&(message.len() as u16).to_be_bytes());
+    record.extend_from_slice(&message);
+    record
+}
+
+#[test]
+fn legacy_version_0304_without_supported_versions_is_a_fallback_to_tls12_rfc7507_3() {
+    let c = Arc::new(
+        ours::client_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_session_store(None),
+    );
+    let mut client = ClientConnection::new(c, "localhost", NOW).unwrap();
+    let mut flight = Vec::new();
+    client.write_tls(&mut flight);
+    let hello = with_scsv(&legacy_0304_without_supported_versions(&flight));
+    let s = Arc::new(ours::server_config("server"));
+    let mut server = ServerConnection::new(s);
+    let err = ours::feed_server(&mut server, &hello, NOW).unwrap_err();
+    assert_eq!(err.alert(), AlertDescription::InappropriateFallback);
+}
+
 #[test]
 fn the_scsv_at_the_servers_highest_version_is_no_fallback_rfc7507_3() {
     fallback(&[TlsVersion::Tls12], &[TlsVersion::Tls12]).unwrap();
