@@ -128,7 +128,8 @@ fn check_fallback(config: &ServerConfig, hello: &Hello) -> Result<(), Error> {
         return Ok(());
     }
     // The client's highest version: the largest of supported_versions (GREASE and
-    // unknown values above TLS 1.3 left out), else legacy_version.
+    // unknown values above TLS 1.3 left out), else legacy_version, which says at most
+    // TLS 1.2 (RFC 8446 §4.2.1: without supported_versions, TLS 1.3 is not offered).
     let tls13 = u16::from(ProtocolVersion::Tls13);
     let client_max = match hello.supported_versions() {
         Some(v) => v
@@ -137,7 +138,7 @@ fn check_fallback(config: &ServerConfig, hello: &Hello) -> Result<(), Error> {
             .filter(|&v| v <= tls13)
             .max()
             .unwrap_or(0),
-        None => u16::from(hello.hello.legacy_version),
+        None => u16::from(hello.hello.legacy_version).min(u16::from(ProtocolVersion::Tls12)),
     };
     let server_max = if config.versions.tls13 {
         ProtocolVersion::Tls13

@@ -255,7 +255,9 @@ impl ExpectClientHello {
     }
 }
 
-/// What the key share step decided.
+/// What the key share step decided. Returned once and taken apart at once, so the retry
+/// state stays inline rather than boxed.
+#[allow(clippy::large_enum_variant)]
 enum ShareStep<'h> {
     /// The share to use (`None`: a PSK-only hello).
     Use(Option<(KxGroup, &'h KeyShareEntry)>),
