@@ -61,10 +61,10 @@ fn a_fallback_to_tls12_is_refused_by_a_server_with_tls13_rfc7507_3() {
     assert_eq!(err.alert(), AlertDescription::InappropriateFallback);
 }
 
-/// `flight` with legacy_version 0x0304 and no supported_versions extension (the lengths
-/// around it fixed): a client whose highest version is TLS 1.2 whatever legacy_version says
+/// `flight` with legacy_version 3.`minor` and no supported_versions extension (the lengths
+/// around it fixed). With 0x0304 the client's highest version is still TLS 1.2
 /// (RFC 8446 §4.2.1).
-fn legacy_0304_without_supported_versions(flight: &[u8]) -> Vec<u8> {
+fn legacy_without_supported_versions(flight: &[u8], minor: u8) -> Vec<u8> {
     let hello = &flight[5..];
     let sid_end = 39 + usize::from(hello[38]);
     let suites_len = usize::from(u16::from_be_bytes([hello[sid_end], hello[sid_end + 1]]));
@@ -80,7 +80,7 @@ fn legacy_0304_without_supported_versions(flight: &[u8]) -> Vec<u8> {
         }
         at += 4 + len;
     }
-    let mut body = vec![3, 4];
+    let mut body = vec![3, minor];
     body.extend_from_slice(&hello[6..ext_at]);
     body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
     body.extend_from_slice(&extensions);
@@ -103,7 +103,7 @@ fn legacy_version_0304_without_supported_versions_is_a_fallback_to_tls12_rfc7507
     let mut client = ClientConnection::new(c, "localhost", NOW).unwrap();
     let mut flight = Vec::new();
     client.write_tls(&mut flight);
-    let hello = with_scsv(&legacy_0304_without_supported_versions(&flight));
+    let hello = with_scsv(&legacy_without_supported_versions(&flight, 4));
     let s = Arc::new(ours::server_config("server"));
     let mut server = ServerConnection::new(s);
     let err = ours::feed_server(&mut server, &hello, NOW).unwrap_err();
@@ -115,4 +115,22 @@ fn the_scsv_at_the_servers_highest_version_is_no_fallback_rfc7507_3() {
     fallback(&[TlsVersion::Tls12], &[TlsVersion::Tls12]).unwrap();
     let both = [TlsVersion::Tls13, TlsVersion::Tls12];
     fallback(&both, &both).unwrap();
+}
+
+#[test]
+fn a_client_below_every_version_of_the_server_gets_protocol_version_even_with_the_scsv() {
+    // RFC 7507 §3 concerns a version the server could negotiate; TLS 1.1 is not one here, and
+    // version negotiation answers first (RFC 5246 §E.1).
+    let c = Arc::new(
+        ours::client_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_session_store(None),
+    );
+    let mut client = ClientConnection::new(c, "localhost", NOW).unwrap();
+    let mut flight = Vec::new();
+    client.write_tls(&mut flight);
+    let hello = with_scsv(&legacy_without_supported_versions(&flight, 2));
+    let mut server = ServerConnection::new(Arc::new(ours::server_config("server")));
+    let err = ours::feed_server(&mut server, &hello, NOW).unwrap_err();
+    assert_eq!(err.alert(), AlertDescription::ProtocolVersion);
 }
