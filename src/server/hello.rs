@@ -92,12 +92,20 @@ impl Hello {
 }
 
 /// The version this ClientHello gets: TLS 1.3 when both sides have it, else TLS 1.2 when
-/// both have that (RFC 8446 §4.2.1, RFC 5246 §E.1).
+/// both have that (RFC 8446 §4.2.1, RFC 5246 §E.1); then TLS_FALLBACK_SCSV (RFC 7507 §3).
 ///
 /// # Errors
-/// [`PeerIncompatible::NoCommonVersion`] (`protocol_version`).
+/// [`PeerIncompatible::NoCommonVersion`] (`protocol_version`),
+/// [`PeerIncompatible::InappropriateFallback`].
 pub(super) fn choose_version(config: &ServerConfig, hello: &Hello) -> Result<TlsVersion, Error> {
+    let version = common_version(config, hello)?;
+    // Only a version both sides have can be a fallback (RFC 7507 §3).
     check_fallback(config, hello)?;
+    Ok(version)
+}
+
+/// The highest version both sides enable.
+fn common_version(config: &ServerConfig, hello: &Hello) -> Result<TlsVersion, Error> {
     if config.versions.tls13 && hello.offers_tls13() {
         return Ok(TlsVersion::Tls13);
     }
