@@ -221,3 +221,22 @@ fn without_compat_mode_a_tls12_session_is_still_offered_by_its_id_rfc5246_7_4_1_
         })
     ));
 }
+
+#[test]
+fn a_ccs_inside_a_fragmented_handshake_message_is_unexpected_message_rfc8446_5_1() {
+    let s = server().with_groups(&[KxGroup::Secp384r1]);
+    let (mut client, mut server, _, retry) = first_exchange(client(false), s);
+    ours::feed_client(&mut client, &retry, NOW).unwrap();
+    let second_hello = take(|o| client.write_tls(o));
+    let body = &records(&second_hello)[0].1;
+    let (a, b) = body.split_at(body.len() / 2);
+    let split = |part: &[u8]| {
+        let mut r = vec![HANDSHAKE, 3, 3];
+        r.extend_from_slice(&(part.len() as u16).to_be_bytes());
+        r.extend_from_slice(part);
+        r
+    };
+    let interleaved = [split(a), DUMMY_CCS.to_vec(), split(b)].concat();
+    let err = ours::feed_server(&mut server, &interleaved, NOW).unwrap_err();
+    assert_eq!(err.alert(), AlertDescription::UnexpectedMessage);
+}
