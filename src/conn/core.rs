@@ -201,6 +201,10 @@ impl Core {
                 if !handshaking || !self.handshake_started || record.payload != [1] {
                     return Err(InvalidMessage::InvalidChangeCipherSpec.into());
                 }
+                // RFC 8446 §5.1: no other record between the fragments of a handshake message.
+                if !self.joiner.is_empty() {
+                    return Err(PeerMisbehaved::UnexpectedMessage.into());
+                }
                 if self.change_cipher_specs > MAX_CHANGE_CIPHER_SPECS {
                     return Err(PeerMisbehaved::TooMany("change_cipher_spec records").into());
                 }
