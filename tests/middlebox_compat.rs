@@ -240,3 +240,14 @@ fn a_ccs_inside_a_fragmented_handshake_message_is_unexpected_message_rfc8446_5_1
     let err = ours::feed_server(&mut server, &interleaved, NOW).unwrap_err();
     assert_eq!(err.alert(), AlertDescription::UnexpectedMessage);
 }
+
+#[test]
+fn the_client_ignores_one_server_ccs_and_refuses_a_second_rfc8446_5() {
+    let (mut client, _, _, answer) = first_exchange(client(true), server());
+    // ServerHello record, then its dummy CCS (6 bytes), then the protected flight.
+    let sh_len = 5 + usize::from(u16::from_be_bytes([answer[3], answer[4]]));
+    let (head, rest) = answer.split_at(sh_len + 6);
+    let doubled = [head, &DUMMY_CCS[..], rest].concat();
+    let err = ours::feed_client(&mut client, &doubled, NOW).unwrap_err();
+    assert_eq!(err.alert(), AlertDescription::UnexpectedMessage);
+}
