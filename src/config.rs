@@ -16,6 +16,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use crate::antireplay::ReplayGuard;
 use crate::conn::Tls12CipherSuite;
 use crate::crypto::kx::KxGroup;
+use crate::crypto::secret::SecretArray;
 use crate::crypto::CryptoError;
 use crate::kdf::tls13::CipherSuite;
 use crate::keylog::{KeyLog, NoKeyLog};
@@ -55,6 +56,7 @@ pub struct ClientConfig {
     pub(crate) tls12_tickets: bool,
     pub(crate) require_ems: bool,
     pub(crate) alpn_protocols: Vec<Vec<u8>>,
+    pub(crate) middlebox_compat: bool,
 }
 
 impl core::fmt::Debug for ClientConfig {
@@ -88,6 +90,7 @@ impl ClientConfig {
             tls12_tickets: true,
             require_ems: true,
             alpn_protocols: Vec::new(),
+            middlebox_compat: true,
         }
     }
 
@@ -126,6 +129,15 @@ impl ClientConfig {
     /// (RFC 7627 §5.2); on by default. Off, such a handshake completes but is never resumed.
     pub fn with_require_extended_master_secret(mut self, require: bool) -> Self {
         self.require_ems = require;
+        self
+    }
+
+    /// TLS 1.3 middlebox compatibility mode (RFC 8446 §D.4), on by default: a random 32-byte
+    /// legacy_session_id and one dummy change_cipher_spec before the second flight. Off, the
+    /// session ID is empty unless a TLS 1.2 session is offered (its ID, or a random one
+    /// beside its ticket, RFC 5077 §3.4) and no change_cipher_spec is sent.
+    pub fn with_middlebox_compat(mut self, enabled: bool) -> Self {
+        self.middlebox_compat = enabled;
         self
     }
 
@@ -228,6 +240,8 @@ pub struct ServerConfig {
     pub(crate) virtual_hosts: HashMap<String, Arc<VirtualHost>>,
     pub(crate) alpn_protocols: Vec<Vec<u8>>,
     pub(crate) max_auth_lifetime: Duration,
+    /// The key of HelloRetryRequest cookies, when the server does stateless retry.
+    pub(crate) retry_cookie_key: Option<Arc<SecretArray<32>>>,
 }
 
 impl core::fmt::Debug for ServerConfig {
@@ -298,6 +312,7 @@ impl ServerConfig {
             virtual_hosts: HashMap::new(),
             alpn_protocols: Vec::new(),
             max_auth_lifetime: DEFAULT_MAX_AUTH_LIFETIME,
+            retry_cookie_key: None,
         })
     }
 
@@ -364,6 +379,16 @@ impl ServerConfig {
     /// The groups to accept, most preferred first.
     pub fn with_groups(mut self, groups: &[KxGroup]) -> Self {
         self.groups = groups.to_vec();
+        self
+    }
+
+    /// Stateless retry (RFC 8446 §4.2.2): every HelloRetryRequest carries a cookie holding
+    /// what the server needs of the first ClientHello, protected by an HMAC under `key`, and
+    /// a second ClientHello is accepted only with a valid cookie, also by a connection that
+    /// never saw the first (servers sharing `key` answer each other's retries). Off by
+    /// default: a HelloRetryRequest carries no cookie.
+    pub fn with_stateless_retry(mut self, key: SecretArray<32>) -> Self {
+        self.retry_cookie_key = Some(Arc::new(key));
         self
     }
 

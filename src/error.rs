@@ -154,15 +154,20 @@ pub enum PeerIncompatible {
     /// speaks.
     #[error("no common application protocol")]
     NoApplicationProtocol,
+    /// The client signalled a fallback (TLS_FALLBACK_SCSV) to a version below the highest
+    /// this side supports (RFC 7507 §3).
+    #[error("inappropriate fallback")]
+    InappropriateFallback,
 }
 
 impl PeerIncompatible {
-    /// The TLS alert this maps to (RFC 8446 §4.1.1, §4.2.1).
+    /// The TLS alert this maps to (RFC 8446 §4.1.1, §4.2.1, RFC 7507 §3).
     pub fn alert(&self) -> AlertDescription {
         match self {
             Self::NoCommonVersion => AlertDescription::ProtocolVersion,
             // RFC 7301 §3.2.
             Self::NoApplicationProtocol => AlertDescription::NoApplicationProtocol,
+            Self::InappropriateFallback => AlertDescription::InappropriateFallback,
             _ => AlertDescription::HandshakeFailure,
         }
     }

@@ -698,3 +698,43 @@ fn a_server_sending_oversized_tickets_only_costs_the_client_its_resumption() {
     let second = ours::connect(&c, &s, NOW, None).unwrap();
     assert_eq!(second.server_kind, Some(HandshakeKind::Full));
 }
+
+/// Whether the handshake message in `record` (one plaintext handshake record) has an
+/// extension of type `typ` (a ServerHello or HelloRetryRequest).
+fn server_hello_has_extension(record: &[u8], typ: u16) -> bool {
+    // header (4), version (2), random (32), session ID, suite (2), compression (1).
+    let sid_len = usize::from(record[38]);
+    let mut at = 39 + sid_len + 3 + 2;
+    while at + 4 <= record.len() {
+        let t = u16::from_be_bytes([record[at], record[at + 1]]);
+        let len = usize::from(u16::from_be_bytes([record[at + 2], record[at + 3]]));
+        if t == typ {
+            return true;
+        }
+        at += 4 + len;
+    }
+    false
+}
+
+/// A HelloRetryRequest carries a cookie only from a server doing stateless retry
+/// (RFC 8446 §4.2.2, §4.1.4): one that is not must not send one, which strict clients
+/// reject as unexpected.
+#[test]
+fn a_hello_retry_request_carries_no_cookie_unless_configured_for_stateless_retry() {
+    let c = arc(client());
+    let s = arc(server().with_groups(&[KxGroup::Secp384r1]));
+    let mut client = ClientConnection::new(c, "localhost", NOW).unwrap();
+    let mut server = ServerConnection::new(s);
+    let mut hello = Vec::new();
+    client.write_tls(&mut hello);
+    ours::feed_server(&mut server, &hello, NOW).unwrap();
+    let mut retry = Vec::new();
+    server.write_tls(&mut retry);
+    let hrr = first_record(&retry);
+    // key_share (51) is there; cookie (44) is not.
+    assert!(server_hello_has_extension(hrr, 51));
+    assert!(!server_hello_has_extension(hrr, 44), "unrequested cookie");
+    ours::feed_client(&mut client, &retry, NOW).unwrap();
+    ours::pump(&mut client, &mut server, NOW).unwrap();
+    assert_eq!(server.handshake_kind(), Some(HandshakeKind::Full));
+}

@@ -52,13 +52,17 @@ pub(super) fn start(
 ) -> Result<Offer, Error> {
     let mut random = [0u8; 32];
     let mut session_id = vec![0u8; 32];
-    // RFC 8446 §D.4: a non-empty legacy_session_id for middlebox compatibility.
+    // RFC 8446 §D.4: a non-empty legacy_session_id for middlebox compatibility (cleared
+    // below when that mode is off and no TLS 1.2 session needs it).
     config
         .rng
         .fill(&mut random)
         .and_then(|()| config.rng.fill(&mut session_id))
         .map_err(|_| crate::crypto::CryptoError::Random)?;
     let tls12 = take_tls12_session(config, server_name, now, &mut session_id);
+    if !config.middlebox_compat && tls12.is_none() {
+        session_id.clear();
+    }
     let ticket = take_tls13_ticket(config, server_name, now);
     let early_data_offered = config.early_data
         && ticket
@@ -85,6 +89,10 @@ pub(super) fn start(
         early_data_offered,
     )?;
     core.send_handshake(&hello.bytes)?;
+    if config.middlebox_compat && early_data_offered {
+        // RFC 8446 §D.4: with early data, the dummy record follows the first ClientHello.
+        core.send_compat_change_cipher_spec()?;
+    }
     let mut early_traffic = None;
     if let (true, Some(early), Some(t)) = (early_data_offered, &hello.early, &ticket) {
         let suite = CipherSuite::from_u16(t.state.cipher_suite)

@@ -300,6 +300,10 @@ impl ExpectServerHello {
             cookie.as_deref(),
             false,
         )?;
+        if cx.config.middlebox_compat {
+            // RFC 8446 §D.4: the dummy record goes before the second flight.
+            cx.core.send_compat_change_cipher_spec()?;
+        }
         cx.core.send_handshake(&hello.bytes)?;
         self.offer.hello_bytes = hello.bytes;
         self.offer.share = hello.share;
@@ -454,6 +458,11 @@ impl Handshaking {
         log_application_secrets(cx.config.key_log.as_ref(), &self.random, &app);
         cx.core
             .set_read_keys(&app.traffic.server.traffic_keys(suite.aead()))?;
+        if cx.config.middlebox_compat {
+            // RFC 8446 §D.4: before the encrypted flight (sends nothing if it went out after
+            // the first or before the second ClientHello).
+            cx.core.send_compat_change_cipher_spec()?;
+        }
         if self.early_accepted {
             // RFC 8446 §4.5: EndOfEarlyData, under the early keys, ends 0-RTT.
             send(

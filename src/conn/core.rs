@@ -13,9 +13,10 @@ use crate::record::{
     Deframer, HandshakeJoiner, PlainMessage, Record, RecordProtection, MAX_PLAINTEXT_LEN,
 };
 
-/// How many change_cipher_spec records a TLS 1.3 handshake tolerates (RFC 8446 §5: they are
-/// ignored for middlebox compatibility, but an endless stream of them is not).
-const MAX_CHANGE_CIPHER_SPECS: usize = 4;
+/// How many change_cipher_spec records a TLS 1.3 handshake tolerates: the one dummy record a
+/// peer in middlebox compatibility mode sends before its second flight (RFC 8446 §5, §D.4).
+/// Any further one is unexpected_message.
+const MAX_CHANGE_CIPHER_SPECS: usize = 1;
 
 /// How many empty application_data records in a row are tolerated before the peer is taken
 /// for one that tries to keep this side busy.
@@ -53,6 +54,12 @@ pub(crate) struct Core {
     skip_budget: usize,
     change_cipher_specs: usize,
     empty_records: usize,
+    /// Whether a handshake message was sent or received yet: before the first ClientHello a
+    /// change_cipher_spec is an unexpected record (RFC 8446 §5).
+    handshake_started: bool,
+    /// Whether this side's dummy change_cipher_spec went out (RFC 8446 §D.4: one per
+    /// connection).
+    sent_compat_ccs: bool,
     /// TLS 1.2 rules for change_cipher_spec: it switches the read keys, once, where the
     /// handshake expects it.
     tls12: bool,
@@ -76,6 +83,8 @@ impl Core {
             skip_budget: 0,
             change_cipher_specs: 0,
             empty_records: 0,
+            handshake_started: false,
+            sent_compat_ccs: false,
             tls12: false,
             pending_read: None,
         }
@@ -170,6 +179,7 @@ impl Core {
     pub(crate) fn next_incoming(&mut self, handshaking: bool) -> Result<Option<Incoming>, Error> {
         loop {
             if let Some(message) = self.joiner.pop() {
+                self.handshake_started = true;
                 return Ok(Some(Incoming::Handshake(message)));
             }
             if self.peer_closed {
@@ -183,11 +193,17 @@ impl Core {
                 continue;
             }
             if record.typ == ContentType::ChangeCipherSpec {
-                // RFC 8446 §5: during the handshake a change_cipher_spec of the single byte 1
-                // is dropped unprotected; anything else is unexpected_message.
+                // RFC 8446 §5: between the first ClientHello and the peer's Finished a
+                // change_cipher_spec of the single byte 1 is dropped unprotected; anything
+                // else, or one before the ClientHello or after the Finished, is
+                // unexpected_message.
                 self.change_cipher_specs += 1;
-                if !handshaking || record.payload != [1] {
+                if !handshaking || !self.handshake_started || record.payload != [1] {
                     return Err(InvalidMessage::InvalidChangeCipherSpec.into());
+                }
+                // RFC 8446 §5.1: no other record between the fragments of a handshake message.
+                if !self.joiner.is_empty() {
+                    return Err(PeerMisbehaved::UnexpectedMessage.into());
                 }
                 if self.change_cipher_specs > MAX_CHANGE_CIPHER_SPECS {
                     return Err(PeerMisbehaved::TooMany("change_cipher_spec records").into());
@@ -277,6 +293,7 @@ impl Core {
     /// Queues one handshake message (already encoded, header included), split into records
     /// of at most 2^14 bytes.
     pub(crate) fn send_handshake(&mut self, message: &[u8]) -> Result<(), Error> {
+        self.handshake_started = true;
         for chunk in message.chunks(MAX_PLAINTEXT_LEN) {
             self.send_record(ContentType::Handshake, chunk)?;
         }
@@ -368,6 +385,35 @@ impl Core {
         self.send_record(ContentType::ChangeCipherSpec, &[1])?;
         self.write = Some(write);
         Ok(())
+    }
+
+    /// TLS 1.3 middlebox compatibility (RFC 8446 §D.4): queues one unprotected dummy
+    /// change_cipher_spec, whatever the write keys are; later calls send nothing.
+    pub(crate) fn send_compat_change_cipher_spec(&mut self) -> Result<(), Error> {
+        if self.sent_compat_ccs {
+            return Ok(());
+        }
+        self.sent_compat_ccs = true;
+        let record = Record {
+            typ: ContentType::ChangeCipherSpec,
+            version: ProtocolVersion::Tls12,
+            payload: vec![1],
+        }
+        .encode()?;
+        self.outgoing.extend_from_slice(&record);
+        Ok(())
+    }
+
+    /// Records that this side's dummy change_cipher_spec went out earlier (a stateless
+    /// server's HelloRetryRequest, on a connection before this one).
+    pub(crate) fn note_compat_change_cipher_spec_sent(&mut self) {
+        self.sent_compat_ccs = true;
+    }
+
+    /// Accepts the peer's dummy change_cipher_spec before the first handshake message (a
+    /// stateless server's second ClientHello may be its first).
+    pub(crate) fn allow_change_cipher_spec_before_hello(&mut self) {
+        self.handshake_started = true;
     }
 
     /// Sends a warning-level alert (TLS 1.2 `no_renegotiation`, RFC 5746 §4.2).

@@ -67,7 +67,12 @@ impl Transcript {
     pub(crate) fn after_retry(hash: HashAlgorithm, client_hello1: &[u8]) -> Self {
         let mut first = Hasher::new(hash);
         first.update(client_hello1);
-        let digest = first.current();
+        Self::after_retry_hash(hash, first.current().as_ref())
+    }
+
+    /// [`Self::after_retry`] from `Hash(ClientHello1)` alone (a stateless server's cookie
+    /// carries it).
+    pub(crate) fn after_retry_hash(hash: HashAlgorithm, digest: &[u8]) -> Self {
         let mut t = Self::new(hash);
         // Hash lengths (32, 48) fit the one length byte used.
         t.add(&[
@@ -76,7 +81,7 @@ impl Transcript {
             0,
             hash.output_len() as u8,
         ]);
-        t.add(digest.as_ref());
+        t.add(digest);
         t
     }
 

@@ -13,7 +13,7 @@ use crate::crypto::kx::KxGroup;
 use crate::crypto::sign::SignatureAlgorithm;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::msgs::client_hello::{binder_prefix_of, ClientHello};
-use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
 
@@ -90,6 +90,13 @@ impl Hello {
         }
     }
 
+    /// Whether the server answers in middlebox compatibility mode: the client sent a
+    /// non-empty legacy_session_id, so one dummy change_cipher_spec follows the server's
+    /// first handshake message, ServerHello or HelloRetryRequest (RFC 8446 §D.4).
+    pub(super) fn wants_compat_ccs(&self) -> bool {
+        !self.hello.session_id.is_empty()
+    }
+
     /// Whether the client sent an extension of this type.
     pub(super) fn has(&self, typ: ExtensionType) -> bool {
         self.hello.extension(typ).is_some()
@@ -104,11 +111,20 @@ pub(super) fn resolve_host(config: &ServerConfig, hello: &Hello) -> Arc<VirtualH
 }
 
 /// The version this ClientHello gets: TLS 1.3 when both sides have it, else TLS 1.2 when
-/// both have that (RFC 8446 §4.2.1, RFC 5246 §E.1).
+/// both have that (RFC 8446 §4.2.1, RFC 5246 §E.1); then TLS_FALLBACK_SCSV (RFC 7507 §3).
 ///
 /// # Errors
-/// [`PeerIncompatible::NoCommonVersion`] (`protocol_version`).
+/// [`PeerIncompatible::NoCommonVersion`] (`protocol_version`),
+/// [`PeerIncompatible::InappropriateFallback`].
 pub(super) fn choose_version(config: &ServerConfig, hello: &Hello) -> Result<TlsVersion, Error> {
+    let version = common_version(config, hello)?;
+    // Only a version both sides have can be a fallback (RFC 7507 §3).
+    check_fallback(config, hello)?;
+    Ok(version)
+}
+
+/// The highest version both sides enable.
+fn common_version(config: &ServerConfig, hello: &Hello) -> Result<TlsVersion, Error> {
     if config.versions.tls13 && hello.offers_tls13() {
         return Ok(TlsVersion::Tls13);
     }
@@ -120,6 +136,46 @@ pub(super) fn choose_version(config: &ServerConfig, hello: &Hello) -> Result<Tls
         return Ok(TlsVersion::Tls12);
     }
     Err(PeerIncompatible::NoCommonVersion.into())
+}
+
+/// RFC 7507 §3: a ClientHello with TLS_FALLBACK_SCSV whose highest version is below the
+/// server's highest is a downgrade (a client retrying after a failed connection, or an
+/// attacker provoking that): `inappropriate_fallback`.
+///
+/// # Errors
+/// [`PeerIncompatible::InappropriateFallback`].
+fn check_fallback(config: &ServerConfig, hello: &Hello) -> Result<(), Error> {
+    let scsv = u16::from(CipherSuite::FallbackScsv);
+    if !hello
+        .hello
+        .cipher_suites
+        .iter()
+        .any(|s| u16::from(*s) == scsv)
+    {
+        return Ok(());
+    }
+    // The client's highest version: the largest of supported_versions (GREASE and
+    // unknown values above TLS 1.3 left out), else legacy_version, which says at most
+    // TLS 1.2 (RFC 8446 §4.2.1: without supported_versions, TLS 1.3 is not offered).
+    let tls13 = u16::from(ProtocolVersion::Tls13);
+    let client_max = match hello.supported_versions() {
+        Some(v) => v
+            .iter()
+            .map(|v| u16::from(*v))
+            .filter(|&v| v <= tls13)
+            .max()
+            .unwrap_or(0),
+        None => u16::from(hello.hello.legacy_version).min(u16::from(ProtocolVersion::Tls12)),
+    };
+    let server_max = if config.versions.tls13 {
+        ProtocolVersion::Tls13
+    } else {
+        ProtocolVersion::Tls12
+    };
+    if client_max < u16::from(server_max) {
+        return Err(PeerIncompatible::InappropriateFallback.into());
+    }
+    Ok(())
 }
 
 /// The server's most preferred group among `client_groups`.

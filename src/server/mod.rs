@@ -7,6 +7,7 @@
 //! for resumption and `retry.rs` for the HelloRetryRequest), the TLS 1.2 one in `tls12.rs`.
 //! Neither half imports the other.
 
+mod cookie;
 mod hello;
 mod psk;
 mod retry;
@@ -211,9 +212,15 @@ impl core::fmt::Debug for ServerConnection {
 impl ServerConnection {
     /// A connection waiting for a ClientHello.
     pub fn new(config: Arc<ServerConfig>) -> Self {
+        let mut core = Core::new();
+        if config.retry_cookie_key.is_some() {
+            // A stateless server cannot tell the client's dummy change_cipher_spec before a
+            // second ClientHello from one before a first (RFC 8446 §5).
+            core.allow_change_cipher_spec_before_hello();
+        }
         Self {
             config,
-            front: Front::new(Core::new(), ServerState::ExpectClientHello),
+            front: Front::new(core, ServerState::ExpectClientHello),
         }
     }
 

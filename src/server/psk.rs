@@ -119,6 +119,9 @@ pub(super) struct Accepted {
     pub(super) early_data: bool,
     /// When the full handshake that authenticated the session happened (RFC 8446 §4.6.1).
     pub(super) auth_time: Timestamp,
+    /// The ticket's own max_early_data_size: the most early data accepted on it
+    /// (RFC 8446 §4.2.10), whatever the configuration says now.
+    pub(super) max_early_data: u32,
     early: EarlySecret,
 }
 
@@ -132,7 +135,8 @@ impl Accepted {
 /// Resumption (RFC 8446 §4.2.11): the key exchange modes the client allows, the first usable
 /// PSK, its binder over the ClientHello up to the binders (after `transcript`, which holds
 /// any HelloRetryRequest exchange), the claim on a stateful ticket and the 0-RTT decision.
-/// `None` means a full handshake.
+/// `None` means a full handshake. `has_key_share` is false for a hello with no key share,
+/// which only `psk_ke` can serve.
 ///
 /// # Errors
 /// `missing_extension` for PSKs without psk_key_exchange_modes (RFC 8446 §4.2.9);
@@ -142,6 +146,7 @@ pub(super) fn accept(
     hello: &Hello,
     suite: CipherSuite,
     transcript: &Transcript,
+    has_key_share: bool,
 ) -> Result<Option<Accepted>, Error> {
     let config = cx.config;
     let modes: &[PskKeyExchangeMode] =
@@ -153,7 +158,8 @@ pub(super) fn accept(
             }
             _ => &[],
         };
-    let dhe = modes.contains(&PskKeyExchangeMode::PskDheKe);
+    // Without a key share only psk_ke is possible (RFC 8446 §4.2.9).
+    let dhe = has_key_share && modes.contains(&PskKeyExchangeMode::PskDheKe);
     let ke = !dhe && config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe);
     let Some(offered) = hello.hello.offered_psks().filter(|_| dhe || ke) else {
         return Ok(None);
@@ -194,6 +200,7 @@ pub(super) fn accept(
             let state = &verified.candidate.state;
             state.auth_time.unwrap_or(state.issued_at)
         },
+        max_early_data: verified.candidate.state.max_early_data,
         early: verified.early,
     }))
 }

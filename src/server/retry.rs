@@ -3,13 +3,15 @@
 
 use crate::conn::{Message, Transcript};
 use crate::crypto::kx::KxGroup;
-use crate::error::Error;
+use crate::error::{Error, PeerMisbehaved};
 use crate::kdf::tls13::CipherSuite;
 use crate::msgs::enums::{self, NamedGroup, ProtocolVersion};
+use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::{ServerHello, HELLO_RETRY_REQUEST_RANDOM};
 
+use super::cookie;
 use super::hello::Hello;
 use super::Context;
 
@@ -33,41 +35,42 @@ pub(super) struct Retry {
     pub(super) transcript: Transcript,
     pub(super) suite: CipherSuite,
     pub(super) group: KxGroup,
+    /// The cookie sent, empty when the server does not do stateless retry.
     pub(super) cookie: Vec<u8>,
     /// Whether the first ClientHello offered early data (skipped, so reported as rejected).
     pub(super) offered_early: bool,
 }
 
 /// Answers a ClientHello without a usable key share with a HelloRetryRequest naming `group`
-/// and carrying a cookie the second ClientHello must echo (RFC 8446 §4.1.4, §4.2.2).
+/// (RFC 8446 §4.1.4, §4.2.8), carrying a cookie only when the server does stateless retry
+/// (RFC 8446 §4.2.2).
 pub(super) fn send_retry(
     cx: &mut Context<'_>,
     hello: &Hello,
     suite: CipherSuite,
     group: KxGroup,
 ) -> Result<Retry, Error> {
-    let mut cookie = vec![0u8; 16];
-    cx.config
-        .rng
-        .fill(&mut cookie)
-        .map_err(|_| crate::crypto::CryptoError::Random)?;
-    let mut transcript = Transcript::after_retry(suite.hash(), &hello.bytes);
-    let retry = Message::encode(HandshakePayload::ServerHello(ServerHello {
-        legacy_version: ProtocolVersion::Tls12,
-        random: HELLO_RETRY_REQUEST_RANDOM,
-        session_id: hello.hello.session_id.clone(),
-        cipher_suite: enums::CipherSuite::from(suite),
-        compression_method: 0,
-        extensions: vec![
-            ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
-            ServerExtension::KeyShareRetry(NamedGroup::from(group.code_point())),
-            ServerExtension::Cookie(cookie.clone()),
-        ],
-        empty_extensions_block: false,
-    }))?;
-    cx.core.send_handshake(&retry.bytes)?;
-    transcript.add(&retry.bytes);
     let offered_early = hello.has(enums::ExtensionType::EarlyData);
+    let cookie = match &cx.config.retry_cookie_key {
+        Some(key) => {
+            let hello_hash = Transcript::new(suite.hash()).hash_with(&hello.bytes);
+            let contents = cookie::Contents {
+                suite,
+                group,
+                offered_early,
+                hello_hash: hello_hash.as_ref().to_vec(),
+            };
+            cookie::seal(key, &contents, cx.now)
+        }
+        None => Vec::new(),
+    };
+    let mut transcript = Transcript::after_retry(suite.hash(), &hello.bytes);
+    let retry = encode_retry(&hello.hello.session_id, suite, group, &cookie)?;
+    cx.core.send_handshake(&retry.bytes)?;
+    if hello.wants_compat_ccs() {
+        cx.core.send_compat_change_cipher_spec()?;
+    }
+    transcript.add(&retry.bytes);
     if offered_early {
         // Early data sent with the first ClientHello is skipped (RFC 8446 §4.2.10).
         skip_refused_early_data(cx);
@@ -79,4 +82,69 @@ pub(super) fn send_retry(
         cookie,
         offered_early,
     })
+}
+
+/// Stateless retry (RFC 8446 §4.2.2): the retry state a valid cookie in this connection's
+/// first ClientHello carries, the HelloRetryRequest rebuilt from it for the transcript.
+/// `None` when the server does not do stateless retry or the hello has no cookie.
+///
+/// # Errors
+/// `illegal_parameter` for a cookie that is not a valid one of ours.
+pub(super) fn stateless_retry(cx: &mut Context<'_>, hello: &Hello) -> Result<Option<Retry>, Error> {
+    let Some(key) = &cx.config.retry_cookie_key else {
+        return Ok(None);
+    };
+    let Some(ClientExtension::Cookie(cookie)) = hello.hello.extension(enums::ExtensionType::Cookie)
+    else {
+        return Ok(None);
+    };
+    let contents = cookie::open(key, cookie, cx.now)?;
+    if !cx.config.suites.contains(&contents.suite) || !cx.config.groups.contains(&contents.group) {
+        return Err(PeerMisbehaved::IllegalParameter("cookie of another configuration").into());
+    }
+    let mut transcript = Transcript::after_retry_hash(contents.suite.hash(), &contents.hello_hash);
+    let retry = encode_retry(
+        &hello.hello.session_id,
+        contents.suite,
+        contents.group,
+        cookie,
+    )?;
+    transcript.add(&retry.bytes);
+    if hello.wants_compat_ccs() {
+        // The dummy change_cipher_spec followed the HelloRetryRequest (RFC 8446 §D.4).
+        cx.core.note_compat_change_cipher_spec_sent();
+    }
+    Ok(Some(Retry {
+        transcript,
+        suite: contents.suite,
+        group: contents.group,
+        cookie: cookie.clone(),
+        offered_early: contents.offered_early,
+    }))
+}
+
+/// The HelloRetryRequest: a ServerHello with the special random (RFC 8446 §4.1.3), the
+/// group for the second key share and, when not empty, the cookie.
+fn encode_retry(
+    session_id: &[u8],
+    suite: CipherSuite,
+    group: KxGroup,
+    cookie: &[u8],
+) -> Result<Message, Error> {
+    let mut extensions = vec![
+        ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
+        ServerExtension::KeyShareRetry(NamedGroup::from(group.code_point())),
+    ];
+    if !cookie.is_empty() {
+        extensions.push(ServerExtension::Cookie(cookie.to_vec()));
+    }
+    Message::encode(HandshakePayload::ServerHello(ServerHello {
+        legacy_version: ProtocolVersion::Tls12,
+        random: HELLO_RETRY_REQUEST_RANDOM,
+        session_id: session_id.to_vec(),
+        cipher_suite: enums::CipherSuite::from(suite),
+        compression_method: 0,
+        extensions,
+        empty_extensions_block: false,
+    }))
 }

@@ -10,6 +10,8 @@
 //! ```
 
 use crate::config::TicketMode;
+use subtle::ConstantTimeEq;
+
 use crate::conn::core::Incoming;
 use crate::conn::{
     key_update, log_application_secrets, log_handshake_secrets, log_secret, send,
@@ -34,7 +36,7 @@ use crate::msgs::server_hello::ServerHello;
 
 use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
 use super::psk::{self, Accepted};
-use super::retry::{send_retry, skip_refused_early_data, Retry};
+use super::retry::{send_retry, skip_refused_early_data, stateless_retry, Retry};
 use super::Context;
 
 /// The server's TLS 1.3 states.
@@ -78,7 +80,8 @@ impl State {
 
 /// Answers the first ClientHello, which the front chose TLS 1.3 for.
 pub(super) fn start(cx: &mut Context<'_>, hello: Hello) -> Result<State, Error> {
-    ExpectClientHello { retry: None }.handle(cx, hello)
+    let retry = stateless_retry(cx, &hello)?;
+    ExpectClientHello { retry }.handle(cx, hello)
 }
 
 /// Waiting for a ClientHello (the first, or the second after a HelloRetryRequest).
@@ -86,11 +89,18 @@ pub(super) struct ExpectClientHello {
     retry: Option<Retry>,
 }
 
+/// Accepted 0-RTT: the client's early traffic secret and the most early data the ticket
+/// allows (its own max_early_data_size, RFC 8446 §4.2.10).
+struct AcceptedEarly {
+    secret: TrafficSecret,
+    limit: u32,
+}
+
 /// What the key schedule gave for the handshake, up to the server's Finished.
 struct Keys {
     handshake: HandshakeSecret,
     secrets: TrafficSecrets,
-    early_traffic: Option<TrafficSecret>,
+    early_traffic: Option<AcceptedEarly>,
     early_status: EarlyDataStatus,
     kind: HandshakeKind,
 }
@@ -109,25 +119,13 @@ impl ExpectClientHello {
         if self.retry.is_some() && hello.server_name != cx.outcome.server_name {
             return Err(PeerMisbehaved::IllegalParameter("server_name changed after retry").into());
         }
-        let Some((group, client_share)) = choose_key_share(cx, &hello)? else {
-            if self.retry.is_some() {
-                return Err(PeerMisbehaved::IllegalParameter("no key share after retry").into());
+        let share = match self.key_share(cx, &hello, suite)? {
+            ShareStep::Use(share) => share,
+            ShareStep::Retried(retry) => {
+                return Ok(State::ExpectClientHello(Self { retry: Some(retry) }))
             }
-            let client_groups = hello
-                .groups()
-                .ok_or(PeerMisbehaved::MissingExtension("supported_groups"))?;
-            let group = choose_group(cx.config, client_groups)?;
-            let retry = send_retry(cx, &hello, suite, group)?;
-            return Ok(State::ExpectClientHello(Self { retry: Some(retry) }));
         };
-        if let Some(retry) = &self.retry {
-            // Early data of the first flight came before this second ClientHello: from here on
-            // a record that fails to decrypt is an error again, not something to skip.
-            cx.core.set_skip_budget(0);
-            if retry.group != group {
-                return Err(PeerMisbehaved::IllegalParameter("key share of another group").into());
-            }
-        }
+        let psk_only = share.is_none();
         // RFC 8446 §4.1.2: TLS 1.3 has no compression.
         if hello.hello.compression_methods != [0] {
             return Err(PeerMisbehaved::IllegalParameter("compression methods").into());
@@ -140,7 +138,11 @@ impl ExpectClientHello {
             Some(retry) => retry.transcript,
             None => Transcript::new(suite.hash()),
         };
-        let resumed = psk::accept(cx, &hello, suite, &transcript)?;
+        let resumed = psk::accept(cx, &hello, suite, &transcript, !psk_only)?;
+        if psk_only && resumed.is_none() {
+            // No PSK to use and nothing to key an (EC)DHE exchange with (RFC 8446 §4.1.1).
+            return Err(PeerIncompatible::NoCommonGroup.into());
+        }
         let scheme = match resumed {
             Some(_) => None,
             None => Some(choose_scheme(cx.host, &hello, true)?),
@@ -152,7 +154,7 @@ impl ExpectClientHello {
         let client_hello_hash = transcript.current();
         let use_dhe = resumed.as_ref().is_none_or(|r| r.dhe);
         let shared = emit_server_hello(cx, &mut transcript, &hello, suite, resumed.as_ref(), {
-            use_dhe.then_some((group, client_share))
+            share.filter(|_| use_dhe)
         })?;
         let early_offered = offered_early || offered_early_before_retry;
         let keys = schedule(
@@ -190,6 +192,39 @@ impl ExpectClientHello {
         finished.expect_client_flight(cx, keys.early_traffic, offered_early)
     }
 
+    /// The client's key share to use, `None` for a hello offering a PSK with neither
+    /// key_share nor supported_groups (RFC 8446 §9.2), which only `psk_ke` can serve
+    /// (§4.2.9); or, with no usable share, the HelloRetryRequest sent (§4.1.4).
+    fn key_share<'h>(
+        &self,
+        cx: &mut Context<'_>,
+        hello: &'h Hello,
+        suite: CipherSuite,
+    ) -> Result<ShareStep<'h>, Error> {
+        if self.retry.is_none() && is_psk_only(hello) {
+            return Ok(ShareStep::Use(None));
+        }
+        let Some((group, client_share)) = choose_key_share(cx, hello)? else {
+            if self.retry.is_some() {
+                return Err(PeerMisbehaved::IllegalParameter("no key share after retry").into());
+            }
+            let client_groups = hello
+                .groups()
+                .ok_or(PeerMisbehaved::MissingExtension("supported_groups"))?;
+            let group = choose_group(cx.config, client_groups)?;
+            return Ok(ShareStep::Retried(send_retry(cx, hello, suite, group)?));
+        };
+        if let Some(retry) = &self.retry {
+            // Early data of the first flight came before this second ClientHello: from here on
+            // a record that fails to decrypt is an error again, not something to skip.
+            cx.core.set_skip_budget(0);
+            if retry.group != group {
+                return Err(PeerMisbehaved::IllegalParameter("key share of another group").into());
+            }
+        }
+        Ok(ShareStep::Use(Some((group, client_share))))
+    }
+
     /// The server's most preferred suite the client offers; after a retry, the one the
     /// HelloRetryRequest named, which the second ClientHello must still offer.
     fn choose_suite(&self, cx: &Context<'_>, hello: &Hello) -> Result<CipherSuite, Error> {
@@ -219,7 +254,7 @@ impl ExpectClientHello {
             Some(ClientExtension::Cookie(c)) => c.as_slice(),
             _ => &[],
         };
-        if cookie != retry.cookie.as_slice() {
+        if !bool::from(cookie.ct_eq(retry.cookie.as_slice())) {
             return Err(PeerMisbehaved::IllegalParameter("cookie not echoed").into());
         }
         if hello.has(ExtensionType::EarlyData) {
@@ -227,6 +262,23 @@ impl ExpectClientHello {
         }
         Ok(())
     }
+}
+
+/// What the key share step decided. Returned once and taken apart at once, so the retry
+/// state stays inline rather than boxed.
+#[allow(clippy::large_enum_variant)]
+enum ShareStep<'h> {
+    /// The share to use (`None`: a PSK-only hello).
+    Use(Option<(KxGroup, &'h KeyShareEntry)>),
+    /// A HelloRetryRequest went out.
+    Retried(Retry),
+}
+
+/// Whether the hello offers a PSK with neither key_share nor supported_groups (RFC 8446 §9.2).
+fn is_psk_only(hello: &Hello) -> bool {
+    hello.hello.offered_psks().is_some()
+        && !hello.has(ExtensionType::KeyShare)
+        && !hello.has(ExtensionType::SupportedGroups)
 }
 
 /// The client's key share in the server's most preferred group it sent one for; `None`
@@ -295,6 +347,10 @@ fn emit_server_hello(
             empty_extensions_block: false,
         }),
     )?;
+    // After a HelloRetryRequest the dummy record already went out; this sends nothing then.
+    if hello.wants_compat_ccs() {
+        cx.core.send_compat_change_cipher_spec()?;
+    }
     Ok(shared)
 }
 
@@ -316,6 +372,7 @@ fn schedule(
     let (handshake, early_traffic, early_status, kind) = match resumed {
         Some(accepted) => {
             let early_ok = accepted.early_data;
+            let limit = accepted.max_early_data;
             let dhe = shared.is_some();
             let early = accepted.into_early_secret();
             let early_traffic = if early_ok {
@@ -326,7 +383,7 @@ fn schedule(
                     client_random,
                     &secret,
                 );
-                Some(secret)
+                Some(AcceptedEarly { secret, limit })
             } else {
                 None
             };
@@ -446,13 +503,15 @@ fn emit_finished(
 pub(super) struct ExpectEarlyData {
     finished: ExpectFinished,
     received: usize,
+    /// The ticket's max_early_data_size.
+    limit: u32,
 }
 
 impl ExpectEarlyData {
     fn early_data(mut self, cx: &mut Context<'_>, data: &[u8]) -> Result<State, Error> {
         self.received += data.len();
-        // RFC 8446 §4.2.10: more than max_early_data_size is unexpected_message.
-        if self.received > cx.config.max_early_data as usize {
+        // RFC 8446 §4.2.10: more than the ticket's max_early_data_size is unexpected_message.
+        if self.received > self.limit as usize {
             return Err(PeerMisbehaved::TooMany("early data bytes").into());
         }
         cx.outcome.early_data.extend_from_slice(data);
@@ -487,16 +546,18 @@ impl ExpectFinished {
     fn expect_client_flight(
         self,
         cx: &mut Context<'_>,
-        early_traffic: Option<TrafficSecret>,
+        early_traffic: Option<AcceptedEarly>,
         offered_early: bool,
     ) -> Result<State, Error> {
         let suite = self.suite;
         match early_traffic {
             Some(early) => {
-                cx.core.set_read_keys(&early.traffic_keys(suite.aead()))?;
+                cx.core
+                    .set_read_keys(&early.secret.traffic_keys(suite.aead()))?;
                 Ok(State::ExpectEarlyData(ExpectEarlyData {
                     finished: self,
                     received: 0,
+                    limit: early.limit,
                 }))
             }
             None => {

@@ -1,0 +1,105 @@
+//! The 0-RTT limit is the ticket's own max_early_data_size (RFC 8446 §4.2.10, §4.6.1), not
+//! whatever the server's configuration says when the ticket comes back.
+
+mod peers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use peers::ours;
+use tls_resumption::alert::AlertDescription;
+use tls_resumption::antireplay::StrikeRegister;
+use tls_resumption::store::{
+    ClientSessionStore, ClientTls12Session, ClientTls13Ticket, MemoryClientStore, StoreError,
+};
+use tls_resumption::ticket::{AeadSealer, TicketKeyMaterial};
+use tls_resumption::time::Timestamp;
+use tls_resumption::{ClientConfig, ClientConnection, ServerConfig, ServerConnection, TicketMode};
+
+const NOW: Timestamp = Timestamp::from_secs(1_700_000_000);
+
+/// A client store whose tickets claim a larger max_early_data than the server gave: a client
+/// that sends more early data than its ticket allows.
+#[derive(Debug)]
+struct Overclaiming {
+    inner: MemoryClientStore,
+    claim: u32,
+}
+
+impl ClientSessionStore for Overclaiming {
+    fn set_tls12_session(&self, name: &str, s: ClientTls12Session) -> Result<(), StoreError> {
+        self.inner.set_tls12_session(name, s)
+    }
+
+    fn take_tls12_session(
+        &self,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Option<ClientTls12Session>, StoreError> {
+        self.inner.take_tls12_session(name, now)
+    }
+
+    fn insert_tls13_ticket(&self, name: &str, ticket: ClientTls13Ticket) -> Result<(), StoreError> {
+        self.inner.insert_tls13_ticket(name, ticket)
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Option<ClientTls13Ticket>, StoreError> {
+        let mut t = self.inner.take_tls13_ticket(name, now)?;
+        if let Some(t) = &mut t {
+            t.state.max_early_data = self.claim;
+        }
+        Ok(t)
+    }
+}
+
+fn early_server(max: u32, tickets: &TicketMode) -> Arc<ServerConfig> {
+    Arc::new(
+        ours::server_config("server")
+            .with_tickets(tickets.clone())
+            .with_early_data(
+                max,
+                Arc::new(StrikeRegister::new(1000, Duration::from_secs(10))),
+            ),
+    )
+}
+
+#[test]
+fn early_data_beyond_the_tickets_own_limit_is_refused_after_the_server_raised_its_limit() {
+    let rng = ring::rand::SystemRandom::new();
+    let sealer = AeadSealer::new(
+        TicketKeyMaterial::generate(&rng).unwrap(),
+        Duration::from_secs(3600),
+    )
+    .unwrap();
+    let tickets = TicketMode::Stateless(Arc::new(sealer));
+    let store = Arc::new(Overclaiming {
+        inner: MemoryClientStore::new(4, 4),
+        claim: 5000,
+    });
+    let client: Arc<ClientConfig> = Arc::new(
+        ours::client_config("server")
+            .with_session_store(Some(store))
+            .with_early_data(true),
+    );
+    // The ticket is issued allowing 100 bytes.
+    ours::connect(&client, &early_server(100, &tickets), NOW, None).unwrap();
+    // The server's limit is raised; the ticket still says 100 (RFC 8446 §4.2.10).
+    let raised = early_server(10_000, &tickets);
+    let mut c = ClientConnection::new(client, "localhost", NOW).unwrap();
+    c.send_early_data(&[b'x'; 5000]).unwrap();
+    let mut s = ServerConnection::new(raised);
+    let result = ours::pump(&mut c, &mut s, NOW);
+    let accepted = s.take_early_data().len();
+    assert!(
+        accepted <= 100,
+        "accepted {accepted} early bytes on a ticket allowing 100"
+    );
+    assert_eq!(
+        result.unwrap_err().alert(),
+        AlertDescription::UnexpectedMessage
+    );
+}
