@@ -166,28 +166,40 @@ pub(crate) fn expand_label(
             got: context.len(),
         });
     }
-    // The HkdfLabel is assembled on the stack: one HMAC update of a few dozen bytes is
-    // cheaper than six updates of its pieces. Lengths were checked above: out ≤ 255 × 64 <
-    // 2^16, label ≤ 249 and context ≤ 255 bytes.
-    let mut info = [0u8; MAX_HKDF_LABEL_LEN];
-    let mut at = 0;
-    for piece in [
-        &(out.len() as u16).to_be_bytes()[..],
-        &[(LABEL_PREFIX.len() + label.len()) as u8],
+    // Lengths were checked above: out ≤ 255 × 64 < 2^16, label ≤ 249 and context ≤ 255 bytes.
+    let length = (out.len() as u16).to_be_bytes();
+    let label_len = [(LABEL_PREFIX.len() + label.len()) as u8];
+    let context_len = [context.len() as u8];
+    let pieces: [&[u8]; 6] = [
+        &length,
+        &label_len,
         LABEL_PREFIX,
         label,
-        &[context.len() as u8],
+        &context_len,
         context,
-    ] {
+    ];
+    let encoded_len = pieces.iter().map(|p| p.len()).sum::<usize>();
+    if encoded_len > SHORT_HKDF_LABEL_LEN {
+        // Rare (long labels or contexts): fed to HMAC piece by piece.
+        expand_parts(key, &pieces, out);
+        return Ok(());
+    }
+    // Every label the key schedule uses, with a hash-length context, fits here: one HMAC
+    // update of a few dozen bytes is cheaper than six updates of its pieces, and a short
+    // buffer is cheaper to clear than one sized for the longest label.
+    let mut info = [0u8; SHORT_HKDF_LABEL_LEN];
+    let mut at = 0;
+    for piece in pieces {
         info[at..at + piece.len()].copy_from_slice(piece);
         at += piece.len();
     }
-    expand_parts(key, &info[..at], out);
+    expand_parts(key, &[&info[..at]], out);
     Ok(())
 }
 
-/// The longest encoded HkdfLabel: length (2), label (1 + 255), context (1 + 255).
-const MAX_HKDF_LABEL_LEN: usize = 2 + 1 + 255 + 1 + MAX_CONTEXT_LEN;
+/// The encoded HkdfLabels assembled in one buffer: length (2), a label of up to 12 bytes
+/// after the prefix (1 + 6 + 12), and a context of up to a SHA-384 hash (1 + 48).
+const SHORT_HKDF_LABEL_LEN: usize = 2 + 1 + 6 + 12 + 1 + 48;
 
 /// HKDF-Expand (RFC 5869 §2.3): `T(1) ‖ T(2) ‖ …` truncated to `out.len()`, with
 /// `T(i) = HMAC(prk, T(i-1) ‖ info ‖ i)` and `T(0)` empty. Unlike [`hkdf_expand_label`], whose
@@ -208,26 +220,41 @@ pub fn hkdf_expand(
             max,
         });
     }
-    expand_parts(&hmac_key(hash, prk), info, out);
+    expand_parts(&hmac_key(hash, prk), &[info], out);
     Ok(())
 }
 
-/// HKDF-Expand. The caller has checked `out.len() ≤ 255 × HashLen`.
-fn expand_parts(key: &hmac::Key, info: &[u8], out: &mut [u8]) {
+/// HKDF-Expand with `info` the concatenation of `info_parts`. The caller has checked
+/// `out.len() ≤ 255 × HashLen`.
+fn expand_parts(key: &hmac::Key, info_parts: &[&[u8]], out: &mut [u8]) {
     let hash_len = key.algorithm().digest_algorithm().output_len();
+    if out.len() <= hash_len {
+        // One block, `T(1) = HMAC(prk, info ‖ 0x01)`: what every TLS 1.3 label asks for.
+        let t = block(key, &[], info_parts, 1);
+        out.copy_from_slice(&t.as_ref()[..out.len()]);
+        return;
+    }
     let mut previous: Option<hmac::Tag> = None;
     for (i, chunk) in out.chunks_mut(hash_len).enumerate() {
-        let mut ctx = hmac::Context::with_key(key);
-        if let Some(t) = &previous {
-            ctx.update(t.as_ref());
-        }
-        ctx.update(info);
+        let prev = previous.as_ref().map_or(&[][..], |t| t.as_ref());
         // At most 255 chunks, checked by the caller; the counter starts at 1.
-        ctx.update(&[(i + 1) as u8]);
-        let t = ctx.sign();
+        let t = block(key, prev, info_parts, (i + 1) as u8);
         chunk.copy_from_slice(&t.as_ref()[..chunk.len()]);
         previous = Some(t);
     }
+}
+
+/// One HKDF-Expand block: `HMAC(prk, previous ‖ info ‖ counter)`.
+fn block(key: &hmac::Key, previous: &[u8], info_parts: &[&[u8]], counter: u8) -> hmac::Tag {
+    let mut ctx = hmac::Context::with_key(key);
+    if !previous.is_empty() {
+        ctx.update(previous);
+    }
+    for part in info_parts {
+        ctx.update(part);
+    }
+    ctx.update(&[counter]);
+    ctx.sign()
 }
 
 /// A hash-length HKDF-Expand-Label into a [`Secret`].
@@ -428,6 +455,40 @@ mod tests {
         assert!(hkdf_expand_label(h, &[1; 32], &[b'a'; 249], &[], &mut out).is_ok());
         assert!(hkdf_expand_label(h, &[1; 32], b"k", &[0; 256], &mut out).is_err());
         assert!(hkdf_expand_label(h, &[1; 32], b"k", &[0; 255], &mut out).is_ok());
+    }
+
+    #[test]
+    fn expand_label_long_and_short_encodings_agree_with_plain_hkdf_expand() {
+        // Labels and contexts on both sides of the one-buffer length, checked against
+        // HKDF-Expand over the HkdfLabel built by hand.
+        for (label_len, context_len, out_len) in
+            [(7, 32, 32), (12, 48, 48), (13, 48, 16), (249, 255, 100)]
+        {
+            let label = vec![b'l'; label_len];
+            let context = vec![0xc5; context_len];
+            let mut info = (out_len as u16).to_be_bytes().to_vec();
+            info.push((6 + label_len) as u8);
+            info.extend_from_slice(b"tls13 ");
+            info.extend_from_slice(&label);
+            info.push(context_len as u8);
+            info.extend_from_slice(&context);
+            let h = HashAlgorithm::Sha384;
+            let (mut a, mut b) = (vec![0u8; out_len], vec![0u8; out_len]);
+            hkdf_expand_label(h, &[9; 48], &label, &context, &mut a).unwrap();
+            hkdf_expand(h, &[9; 48], &info, &mut b).unwrap();
+            assert_eq!(a, b, "label {label_len}, context {context_len}");
+        }
+    }
+
+    #[test]
+    fn full_handshake_equals_a_zero_psk_schedule() {
+        for h in [HashAlgorithm::Sha256, HashAlgorithm::Sha384] {
+            let zeros = [0u8; 48];
+            let shared = [0x42u8; 32];
+            let long_way = KeySchedule::with_psk(h, &zeros[..h.output_len()]).psk_dhe_ke(&shared);
+            let cached = KeySchedule::full_handshake(h, &shared);
+            assert!(long_way.secret().ct_eq(cached.secret()));
+        }
     }
 
     #[test]
