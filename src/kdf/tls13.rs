@@ -228,6 +228,9 @@ pub fn hkdf_expand(
 /// `out.len() ≤ 255 × HashLen`.
 fn expand_parts(key: &hmac::Key, info_parts: &[&[u8]], out: &mut [u8]) {
     let hash_len = key.algorithm().digest_algorithm().output_len();
+    if out.is_empty() {
+        return;
+    }
     if out.len() <= hash_len {
         // One block, `T(1) = HMAC(prk, info ‖ 0x01)`: what every TLS 1.3 label asks for.
         let t = block(key, &[], info_parts, 1);
