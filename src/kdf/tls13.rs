@@ -166,40 +166,28 @@ pub(crate) fn expand_label(
             got: context.len(),
         });
     }
-    // Lengths were checked above: out ≤ 255 × 64 < 2^16, label ≤ 249 and context ≤ 255 bytes.
-    let length = (out.len() as u16).to_be_bytes();
-    let label_len = [(LABEL_PREFIX.len() + label.len()) as u8];
-    let context_len = [context.len() as u8];
-    let pieces: [&[u8]; 6] = [
-        &length,
-        &label_len,
+    // The HkdfLabel is assembled on the stack: one HMAC update of a few dozen bytes is
+    // cheaper than six updates of its pieces. Lengths were checked above: out ≤ 255 × 64 <
+    // 2^16, label ≤ 249 and context ≤ 255 bytes.
+    let mut info = [0u8; MAX_HKDF_LABEL_LEN];
+    let mut at = 0;
+    for piece in [
+        &(out.len() as u16).to_be_bytes()[..],
+        &[(LABEL_PREFIX.len() + label.len()) as u8],
         LABEL_PREFIX,
         label,
-        &context_len,
+        &[context.len() as u8],
         context,
-    ];
-    let encoded_len = pieces.iter().map(|p| p.len()).sum::<usize>();
-    if encoded_len > SHORT_HKDF_LABEL_LEN {
-        // Rare (long labels or contexts): fed to HMAC piece by piece.
-        expand_parts(key, &pieces, out);
-        return Ok(());
-    }
-    // Every label the key schedule uses, with a hash-length context, fits here: one HMAC
-    // update of a few dozen bytes is cheaper than six updates of its pieces, and a short
-    // buffer is cheaper to clear than one sized for the longest label.
-    let mut info = [0u8; SHORT_HKDF_LABEL_LEN];
-    let mut at = 0;
-    for piece in pieces {
+    ] {
         info[at..at + piece.len()].copy_from_slice(piece);
         at += piece.len();
     }
-    expand_parts(key, &[&info[..at]], out);
+    expand_parts(key, &info[..at], out);
     Ok(())
 }
 
-/// The encoded HkdfLabels assembled in one buffer: length (2), a label of up to 12 bytes
-/// after the prefix (1 + 6 + 12), and a context of up to a SHA-384 hash (1 + 48).
-const SHORT_HKDF_LABEL_LEN: usize = 2 + 1 + 6 + 12 + 1 + 48;
+/// The longest encoded HkdfLabel: length (2), label (1 + 255), context (1 + 255).
+const MAX_HKDF_LABEL_LEN: usize = 2 + 1 + 255 + 1 + MAX_CONTEXT_LEN;
 
 /// HKDF-Expand (RFC 5869 §2.3): `T(1) ‖ T(2) ‖ …` truncated to `out.len()`, with
 /// `T(i) = HMAC(prk, T(i-1) ‖ info ‖ i)` and `T(0)` empty. Unlike [`hkdf_expand_label`], whose
@@ -220,44 +208,26 @@ pub fn hkdf_expand(
             max,
         });
     }
-    expand_parts(&hmac_key(hash, prk), &[info], out);
+    expand_parts(&hmac_key(hash, prk), info, out);
     Ok(())
 }
 
-/// HKDF-Expand with `info` the concatenation of `info_parts`. The caller has checked
-/// `out.len() ≤ 255 × HashLen`.
-fn expand_parts(key: &hmac::Key, info_parts: &[&[u8]], out: &mut [u8]) {
+/// HKDF-Expand. The caller has checked `out.len() ≤ 255 × HashLen`.
+fn expand_parts(key: &hmac::Key, info: &[u8], out: &mut [u8]) {
     let hash_len = key.algorithm().digest_algorithm().output_len();
-    if out.is_empty() {
-        return;
-    }
-    if out.len() <= hash_len {
-        // One block, `T(1) = HMAC(prk, info ‖ 0x01)`: what every TLS 1.3 label asks for.
-        let t = block(key, &[], info_parts, 1);
-        out.copy_from_slice(&t.as_ref()[..out.len()]);
-        return;
-    }
     let mut previous: Option<hmac::Tag> = None;
     for (i, chunk) in out.chunks_mut(hash_len).enumerate() {
-        let prev = previous.as_ref().map_or(&[][..], |t| t.as_ref());
+        let mut ctx = hmac::Context::with_key(key);
+        if let Some(t) = &previous {
+            ctx.update(t.as_ref());
+        }
+        ctx.update(info);
         // At most 255 chunks, checked by the caller; the counter starts at 1.
-        let t = block(key, prev, info_parts, (i + 1) as u8);
+        ctx.update(&[(i + 1) as u8]);
+        let t = ctx.sign();
         chunk.copy_from_slice(&t.as_ref()[..chunk.len()]);
         previous = Some(t);
     }
-}
-
-/// One HKDF-Expand block: `HMAC(prk, previous ‖ info ‖ counter)`.
-fn block(key: &hmac::Key, previous: &[u8], info_parts: &[&[u8]], counter: u8) -> hmac::Tag {
-    let mut ctx = hmac::Context::with_key(key);
-    if !previous.is_empty() {
-        ctx.update(previous);
-    }
-    for part in info_parts {
-        ctx.update(part);
-    }
-    ctx.update(&[counter]);
-    ctx.sign()
 }
 
 /// A hash-length HKDF-Expand-Label into a [`Secret`].
@@ -461,9 +431,9 @@ mod tests {
     }
 
     #[test]
-    fn expand_label_long_and_short_encodings_agree_with_plain_hkdf_expand() {
-        // Labels and contexts on both sides of the one-buffer length, checked against
-        // HKDF-Expand over the HkdfLabel built by hand.
+    fn expand_label_equals_hkdf_expand_over_the_encoded_label() {
+        // Short and longest labels and contexts, one- and multi-block outputs, checked
+        // against HKDF-Expand over the HkdfLabel built by hand.
         for (label_len, context_len, out_len) in
             [(7, 32, 32), (12, 48, 48), (13, 48, 16), (249, 255, 100)]
         {
