@@ -431,6 +431,40 @@ mod tests {
     }
 
     #[test]
+    fn expand_label_equals_hkdf_expand_over_the_encoded_label() {
+        // Short and longest labels and contexts, one- and multi-block outputs, checked
+        // against HKDF-Expand over the HkdfLabel built by hand.
+        for (label_len, context_len, out_len) in
+            [(7, 32, 32), (12, 48, 48), (13, 48, 16), (249, 255, 100)]
+        {
+            let label = vec![b'l'; label_len];
+            let context = vec![0xc5; context_len];
+            let mut info = (out_len as u16).to_be_bytes().to_vec();
+            info.push((6 + label_len) as u8);
+            info.extend_from_slice(b"tls13 ");
+            info.extend_from_slice(&label);
+            info.push(context_len as u8);
+            info.extend_from_slice(&context);
+            let h = HashAlgorithm::Sha384;
+            let (mut a, mut b) = (vec![0u8; out_len], vec![0u8; out_len]);
+            hkdf_expand_label(h, &[9; 48], &label, &context, &mut a).unwrap();
+            hkdf_expand(h, &[9; 48], &info, &mut b).unwrap();
+            assert_eq!(a, b, "label {label_len}, context {context_len}");
+        }
+    }
+
+    #[test]
+    fn full_handshake_equals_a_zero_psk_schedule() {
+        for h in [HashAlgorithm::Sha256, HashAlgorithm::Sha384] {
+            let zeros = [0u8; 48];
+            let shared = [0x42u8; 32];
+            let long_way = KeySchedule::with_psk(h, &zeros[..h.output_len()]).psk_dhe_ke(&shared);
+            let cached = KeySchedule::full_handshake(h, &shared);
+            assert!(long_way.secret().ct_eq(cached.secret()));
+        }
+    }
+
+    #[test]
     fn suites_map_to_their_hash_and_aead() {
         for code in 0x1301..=0x1303 {
             let suite = CipherSuite::from_u16(code).unwrap();

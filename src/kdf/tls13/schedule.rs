@@ -12,15 +12,17 @@
 //! Each arrow down consumes the stage above, so a state machine that holds a
 //! [`HandshakeSecret`] cannot still derive early secrets, and no secret is copied to move on.
 
+use std::sync::OnceLock;
+
 use ring::hmac;
 
 use super::{
     check_hash_len, ct_eq_tag, expand_label, expand_label_secret, finished_mac, hkdf_extract,
-    BinderKind, BinderVerified, Tag,
+    secret_from_tag, BinderKind, BinderVerified, Tag,
 };
 use crate::crypto::aead::{xor_nonce, AeadAlgorithm, AeadKey, NONCE_LEN};
 use crate::crypto::secret::{Secret, SecretArray, MAX_INLINE_SECRET};
-use crate::crypto::{hmac_key, CryptoError, HashAlgorithm};
+use crate::crypto::{hmac_key, hmac_sign_parts, CryptoError, HashAlgorithm};
 use crate::error::Error;
 use crate::error::PeerMisbehaved;
 use crate::kdf::Side;
@@ -76,9 +78,29 @@ impl KeySchedule {
     /// the Handshake Secret (RFC 8446 §7.1). No early data and no binders exist without a PSK,
     /// so the early stage is skipped.
     pub fn full_handshake(hash: HashAlgorithm, ecdhe_shared_secret: &[u8]) -> HandshakeSecret {
-        let early = EarlySecret(Keyed::new(hash, super::early_secret(hash, None)));
-        early.psk_dhe_ke(ecdhe_shared_secret)
+        let secret = secret_from_tag(&hmac_sign_parts(
+            zero_psk_derived_key(hash),
+            &[ecdhe_shared_secret],
+        ));
+        HandshakeSecret(Keyed::new(hash, secret))
     }
+}
+
+/// The HMAC key of `Derive-Secret(Early Secret, "derived", "")` for a zero PSK: a constant of
+/// the hash (the Early Secret of every full handshake is the same), so it is derived once per
+/// process rather than once per handshake.
+fn zero_psk_derived_key(hash: HashAlgorithm) -> &'static hmac::Key {
+    static SHA256: OnceLock<hmac::Key> = OnceLock::new();
+    static SHA384: OnceLock<hmac::Key> = OnceLock::new();
+    let cell = match hash {
+        HashAlgorithm::Sha256 => &SHA256,
+        HashAlgorithm::Sha384 => &SHA384,
+    };
+    cell.get_or_init(|| {
+        let early = Keyed::new(hash, super::early_secret(hash, None));
+        let derived = infallible(early.expand(b"derived", hash.empty_hash()));
+        hmac_key(hash, derived.expose_secret())
+    })
 }
 
 /// Expands the two traffic secrets of one stage from one HMAC key.
