@@ -37,15 +37,6 @@ impl Message {
             bytes,
         })
     }
-
-    /// Encodes a payload to send.
-    pub(crate) fn encode(payload: HandshakePayload) -> Result<Self, Error> {
-        let bytes = HandshakeMessage {
-            payload: payload.clone(),
-        }
-        .encode()?;
-        Ok(Self { payload, bytes })
-    }
 }
 
 /// The running transcript hash of either version: every handshake message so far, hashed with
@@ -112,6 +103,13 @@ pub(crate) fn send(
     core.send_handshake(&bytes)?;
     transcript.add(&bytes);
     Ok(())
+}
+
+/// Encodes and queues a handshake message that no transcript covers: the TLS 1.3
+/// post-handshake messages, NewSessionTicket and KeyUpdate (RFC 8446 §4.6).
+pub(crate) fn send_untracked(core: &mut Core, payload: HandshakePayload) -> Result<(), Error> {
+    let bytes = HandshakeMessage { payload }.encode()?;
+    core.send_handshake(&bytes)
 }
 
 /// The content a TLS 1.3 server signs in CertificateVerify (RFC 8446 §4.4.3): 64 spaces,
@@ -199,9 +197,10 @@ pub(crate) fn key_update(
     let own = match request {
         KeyUpdateRequest::NotRequested => own,
         KeyUpdateRequest::Requested => {
-            let message =
-                Message::encode(HandshakePayload::KeyUpdate(KeyUpdateRequest::NotRequested))?;
-            core.send_handshake(&message.bytes)?;
+            send_untracked(
+                core,
+                HandshakePayload::KeyUpdate(KeyUpdateRequest::NotRequested),
+            )?;
             let own = own.into_next_generation();
             core.set_write_keys(Some(&own.traffic_keys(suite.aead())))?;
             own

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 
 use crate::conn::core::Incoming;
 use crate::conn::{
-    key_update, log_application_secrets, log_handshake_secrets, log_secret, send,
+    key_update, log_application_secrets, log_handshake_secrets, log_secret, send, send_untracked,
     server_signed_content, EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism,
     Transcript,
 };
@@ -608,8 +608,7 @@ impl ExpectFinished {
                 // RFC 5246 §7.2.2: a fatal alert on this connection takes these back.
                 cx.outcome.resumable.tickets.push(ticket.ticket.clone());
             }
-            let message = Message::encode(HandshakePayload::NewSessionTicket13(ticket))?;
-            cx.core.send_handshake(&message.bytes)?;
+            send_untracked(cx.core, HandshakePayload::NewSessionTicket13(ticket))?;
         }
         Ok(State::Connected(Connected::new(
             proof,
