@@ -117,14 +117,8 @@ fn server_hello(cx: &mut Context<'_>, offer: Offer, bytes: Vec<u8>) -> Result<Cl
     }
     let message = decode12(bytes)?;
     if hello::is_tls12_server_hello(&message.payload) {
-        let offer = tls12::Offer {
-            server_name: offer.server_name,
-            random: offer.random,
-            session_id: offer.session_id,
-            hello_bytes: offer.hello_bytes,
-            session: offer.tls12,
-        };
-        return Ok(ClientState::Tls12(tls12::start(cx, offer, message)?));
+        let Offer { sent, tls12, .. } = offer;
+        return Ok(ClientState::Tls12(tls12::start(cx, sent, tls12, message)?));
     }
     Ok(ClientState::Tls13(tls13::ExpectServerHello::first(
         cx, offer, message,
