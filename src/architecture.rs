@@ -36,8 +36,11 @@
 //! `psk.rs` and `retry.rs`, which the TLS 1.3 half uses. Each state is a value named for the
 //! message it expects next; handling a message consumes it and returns the next state.
 //! Checks that guard a step return proofs the step requires: the peer's Finished proof is
-//! the only way into a `Connected` state, and a PSK's early secret is reachable only from the
-//! value the binder check returns.
+//! the only way into a `Connected` state. On the server a PSK never leaves `psk.rs`
+//! unverified: its early secret goes out only inside the `psk::Accepted` that `psk::accept`
+//! returns once the binder verified (and a stateful ticket was claimed), and that value's
+//! fields, the 0-RTT decision made with the replay guard among them, are private to
+//! `psk.rs` (read through getters).
 //!
 //! ```text
 //! server:  ServerState::ExpectClientHello ──hello.rs: decode once, choose version──┐

@@ -148,11 +148,11 @@ impl ExpectClientHello {
             None => Some(choose_scheme(cx.host, &hello, true)?),
         };
         let resuming = resumed.is_some();
-        cx.outcome.auth_time = Some(resumed.as_ref().map_or(cx.now, |r| r.auth_time));
+        cx.outcome.auth_time = Some(resumed.as_ref().map_or(cx.now, |r| r.auth_time()));
         let offered_early = hello.has(ExtensionType::EarlyData);
         transcript.add(&hello.bytes);
         let client_hello_hash = transcript.current();
-        let use_dhe = resumed.as_ref().is_none_or(|r| r.dhe);
+        let use_dhe = resumed.as_ref().is_none_or(|r| r.dhe());
         let shared = emit_server_hello(cx, &mut transcript, &hello, suite, resumed.as_ref(), {
             share.filter(|_| use_dhe)
         })?;
@@ -327,7 +327,7 @@ fn emit_server_hello(
         );
     }
     if let Some(accepted) = resumed {
-        extensions.push(ServerExtension::PreSharedKey(accepted.index));
+        extensions.push(ServerExtension::PreSharedKey(accepted.index()));
     }
     let mut random = [0u8; 32];
     cx.config
@@ -371,8 +371,8 @@ fn schedule(
     let key_log = cx.config.key_log.as_ref();
     let (handshake, early_traffic, early_status, kind) = match resumed {
         Some(accepted) => {
-            let early_ok = accepted.early_data;
-            let limit = accepted.max_early_data;
+            let early_ok = accepted.early_data();
+            let limit = accepted.max_early_data();
             let dhe = shared.is_some();
             let early = accepted.into_early_secret();
             let early_traffic = if early_ok {
@@ -635,7 +635,7 @@ impl Connected {
         }
     }
 
-    fn handle(self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
+    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
         match message.payload {
             HandshakePayload::KeyUpdate(request) => {
                 let (client, server) = key_update(
@@ -645,11 +645,9 @@ impl Connected {
                     self.server_traffic,
                     request,
                 )?;
-                Ok(State::Connected(Connected {
-                    suite: self.suite,
-                    client_traffic: client,
-                    server_traffic: server,
-                }))
+                self.client_traffic = client;
+                self.server_traffic = server;
+                Ok(State::Connected(self))
             }
             _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
         }
