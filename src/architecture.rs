@@ -161,7 +161,9 @@
 //! **Elsewhere**:
 //!
 //! - **A cipher suite**: [`suites`](crate::suites), then the defaults in
-//!   [`config`](crate::config).
+//!   [`config`](crate::config). Code inside the crate imports suites from `crate::suites`
+//!   only; `kdf::tls13::CipherSuite` and the root's `Tls12CipherSuite` are re-exports for
+//!   users.
 //! - **A store backend**: implement [`store::SessionCache`](crate::store::SessionCache) (server)
 //!   or [`store::ClientSessionStore`](crate::store::ClientSessionStore) (client) in an
 //!   integration module, as `fleet` does for Redis; the handshake sees only the trait.

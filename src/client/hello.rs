@@ -10,7 +10,7 @@ use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::SignatureAlgorithm;
 use crate::error::Error;
 use crate::error::PeerIncompatible;
-use crate::kdf::tls13::{BinderKind, CipherSuite, EarlySecret, KeySchedule, TrafficSecret};
+use crate::kdf::tls13::{BinderKind, EarlySecret, KeySchedule, TrafficSecret};
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{
     self, ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme,
@@ -20,7 +20,7 @@ use crate::msgs::extensions::{
 };
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload};
 use crate::store::{ClientTls12Session, ClientTls13Ticket};
-use crate::suites::Tls12CipherSuite;
+use crate::suites::{CipherSuite, Tls12CipherSuite};
 use crate::time::Timestamp;
 
 /// What the first ClientHello was, as both versions' halves need it.

@@ -22,9 +22,7 @@ use crate::conn::tls12::{
     self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
     Connected12, DOWNGRADE_TLS12,
 };
-use crate::conn::{
-    EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Tls12CipherSuite, Transcript,
-};
+use crate::conn::{EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Transcript};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::{verify, SignatureAlgorithm};
 use crate::error::Error;
@@ -39,6 +37,7 @@ use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::Tls12Session;
 use crate::store::ClientTls12Session;
+use crate::suites::Tls12CipherSuite;
 
 use super::hello::Sent;
 use super::Context;

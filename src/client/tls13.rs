@@ -22,8 +22,8 @@ use crate::crypto::sign::{verify, SignatureAlgorithm};
 use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls13::{
-    CipherSuite, FinishedVerified, HandshakeSecret, KeySchedule, ResumptionMasterSecret,
-    TrafficSecret, TrafficSecrets,
+    FinishedVerified, HandshakeSecret, KeySchedule, ResumptionMasterSecret, TrafficSecret,
+    TrafficSecrets,
 };
 use crate::msgs::enums::{ExtensionType, ProtocolVersion};
 use crate::msgs::handshake::HandshakePayload;
@@ -31,6 +31,7 @@ use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
 use crate::session::{Tls13Session, MAX_TLS13_LIFETIME_SECS};
 use crate::store::ClientTls13Ticket;
+use crate::suites::CipherSuite;
 
 /// The client's states.
 pub(super) enum State {

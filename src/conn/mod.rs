@@ -9,10 +9,9 @@ mod kind;
 pub(crate) mod tls12;
 
 pub use kind::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
-pub use tls12::Tls12CipherSuite;
 
 use crate::crypto::{HashAlgorithm, Hasher};
-use crate::kdf::tls13::{ApplicationSecrets, CipherSuite, TrafficSecret, TrafficSecrets};
+use crate::kdf::tls13::{ApplicationSecrets, TrafficSecret, TrafficSecrets};
 use crate::msgs::handshake::KeyUpdateRequest;
 
 use self::core::Core;
@@ -20,6 +19,7 @@ use crate::error::Error;
 use crate::keylog::KeyLog;
 use crate::msgs::enums::HandshakeType;
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
+use crate::suites::CipherSuite;
 
 /// A handshake message as received: decoded, and its exact bytes for the transcript.
 #[derive(Debug)]

@@ -9,15 +9,14 @@ use crate::config::{ServerConfig, TicketMode};
 use crate::conn::Transcript;
 use crate::error::{Error, PeerMisbehaved};
 use crate::kdf::tls13::EarlySecret;
-use crate::kdf::tls13::{
-    BinderKind, BinderVerified, CipherSuite, KeySchedule, ResumptionMasterSecret,
-};
+use crate::kdf::tls13::{BinderKind, BinderVerified, KeySchedule, ResumptionMasterSecret};
 use crate::msgs::enums::{ExtensionType, PskKeyExchangeMode};
 use crate::msgs::extensions::ClientExtension;
 use crate::msgs::extensions::OfferedPsks;
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::ticket::NewSessionTicket13;
 use crate::session::{SessionState, Tls13Session, MAX_TLS13_LIFETIME_SECS};
+use crate::suites::CipherSuite;
 use crate::ticket::{open_session, seal_session};
 use crate::time::Timestamp;
 

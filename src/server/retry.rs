@@ -4,12 +4,12 @@
 use crate::conn::{self, Transcript};
 use crate::crypto::kx::KxGroup;
 use crate::error::{Error, PeerMisbehaved};
-use crate::kdf::tls13::CipherSuite;
 use crate::msgs::enums::{self, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload};
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::{ServerHello, HELLO_RETRY_REQUEST_RANDOM};
+use crate::suites::CipherSuite;
 
 use super::cookie;
 use super::hello::Hello;

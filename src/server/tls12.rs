@@ -19,7 +19,7 @@ use crate::conn::tls12::{
     self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
     Connected12, DOWNGRADE_TLS12,
 };
-use crate::conn::{HandshakeKind, Message, Tls12CipherSuite, Transcript};
+use crate::conn::{HandshakeKind, Message, Transcript};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::CryptoError;
 use crate::error::Error;
@@ -36,6 +36,7 @@ use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::{SessionState, Tls12Session};
+use crate::suites::Tls12CipherSuite;
 
 use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
 use super::Context;

@@ -24,7 +24,7 @@ use crate::crypto::sign::SignatureAlgorithm;
 use crate::crypto::CryptoError;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls13::{
-    ApplicationSecrets, CipherSuite, FinishedVerified, HandshakeSecret, KeySchedule, MasterSecret,
+    ApplicationSecrets, FinishedVerified, HandshakeSecret, KeySchedule, MasterSecret,
     TrafficSecret, TrafficSecrets,
 };
 use crate::msgs::certificate::{Certificate13, CertificateEntry, CertificateVerify};
@@ -33,6 +33,7 @@ use crate::msgs::extensions::{ClientExtension, KeyShareEntry};
 use crate::msgs::handshake::{HandshakePayload, Version};
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
+use crate::suites::CipherSuite;
 
 use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
 use super::psk::{self, Accepted};

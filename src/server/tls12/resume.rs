@@ -5,7 +5,7 @@ use super::{hello_extensions, server_hello, Context, ExpectResumedFinished, Hell
 use crate::config::TicketMode;
 use crate::conn::tls12::{log_master_secret, protection, send_finished};
 use crate::conn::Transcript;
-use crate::conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism, Tls12CipherSuite};
+use crate::conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
 use crate::error::Error;
 use crate::error::PeerIncompatible;
 use crate::kdf::tls12::KeyMaterial;
@@ -16,6 +16,7 @@ use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::ticket::NewSessionTicket12;
 use crate::session::{SessionState, Tls12Session};
+use crate::suites::Tls12CipherSuite;
 use crate::ticket::{open_session, seal_session};
 
 /// A session the client offered and the server can resume.
