@@ -25,7 +25,9 @@
 //! resumption state (the handshake's failures are its own `PeerMisbehaved` and
 //! `PeerIncompatible`, not imported types). It is also the one place that maps
 //! an error to the alert sent on the wire (`alert()` on each error type); codec, crypto and
-//! verification know nothing of alerts.
+//! verification know nothing of alerts. The other layers' errors it wraps are named in their
+//! own modules (`crypto::CryptoError`, `ticket::TicketError`, …) and imported from there;
+//! `error` re-exports only `InvalidMessage`, whose `codec` module is internal.
 //!
 //! ## One side, top to bottom
 //!

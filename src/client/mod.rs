@@ -175,7 +175,7 @@ pub(crate) fn verify_server_chain<'a>(
     let end_entity = chain
         .next()
         .map(|c| CertificateDer::from(c.to_vec()))
-        .ok_or(crate::error::InvalidMessage::EmptyList(
+        .ok_or(crate::codec::InvalidMessage::EmptyList(
             "server certificate chain",
         ))?;
     let intermediates: Vec<CertificateDer<'_>> = chain.map(CertificateDer::from).collect();
