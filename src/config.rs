@@ -14,13 +14,12 @@ use ring::rand::{SecureRandom, SystemRandom};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::antireplay::ReplayGuard;
-use crate::conn::Tls12CipherSuite;
 use crate::crypto::kx::KxGroup;
 use crate::crypto::secret::SecretArray;
 use crate::crypto::CryptoError;
-use crate::kdf::tls13::CipherSuite;
 use crate::keylog::{KeyLog, NoKeyLog};
 use crate::store::{ClientSessionStore, MemoryClientStore, SessionCache};
+use crate::suites::{CipherSuite, Tls12CipherSuite};
 use crate::ticket::{TicketError, TicketSealer};
 use crate::time::{Clock, SystemClock};
 use crate::verify::ServerCertVerifier;

@@ -1,13 +1,21 @@
-//! The crate's one error type, its sub-enums, and the alert each maps to.
+//! The crate's one error type, its sub-enums, and the alert each maps to. The errors of other
+//! layers that [`Error`] wraps live in their own modules ([`crate::crypto::CryptoError`],
+//! [`crate::session::SessionError`], [`crate::store::StoreError`],
+//! [`crate::ticket::TicketError`], [`crate::ticket::KeyFileError`],
+//! [`crate::verify::CertificateError`]).
 
 use crate::alert::AlertDescription;
 
+// Public API re-export: `codec` is internal, so this is the one path users have to the type
+// `Error::InvalidMessage` carries.
 pub use crate::codec::InvalidMessage;
-pub use crate::crypto::CryptoError;
-pub use crate::session::SessionError;
-pub use crate::store::StoreError;
-pub use crate::ticket::{KeyFileError, TicketError};
-pub use crate::verify::CertificateError;
+// The other layers' errors are named where they are defined (`crypto::CryptoError`,
+// `session::SessionError`, …); `Error` wraps them, and nothing reaches them through here.
+use crate::crypto::CryptoError;
+use crate::session::SessionError;
+use crate::store::StoreError;
+use crate::ticket::{KeyFileError, TicketError};
+use crate::verify::CertificateError;
 
 /// Everything that can go wrong in this crate.
 ///

@@ -10,7 +10,7 @@ use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::SignatureAlgorithm;
 use crate::error::Error;
 use crate::error::PeerIncompatible;
-use crate::kdf::tls13::{BinderKind, CipherSuite, EarlySecret, KeySchedule, TrafficSecret};
+use crate::kdf::tls13::{BinderKind, EarlySecret, KeySchedule, TrafficSecret};
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{
     self, ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme,
@@ -20,16 +20,22 @@ use crate::msgs::extensions::{
 };
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload};
 use crate::store::{ClientTls12Session, ClientTls13Ticket};
-use crate::suites::Tls12CipherSuite;
+use crate::suites::{CipherSuite, Tls12CipherSuite};
 use crate::time::Timestamp;
 
-/// What the first flight offered: what either version's half needs once the ServerHello
-/// says which one it is.
-pub(super) struct Offer {
+/// What the first ClientHello was, as both versions' halves need it.
+pub(super) struct Sent {
     pub(super) server_name: String,
     pub(super) random: [u8; 32],
     pub(super) session_id: Vec<u8>,
     pub(super) hello_bytes: Vec<u8>,
+}
+
+/// What the first flight offered: what either version's half needs once the ServerHello
+/// says which one it is. The TLS 1.2 half takes `sent` and `tls12` by move; the rest is the
+/// TLS 1.3 half's.
+pub(super) struct Offer {
+    pub(super) sent: Sent,
     /// The private half of the TLS 1.3 key share sent.
     pub(super) share: Option<KeyShare>,
     /// The TLS 1.3 ticket offered, and the Early Secret of its PSK.
@@ -109,10 +115,12 @@ pub(super) fn start(
         early_traffic = Some(secret);
     }
     Ok(Offer {
-        server_name: server_name.to_owned(),
-        random,
-        session_id,
-        hello_bytes: hello.bytes,
+        sent: Sent {
+            server_name: server_name.to_owned(),
+            random,
+            session_id,
+            hello_bytes: hello.bytes,
+        },
         share: hello.share,
         ticket,
         early: hello.early,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::config::{ClientConfig, TlsVersion};
 use crate::conn::core::{Core, Incoming};
-use crate::conn::front::{Front, SideState};
+use crate::conn::front::{self, Front, SideState};
 use crate::conn::tls12::decode as decode12;
 use crate::conn::{HandshakeKind, Message};
 use crate::error::{Error, PeerMisbehaved};
@@ -48,6 +48,20 @@ pub(super) struct Outcome {
     pub(super) stored_tickets: Vec<Vec<u8>>,
     /// When the full handshake that authenticated the session happened (RFC 8446 §4.6.1).
     pub(super) auth_time: Option<Timestamp>,
+}
+
+impl front::Outcome for Outcome {
+    fn kind(&self) -> Option<HandshakeKind> {
+        self.kind
+    }
+
+    fn suite(&self) -> Option<CipherSuite> {
+        self.suite
+    }
+
+    fn tls12_suite(&self) -> Option<Tls12CipherSuite> {
+        self.tls12_suite
+    }
 }
 
 /// Where the client is: the first flight out, in one version's handshake (or past it), or
@@ -117,14 +131,8 @@ fn server_hello(cx: &mut Context<'_>, offer: Offer, bytes: Vec<u8>) -> Result<Cl
     }
     let message = decode12(bytes)?;
     if hello::is_tls12_server_hello(&message.payload) {
-        let offer = tls12::Offer {
-            server_name: offer.server_name,
-            random: offer.random,
-            session_id: offer.session_id,
-            hello_bytes: offer.hello_bytes,
-            session: offer.tls12,
-        };
-        return Ok(ClientState::Tls12(tls12::start(cx, offer, message)?));
+        let Offer { sent, tls12, .. } = offer;
+        return Ok(ClientState::Tls12(tls12::start(cx, sent, tls12, message)?));
     }
     Ok(ClientState::Tls13(tls13::ExpectServerHello::first(
         cx, offer, message,
@@ -167,7 +175,7 @@ pub(crate) fn verify_server_chain<'a>(
     let end_entity = chain
         .next()
         .map(|c| CertificateDer::from(c.to_vec()))
-        .ok_or(crate::error::InvalidMessage::EmptyList(
+        .ok_or(crate::codec::InvalidMessage::EmptyList(
             "server certificate chain",
         ))?;
     let intermediates: Vec<CertificateDer<'_>> = chain.map(CertificateDer::from).collect();
@@ -190,14 +198,13 @@ pub struct ClientConnection {
 
 impl core::fmt::Debug for ClientConnection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ClientConnection")
-            .field("kind", &self.front.outcome.kind)
-            .field("suite", &self.front.outcome.suite)
-            .finish_non_exhaustive()
+        self.front.debug("ClientConnection", f)
     }
 }
 
 impl ClientConnection {
+    front::shared_connection_methods!();
+
     /// Starts a connection to `server_name` (a DNS name, sent as SNI, and the name the
     /// certificate verifier checks), at `now`. The newest stored ticket for that name, if
     /// any, is offered (and used up).
@@ -262,27 +269,13 @@ impl ClientConnection {
 
     /// The negotiated protocol version, once the ServerHello arrived.
     pub fn protocol_version(&self) -> Option<TlsVersion> {
-        if self.front.outcome.tls12_suite.is_some() {
-            Some(TlsVersion::Tls12)
-        } else {
-            self.front.outcome.suite.map(|_| TlsVersion::Tls13)
-        }
+        self.front.protocol_version()
     }
 
     /// The negotiated TLS 1.2 suite ([`cipher_suite`](Self::cipher_suite) is the TLS 1.3
     /// one).
     pub fn tls12_cipher_suite(&self) -> Option<Tls12CipherSuite> {
         self.front.outcome.tls12_suite
-    }
-
-    /// Moves every byte waiting to be sent into `out`; returns how many.
-    pub fn write_tls(&mut self, out: &mut Vec<u8>) -> usize {
-        self.front.core.write_tls(out)
-    }
-
-    /// True when bytes wait to be sent.
-    pub fn wants_write(&self) -> bool {
-        self.front.core.wants_write()
     }
 
     /// How many bytes of 0-RTT data may still be sent: non-zero only before the server's
@@ -318,36 +311,15 @@ impl ClientConnection {
         Ok(n)
     }
 
-    /// Queues application data; it is sent once the handshake is complete.
-    ///
-    /// # Errors
-    /// The connection's error, or [`Error::InvalidState`] after close_notify was sent.
-    pub fn send_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.front.send_plaintext(data)
-    }
-
     /// Takes the application data received so far.
     pub fn take_plaintext(&mut self) -> Vec<u8> {
-        core::mem::take(&mut self.front.core.plaintext)
-    }
-
-    /// Queues close_notify.
-    ///
-    /// # Errors
-    /// Only if the alert cannot be encoded.
-    pub fn send_close_notify(&mut self) -> Result<(), Error> {
-        self.front.core.send_close_notify()
-    }
-
-    /// True once the peer sent close_notify.
-    pub fn peer_closed(&self) -> bool {
-        self.front.core.peer_closed()
+        self.front.take_plaintext()
     }
 
     /// True until the server's Finished verified and the client's was sent (and after a
     /// failure).
     pub fn is_handshaking(&self) -> bool {
-        self.front.state.is_handshaking()
+        self.front.is_handshaking()
     }
 
     /// How the handshake went, once the server's EncryptedExtensions arrived.

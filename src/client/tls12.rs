@@ -22,9 +22,7 @@ use crate::conn::tls12::{
     self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
     Connected12, DOWNGRADE_TLS12,
 };
-use crate::conn::{
-    EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Tls12CipherSuite, Transcript,
-};
+use crate::conn::{EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism, Transcript};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::{verify, SignatureAlgorithm};
 use crate::error::Error;
@@ -39,17 +37,10 @@ use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::Tls12Session;
 use crate::store::ClientTls12Session;
+use crate::suites::Tls12CipherSuite;
 
+use super::hello::Sent;
 use super::Context;
-
-/// What the ClientHello offered, as the TLS 1.2 handshake needs it.
-pub(super) struct Offer {
-    pub(super) server_name: String,
-    pub(super) random: [u8; 32],
-    pub(super) session_id: Vec<u8>,
-    pub(super) hello_bytes: Vec<u8>,
-    pub(super) session: Option<ClientTls12Session>,
-}
 
 /// The client's TLS 1.2 states.
 pub(super) enum State {
@@ -104,7 +95,10 @@ impl State {
 
 /// Everything the handshake carries from state to state.
 pub(super) struct Handshaking {
-    offer: Offer,
+    /// The first ClientHello.
+    sent: Sent,
+    /// The TLS 1.2 session it offered.
+    session: Option<ClientTls12Session>,
     transcript: Transcript,
     suite: Tls12CipherSuite,
     server_random: [u8; 32],
@@ -135,7 +129,8 @@ struct Chosen {
 /// §5.3, RFC 8446 §4.1.3's downgrade sentinel) and reads what it chose.
 fn check_server_hello(
     config: &ClientConfig,
-    offer: &Offer,
+    sent: &Sent,
+    session: Option<&ClientTls12Session>,
     sh: &ServerHello,
 ) -> Result<Chosen, Error> {
     if !config.versions.tls12 || sh.legacy_version != ProtocolVersion::Tls12 {
@@ -162,8 +157,8 @@ fn check_server_hello(
     if expect_ticket && !config.tls12_tickets {
         return Err(PeerMisbehaved::SelectedUnoffered("session_ticket").into());
     }
-    let echoed = !offer.session_id.is_empty() && sh.session_id == offer.session_id;
-    let resumed = match (&offer.session, echoed) {
+    let echoed = !sent.session_id.is_empty() && sh.session_id == sent.session_id;
+    let resumed = match (session, echoed) {
         (Some(session), true) => {
             // RFC 7627 §5.3: the resumed session and this handshake agree on EMS, or abort.
             if session.state.extended_master_secret != ems {
@@ -199,8 +194,14 @@ fn selected_alpn(sh: &ServerHello) -> Option<&[u8]> {
     }
 }
 
-/// Handles the ServerHello that chose TLS 1.2 (RFC 5246 §7.4.1.3).
-pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Result<State, Error> {
+/// Handles the ServerHello that chose TLS 1.2 (RFC 5246 §7.4.1.3), after the first
+/// ClientHello `sent`, which offered `session`.
+pub(super) fn start(
+    cx: &mut Context<'_>,
+    sent: Sent,
+    session: Option<ClientTls12Session>,
+    message: Message,
+) -> Result<State, Error> {
     let HandshakePayload::ServerHello(sh) = &message.payload else {
         return Err(PeerMisbehaved::UnexpectedMessage.into());
     };
@@ -212,9 +213,9 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
         ems,
         expect_ticket,
         resumed,
-    } = check_server_hello(cx.config, &offer, sh)?;
+    } = check_server_hello(cx.config, &sent, session.as_ref(), sh)?;
     let mut transcript = Transcript::new(suite.hash());
-    transcript.add(&offer.hello_bytes);
+    transcript.add(&sent.hello_bytes);
     transcript.add(&message.bytes);
     cx.outcome.tls12_suite = Some(suite);
     cx.outcome.alpn = super::check_selected_alpn(cx.config, selected_alpn(sh))?;
@@ -227,9 +228,10 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
         expect_ticket,
         resumed,
         new_ticket: None,
-        offer,
+        sent,
+        session,
     });
-    cx.outcome.auth_time = Some(match (&hs.offer.session, resumed) {
+    cx.outcome.auth_time = Some(match (&hs.session, resumed) {
         (Some(s), Some(_)) => s.state.issued_at,
         _ => cx.now,
     });
@@ -242,18 +244,17 @@ pub(super) fn start(cx: &mut Context<'_>, offer: Offer, message: Message) -> Res
         early_data: EarlyDataStatus::NotOffered,
     });
     let session = hs
-        .offer
         .session
         .as_ref()
         .ok_or(Error::InvalidState("resumed without a session"))?;
     let ms = session.state.master_secret.duplicate();
-    log_master_secret(cx.config.key_log.as_ref(), &hs.offer.random, &ms);
+    log_master_secret(cx.config.key_log.as_ref(), &hs.sent.random, &ms);
     let keys = KeyMaterial::derive(
         suite.hash(),
         suite.aead(),
         &ms,
         &hs.server_random,
-        &hs.offer.random,
+        &hs.sent.random,
     );
     cx.core
         .expect_change_cipher_spec(protection(&keys, Side::Server)?);
@@ -276,7 +277,7 @@ impl Handshaking {
         let end_entity = super::verify_server_chain(
             cx.config,
             certs.certificates.iter().map(Vec::as_slice),
-            &self.offer.server_name,
+            &self.sent.server_name,
             cx.now,
         )?;
         self.transcript.add(&message.bytes);
@@ -305,7 +306,7 @@ impl Handshaking {
             );
         }
         let content = signed_params(
-            &self.offer.random,
+            &self.sent.random,
             &self.server_random,
             &ske.params.to_bytes()?,
         );
@@ -345,16 +346,16 @@ impl Handshaking {
             pre_master.expose_secret(),
             self.ems,
             &self.transcript,
-            &self.offer.random,
+            &self.sent.random,
             &self.server_random,
         )?;
-        log_master_secret(cx.config.key_log.as_ref(), &self.offer.random, &ms);
+        log_master_secret(cx.config.key_log.as_ref(), &self.sent.random, &ms);
         let keys = KeyMaterial::derive(
             suite.hash(),
             suite.aead(),
             &ms,
             &self.server_random,
-            &self.offer.random,
+            &self.sent.random,
         );
         send_finished(
             cx.core,
@@ -448,7 +449,7 @@ impl Handshaking {
             return;
         }
         let resumed = this.resumed.is_some();
-        let previous = this.offer.session.filter(|_| resumed);
+        let previous = this.session.filter(|_| resumed);
         let (issued_at, old_ticket) = match &previous {
             Some(p) => (p.state.issued_at, p.ticket.clone()),
             None => (cx.now, None),
@@ -471,7 +472,7 @@ impl Handshaking {
             _ => this.server_session_id.clone(),
         };
         // RFC 5077 §3.4: with a ticket, the server's echo of our random ID means nothing later.
-        let session_id = if ticket.is_some() && session_id == this.offer.session_id {
+        let session_id = if ticket.is_some() && session_id == this.sent.session_id {
             Vec::new()
         } else {
             session_id
@@ -484,7 +485,7 @@ impl Handshaking {
             cipher_suite: this.suite.to_u16(),
             master_secret: ms,
             extended_master_secret: true,
-            server_name: Some(this.offer.server_name.clone()),
+            server_name: Some(this.sent.server_name.clone()),
             alpn: cx.outcome.alpn.clone(),
             issued_at,
             lifetime_secs,
@@ -493,7 +494,7 @@ impl Handshaking {
         let name = ticket.clone().unwrap_or_else(|| session_id.clone());
         // A store failure only means the next connection makes a full handshake.
         let stored = store.set_tls12_session(
-            &this.offer.server_name,
+            &this.sent.server_name,
             ClientTls12Session {
                 session_id,
                 ticket,

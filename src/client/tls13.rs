@@ -22,8 +22,8 @@ use crate::crypto::sign::{verify, SignatureAlgorithm};
 use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls13::{
-    CipherSuite, FinishedVerified, HandshakeSecret, KeySchedule, ResumptionMasterSecret,
-    TrafficSecret, TrafficSecrets,
+    FinishedVerified, HandshakeSecret, KeySchedule, ResumptionMasterSecret, TrafficSecret,
+    TrafficSecrets,
 };
 use crate::msgs::enums::{ExtensionType, ProtocolVersion};
 use crate::msgs::handshake::HandshakePayload;
@@ -31,6 +31,7 @@ use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
 use crate::session::{Tls13Session, MAX_TLS13_LIFETIME_SECS};
 use crate::store::ClientTls13Ticket;
+use crate::suites::CipherSuite;
 
 /// The client's states.
 pub(super) enum State {
@@ -102,12 +103,12 @@ impl ExpectServerHello {
             Some((t, _)) => t,
             None => Transcript::new(suite.hash()),
         };
-        transcript.add(&self.offer.hello_bytes);
+        transcript.add(&self.offer.sent.hello_bytes);
         transcript.add(&message.bytes);
 
         let (handshake, psk_selected, dhe) = self.handshake_secret(cx, sh, suite)?;
         let hs = handshake.traffic_secrets(transcript.current().as_ref())?;
-        log_handshake_secrets(cx.config.key_log.as_ref(), &self.offer.random, &hs);
+        log_handshake_secrets(cx.config.key_log.as_ref(), &self.offer.sent.random, &hs);
         cx.core
             .set_read_keys(&hs.server.traffic_keys(suite.aead()))?;
         cx.outcome.suite = Some(suite);
@@ -133,8 +134,8 @@ impl ExpectServerHello {
         Ok(State::ExpectEncryptedExtensions(Box::new(
             ExpectEncryptedExtensions {
                 handshaking: Handshaking {
-                    server_name: self.offer.server_name,
-                    random: self.offer.random,
+                    server_name: self.offer.sent.server_name,
+                    random: self.offer.sent.random,
                     transcript,
                     suite,
                     handshake,
@@ -157,7 +158,7 @@ impl ExpectServerHello {
     /// The ServerHello's (or HelloRetryRequest's) echo of our session ID, its version and
     /// its suite, which must be one offered and, after a retry, the one the retry named.
     fn check_server_hello(&self, cx: &Context<'_>, sh: &ServerHello) -> Result<CipherSuite, Error> {
-        if sh.session_id != self.offer.session_id {
+        if sh.session_id != self.offer.sent.session_id {
             return Err(PeerMisbehaved::IllegalParameter("session_id not echoed").into());
         }
         match sh.extension(ExtensionType::SupportedVersions) {
@@ -274,7 +275,7 @@ impl ExpectServerHello {
             Some(ServerExtension::Cookie(c)) => Some(c.clone()),
             _ => None,
         };
-        let mut transcript = Transcript::after_retry(suite.hash(), &self.offer.hello_bytes);
+        let mut transcript = Transcript::after_retry(suite.hash(), &self.offer.sent.hello_bytes);
         transcript.add(hrr_bytes);
         // Early data sent with the first hello is lost (RFC 8446 §4.2.10); the second hello
         // goes unprotected.
@@ -286,9 +287,9 @@ impl ExpectServerHello {
         });
         let params = HelloParams {
             config: cx.config,
-            server_name: &self.offer.server_name,
-            random: self.offer.random,
-            session_id: &self.offer.session_id,
+            server_name: &self.offer.sent.server_name,
+            random: self.offer.sent.random,
+            session_id: &self.offer.sent.session_id,
             now: cx.now,
             tls12: self.offer.tls12.as_ref(),
         };
@@ -305,7 +306,7 @@ impl ExpectServerHello {
             cx.core.send_compat_change_cipher_spec()?;
         }
         cx.core.send_handshake(&hello.bytes)?;
-        self.offer.hello_bytes = hello.bytes;
+        self.offer.sent.hello_bytes = hello.bytes;
         self.offer.share = hello.share;
         self.offer.early = hello.early;
         self.offer.ticket = ticket;

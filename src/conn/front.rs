@@ -1,16 +1,32 @@
 //! The part of a connection both sides run alike: the record core, one handshake state, the
-//! outcome it reports, and application data queued until the handshake is done.
+//! outcome it reports, and application data queued until the handshake is done. The public
+//! connection types (`ClientConnection`, `ServerConnection`) keep their own documented
+//! methods; what they share is here ([`Front`]'s methods, and
+//! [`shared_connection_methods`] for the methods they share word for word).
 
 use super::core::{Core, Incoming};
+use super::HandshakeKind;
+use crate::config::TlsVersion;
 use crate::error::Error;
+use crate::suites::{CipherSuite, Tls12CipherSuite};
 use crate::time::Timestamp;
+
+/// What either side's outcome reports alike about the negotiation.
+pub(crate) trait Outcome: Default {
+    /// How the handshake went, once known.
+    fn kind(&self) -> Option<HandshakeKind>;
+    /// The TLS 1.3 suite, once chosen.
+    fn suite(&self) -> Option<CipherSuite>;
+    /// The TLS 1.2 suite, once chosen.
+    fn tls12_suite(&self) -> Option<Tls12CipherSuite>;
+}
 
 /// A side's state machine as the front drives it.
 pub(crate) trait SideState: Sized {
     /// The side's configuration.
     type Config;
     /// What the side reports about the handshake.
-    type Outcome: Default;
+    type Outcome: self::Outcome;
 
     /// The state after an error: every later message is refused.
     fn failed() -> Self;
@@ -76,6 +92,34 @@ impl<S: SideState> Front<S> {
         Ok(())
     }
 
+    /// Takes the application data received so far.
+    pub(crate) fn take_plaintext(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.core.plaintext)
+    }
+
+    /// True until the handshake is complete (and after a failure).
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.state.is_handshaking()
+    }
+
+    /// The negotiated protocol version: the version whose suite was chosen.
+    pub(crate) fn protocol_version(&self) -> Option<TlsVersion> {
+        if self.outcome.tls12_suite().is_some() {
+            Some(TlsVersion::Tls12)
+        } else {
+            self.outcome.suite().map(|_| TlsVersion::Tls13)
+        }
+    }
+
+    /// The `Debug` form of a connection named `name`: how the handshake went and its
+    /// suite, never a secret.
+    pub(crate) fn debug(&self, name: &str, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct(name)
+            .field("kind", &self.outcome.kind())
+            .field("suite", &self.outcome.suite())
+            .finish_non_exhaustive()
+    }
+
     /// Queues application data: sent at once after the handshake, before it once it is done.
     pub(crate) fn send_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
         self.core.check()?;
@@ -90,3 +134,42 @@ impl<S: SideState> Front<S> {
         }
     }
 }
+
+/// The public methods `ClientConnection` and `ServerConnection` share word for word, written
+/// once: moving bytes out, queueing data and close_notify, the peer's close_notify.
+macro_rules! shared_connection_methods {
+    () => {
+        /// Moves every byte waiting to be sent into `out`; returns how many.
+        pub fn write_tls(&mut self, out: &mut Vec<u8>) -> usize {
+            self.front.core.write_tls(out)
+        }
+
+        /// True when bytes wait to be sent.
+        pub fn wants_write(&self) -> bool {
+            self.front.core.wants_write()
+        }
+
+        /// Queues application data; it is sent once the handshake is complete.
+        ///
+        /// # Errors
+        /// The connection's error, or [`Error::InvalidState`] after close_notify was sent.
+        pub fn send_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
+            self.front.send_plaintext(data)
+        }
+
+        /// Queues close_notify.
+        ///
+        /// # Errors
+        /// Only if the alert cannot be encoded.
+        pub fn send_close_notify(&mut self) -> Result<(), Error> {
+            self.front.core.send_close_notify()
+        }
+
+        /// True once the peer sent close_notify.
+        pub fn peer_closed(&self) -> bool {
+            self.front.core.peer_closed()
+        }
+    };
+}
+
+pub(crate) use shared_connection_methods;

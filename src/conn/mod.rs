@@ -9,10 +9,9 @@ mod kind;
 pub(crate) mod tls12;
 
 pub use kind::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
-pub use tls12::Tls12CipherSuite;
 
 use crate::crypto::{HashAlgorithm, Hasher};
-use crate::kdf::tls13::{ApplicationSecrets, CipherSuite, TrafficSecret, TrafficSecrets};
+use crate::kdf::tls13::{ApplicationSecrets, TrafficSecret, TrafficSecrets};
 use crate::msgs::handshake::KeyUpdateRequest;
 
 use self::core::Core;
@@ -20,6 +19,7 @@ use crate::error::Error;
 use crate::keylog::KeyLog;
 use crate::msgs::enums::HandshakeType;
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
+use crate::suites::CipherSuite;
 
 /// A handshake message as received: decoded, and its exact bytes for the transcript.
 #[derive(Debug)]
@@ -36,15 +36,6 @@ impl Message {
             payload: decoded.payload,
             bytes,
         })
-    }
-
-    /// Encodes a payload to send.
-    pub(crate) fn encode(payload: HandshakePayload) -> Result<Self, Error> {
-        let bytes = HandshakeMessage {
-            payload: payload.clone(),
-        }
-        .encode()?;
-        Ok(Self { payload, bytes })
     }
 }
 
@@ -112,6 +103,13 @@ pub(crate) fn send(
     core.send_handshake(&bytes)?;
     transcript.add(&bytes);
     Ok(())
+}
+
+/// Encodes and queues a handshake message that no transcript covers: the TLS 1.3
+/// post-handshake messages, NewSessionTicket and KeyUpdate (RFC 8446 §4.6).
+pub(crate) fn send_untracked(core: &mut Core, payload: HandshakePayload) -> Result<(), Error> {
+    let bytes = HandshakeMessage { payload }.encode()?;
+    core.send_handshake(&bytes)
 }
 
 /// The content a TLS 1.3 server signs in CertificateVerify (RFC 8446 §4.4.3): 64 spaces,
@@ -199,9 +197,10 @@ pub(crate) fn key_update(
     let own = match request {
         KeyUpdateRequest::NotRequested => own,
         KeyUpdateRequest::Requested => {
-            let message =
-                Message::encode(HandshakePayload::KeyUpdate(KeyUpdateRequest::NotRequested))?;
-            core.send_handshake(&message.bytes)?;
+            send_untracked(
+                core,
+                HandshakePayload::KeyUpdate(KeyUpdateRequest::NotRequested),
+            )?;
             let own = own.into_next_generation();
             core.set_write_keys(Some(&own.traffic_keys(suite.aead())))?;
             own

@@ -11,7 +11,7 @@ use crate::kdf::Side;
 use crate::keylog::KeyLog;
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
 use crate::record::RecordProtection;
-pub use crate::suites::Tls12CipherSuite;
+use crate::suites::Tls12CipherSuite;
 
 /// The last 8 bytes of ServerHello.random of a TLS 1.3-capable server that negotiates TLS 1.2
 /// (RFC 8446 §4.1.3): "DOWNGRD" and 0x01.

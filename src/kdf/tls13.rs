@@ -14,6 +14,8 @@
 
 mod schedule;
 
+// Public API re-export: users of the key schedule name the suite `kdf::tls13::CipherSuite`
+// (this module's docs, examples/key_schedule.rs); the crate itself imports `crate::suites`.
 pub use crate::suites::CipherSuite;
 pub use schedule::{
     ApplicationSecrets, BinderKey, EarlySecret, FinishedVerified, HandshakeSecret, KeySchedule,

@@ -16,7 +16,7 @@ use crate::crypto::kx::KxGroup;
 use crate::crypto::secret::SecretArray;
 use crate::crypto::{hmac_key, hmac_sign_parts, HashAlgorithm};
 use crate::error::{Error, PeerMisbehaved};
-use crate::kdf::tls13::CipherSuite;
+use crate::suites::CipherSuite;
 use crate::time::Timestamp;
 
 /// Domain separation for the cookie's tag.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::config::{ServerConfig, TicketMode, TlsVersion, VirtualHost};
 use crate::conn::core::{Core, Incoming};
-use crate::conn::front::{Front, SideState};
+use crate::conn::front::{self, Front, SideState};
 use crate::conn::HandshakeKind;
 use crate::error::{Error, PeerMisbehaved};
 use crate::msgs::handshake::Version;
@@ -106,6 +106,20 @@ impl Resumable {
                 let _ = cache.remove(&id);
             }
         }
+    }
+}
+
+impl front::Outcome for Outcome {
+    fn kind(&self) -> Option<HandshakeKind> {
+        self.kind
+    }
+
+    fn suite(&self) -> Option<CipherSuite> {
+        self.suite
+    }
+
+    fn tls12_suite(&self) -> Option<Tls12CipherSuite> {
+        self.tls12_suite
     }
 }
 
@@ -202,14 +216,13 @@ pub struct ServerConnection {
 
 impl core::fmt::Debug for ServerConnection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ServerConnection")
-            .field("kind", &self.front.outcome.kind)
-            .field("suite", &self.front.outcome.suite)
-            .finish_non_exhaustive()
+        self.front.debug("ServerConnection", f)
     }
 }
 
 impl ServerConnection {
+    front::shared_connection_methods!();
+
     /// A connection waiting for a ClientHello.
     pub fn new(config: Arc<ServerConfig>) -> Self {
         let mut core = Core::new();
@@ -246,11 +259,7 @@ impl ServerConnection {
 
     /// The negotiated protocol version, once the ClientHello is answered.
     pub fn protocol_version(&self) -> Option<TlsVersion> {
-        if self.front.outcome.tls12_suite.is_some() {
-            Some(TlsVersion::Tls12)
-        } else {
-            self.front.outcome.suite.map(|_| TlsVersion::Tls13)
-        }
+        self.front.protocol_version()
     }
 
     /// The negotiated TLS 1.2 suite, once decided ([`cipher_suite`](Self::cipher_suite) is
@@ -259,27 +268,9 @@ impl ServerConnection {
         self.front.outcome.tls12_suite
     }
 
-    /// Moves every byte waiting to be sent into `out`; returns how many.
-    pub fn write_tls(&mut self, out: &mut Vec<u8>) -> usize {
-        self.front.core.write_tls(out)
-    }
-
-    /// True when bytes wait to be sent.
-    pub fn wants_write(&self) -> bool {
-        self.front.core.wants_write()
-    }
-
-    /// Queues application data; it is sent once the handshake is complete.
-    ///
-    /// # Errors
-    /// The connection's error, or [`Error::InvalidState`] after close_notify was sent.
-    pub fn send_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.front.send_plaintext(data)
-    }
-
     /// Takes the application data received so far (after the handshake).
     pub fn take_plaintext(&mut self) -> Vec<u8> {
-        core::mem::take(&mut self.front.core.plaintext)
+        self.front.take_plaintext()
     }
 
     /// Takes the 0-RTT data received so far. **Early data is replayable**: an attacker can
@@ -289,22 +280,9 @@ impl ServerConnection {
         core::mem::take(&mut self.front.outcome.early_data)
     }
 
-    /// Queues close_notify.
-    ///
-    /// # Errors
-    /// Only if the alert cannot be encoded.
-    pub fn send_close_notify(&mut self) -> Result<(), Error> {
-        self.front.core.send_close_notify()
-    }
-
-    /// True once the peer sent close_notify.
-    pub fn peer_closed(&self) -> bool {
-        self.front.core.peer_closed()
-    }
-
     /// True until the client's Finished verified (and after a failure).
     pub fn is_handshaking(&self) -> bool {
-        self.front.state.is_handshaking()
+        self.front.is_handshaking()
     }
 
     /// How the handshake went, once the ServerHello is decided.

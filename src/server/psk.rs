@@ -9,15 +9,14 @@ use crate::config::{ServerConfig, TicketMode};
 use crate::conn::Transcript;
 use crate::error::{Error, PeerMisbehaved};
 use crate::kdf::tls13::EarlySecret;
-use crate::kdf::tls13::{
-    BinderKind, BinderVerified, CipherSuite, KeySchedule, ResumptionMasterSecret,
-};
+use crate::kdf::tls13::{BinderKind, BinderVerified, KeySchedule, ResumptionMasterSecret};
 use crate::msgs::enums::{ExtensionType, PskKeyExchangeMode};
 use crate::msgs::extensions::ClientExtension;
 use crate::msgs::extensions::OfferedPsks;
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::ticket::NewSessionTicket13;
 use crate::session::{SessionState, Tls13Session, MAX_TLS13_LIFETIME_SECS};
+use crate::suites::CipherSuite;
 use crate::ticket::{open_session, seal_session};
 use crate::time::Timestamp;
 
@@ -108,24 +107,45 @@ fn find(
 }
 
 /// The PSK this handshake resumes with: its binder verified and, for a stateful ticket, its
-/// cache entry taken. Only [`accept`] makes one, so its early secret is reachable only after
-/// those checks.
+/// cache entry taken. Only [`accept`] makes one and its fields are private, so the PSK's
+/// early secret leaves this module only after those checks, and the 0-RTT decision only as
+/// [`accept_early_data`] (with the replay guard) made it.
 pub(super) struct Accepted {
-    /// Its position among the offered identities (what the ServerHello names).
-    pub(super) index: u16,
-    /// Whether the client allows `psk_dhe_ke` (else this is `psk_ke`).
-    pub(super) dhe: bool,
-    /// Whether 0-RTT is accepted on it.
-    pub(super) early_data: bool,
-    /// When the full handshake that authenticated the session happened (RFC 8446 §4.6.1).
-    pub(super) auth_time: Timestamp,
-    /// The ticket's own max_early_data_size: the most early data accepted on it
-    /// (RFC 8446 §4.2.10), whatever the configuration says now.
-    pub(super) max_early_data: u32,
+    index: u16,
+    dhe: bool,
+    early_data: bool,
+    auth_time: Timestamp,
+    max_early_data: u32,
     early: EarlySecret,
 }
 
 impl Accepted {
+    /// Its position among the offered identities (what the ServerHello names).
+    pub(super) fn index(&self) -> u16 {
+        self.index
+    }
+
+    /// Whether the client allows `psk_dhe_ke` (else this is `psk_ke`).
+    pub(super) fn dhe(&self) -> bool {
+        self.dhe
+    }
+
+    /// Whether 0-RTT is accepted on it.
+    pub(super) fn early_data(&self) -> bool {
+        self.early_data
+    }
+
+    /// When the full handshake that authenticated the session happened (RFC 8446 §4.6.1).
+    pub(super) fn auth_time(&self) -> Timestamp {
+        self.auth_time
+    }
+
+    /// The ticket's own max_early_data_size: the most early data accepted on it
+    /// (RFC 8446 §4.2.10), whatever the configuration says now.
+    pub(super) fn max_early_data(&self) -> u32 {
+        self.max_early_data
+    }
+
     /// The Early Secret, to continue the key schedule with.
     pub(super) fn into_early_secret(self) -> EarlySecret {
         self.early

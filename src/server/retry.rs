@@ -1,15 +1,15 @@
 //! The server's HelloRetryRequest (RFC 8446 §4.1.4), and skipping the early data a retry (or
 //! a refusal) leaves behind.
 
-use crate::conn::{Message, Transcript};
+use crate::conn::{self, Transcript};
 use crate::crypto::kx::KxGroup;
 use crate::error::{Error, PeerMisbehaved};
-use crate::kdf::tls13::CipherSuite;
 use crate::msgs::enums::{self, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::ClientExtension;
-use crate::msgs::handshake::HandshakePayload;
+use crate::msgs::handshake::{HandshakeMessage, HandshakePayload};
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::{ServerHello, HELLO_RETRY_REQUEST_RANDOM};
+use crate::suites::CipherSuite;
 
 use super::cookie;
 use super::hello::Hello;
@@ -65,12 +65,11 @@ pub(super) fn send_retry(
         None => Vec::new(),
     };
     let mut transcript = Transcript::after_retry(suite.hash(), &hello.bytes);
-    let retry = encode_retry(&hello.hello.session_id, suite, group, &cookie)?;
-    cx.core.send_handshake(&retry.bytes)?;
+    let retry = retry_payload(&hello.hello.session_id, suite, group, &cookie);
+    conn::send(cx.core, &mut transcript, retry)?;
     if hello.wants_compat_ccs() {
         cx.core.send_compat_change_cipher_spec()?;
     }
-    transcript.add(&retry.bytes);
     if offered_early {
         // Early data sent with the first ClientHello is skipped (RFC 8446 §4.2.10).
         skip_refused_early_data(cx);
@@ -103,13 +102,14 @@ pub(super) fn stateless_retry(cx: &mut Context<'_>, hello: &Hello) -> Result<Opt
         return Err(PeerMisbehaved::IllegalParameter("cookie of another configuration").into());
     }
     let mut transcript = Transcript::after_retry_hash(contents.suite.hash(), &contents.hello_hash);
-    let retry = encode_retry(
+    let retry = retry_payload(
         &hello.hello.session_id,
         contents.suite,
         contents.group,
         cookie,
-    )?;
-    transcript.add(&retry.bytes);
+    );
+    // Not sent again: the client has it; only the transcript takes it.
+    transcript.add(&HandshakeMessage { payload: retry }.encode()?);
     if hello.wants_compat_ccs() {
         // The dummy change_cipher_spec followed the HelloRetryRequest (RFC 8446 §D.4).
         cx.core.note_compat_change_cipher_spec_sent();
@@ -125,12 +125,12 @@ pub(super) fn stateless_retry(cx: &mut Context<'_>, hello: &Hello) -> Result<Opt
 
 /// The HelloRetryRequest: a ServerHello with the special random (RFC 8446 §4.1.3), the
 /// group for the second key share and, when not empty, the cookie.
-fn encode_retry(
+fn retry_payload(
     session_id: &[u8],
     suite: CipherSuite,
     group: KxGroup,
     cookie: &[u8],
-) -> Result<Message, Error> {
+) -> HandshakePayload {
     let mut extensions = vec![
         ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
         ServerExtension::KeyShareRetry(NamedGroup::from(group.code_point())),
@@ -138,7 +138,7 @@ fn encode_retry(
     if !cookie.is_empty() {
         extensions.push(ServerExtension::Cookie(cookie.to_vec()));
     }
-    Message::encode(HandshakePayload::ServerHello(ServerHello {
+    HandshakePayload::ServerHello(ServerHello {
         legacy_version: ProtocolVersion::Tls12,
         random: HELLO_RETRY_REQUEST_RANDOM,
         session_id: session_id.to_vec(),
@@ -146,5 +146,5 @@ fn encode_retry(
         compression_method: 0,
         extensions,
         empty_extensions_block: false,
-    }))
+    })
 }

@@ -6,7 +6,7 @@
 //!              ExpectClientKeyExchange ─► ExpectFinished (after the client's CCS)
 //!              ─► [NewSessionTicket], CCS, Finished ─► Connected
 //! abbreviated: ClientHello ─► ServerHello, [NewSessionTicket], CCS, Finished
-//!              ExpectFinished (after the client's CCS) ─► Connected
+//!              ExpectResumedFinished (after the client's CCS) ─► Connected
 //! ```
 //!
 //! Renegotiation is never performed: the server sends an empty `renegotiation_info`
@@ -19,12 +19,12 @@ use crate::conn::tls12::{
     self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
     Connected12, DOWNGRADE_TLS12,
 };
-use crate::conn::{HandshakeKind, Message, Tls12CipherSuite, Transcript};
+use crate::conn::{HandshakeKind, Message, Transcript};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::CryptoError;
 use crate::error::Error;
 use crate::error::{PeerIncompatible, PeerMisbehaved};
-use crate::kdf::tls12::{self as kdf, KeyMaterial, MasterSecret};
+use crate::kdf::tls12::{self as kdf, FinishedVerified, KeyMaterial, MasterSecret};
 use crate::kdf::Side;
 use crate::msgs::certificate::{Certificate12, CertificateVerify};
 use crate::msgs::client_hello::ClientHello;
@@ -36,6 +36,7 @@ use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
 use crate::msgs::Codec;
 use crate::session::{SessionState, Tls12Session};
+use crate::suites::Tls12CipherSuite;
 
 use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
 use super::Context;
@@ -48,6 +49,7 @@ use resume::{find_session, resume, send_ticket};
 pub(super) enum State {
     ExpectClientKeyExchange(Box<ExpectClientKeyExchange>),
     ExpectFinished(Box<ExpectFinished>),
+    ExpectResumedFinished(Box<ExpectResumedFinished>),
     Connected(Connected12),
 }
 
@@ -68,6 +70,7 @@ impl State {
                 match state {
                     Self::ExpectClientKeyExchange(s) => s.handle(cx, message),
                     Self::ExpectFinished(s) => s.handle(cx, message),
+                    Self::ExpectResumedFinished(s) => s.handle(cx, message),
                     Self::Connected(mut s) => {
                         // RFC 5746 §4.4: a ClientHello here asks to renegotiate.
                         let hello = matches!(message.payload, HandshakePayload::ClientHello(_));
@@ -350,7 +353,7 @@ impl ExpectClientKeyExchange {
             transcript: self.transcript,
             suite,
             master_secret: ms,
-            keys: Some(keys),
+            keys,
             session_id: self.session_id,
             issue_ticket: self.issue_ticket,
             ems: self.ems,
@@ -358,13 +361,41 @@ impl ExpectClientKeyExchange {
     }
 }
 
-/// Waiting for the client's change_cipher_spec and Finished (RFC 5246 §7.4.9). `keys` is
-/// set in a full handshake, whose server Finished follows the client's.
+/// Checks the client's Finished, which must follow its change_cipher_spec (RFC 5246 §7.1,
+/// §7.4.9), and adds it to the transcript: the proof both handshakes need to connect.
+fn client_finished(
+    cx: &mut Context<'_>,
+    transcript: &mut Transcript,
+    suite: Tls12CipherSuite,
+    master_secret: &MasterSecret,
+    message: &Message,
+) -> Result<FinishedVerified, Error> {
+    let HandshakePayload::Finished(verify_data) = &message.payload else {
+        return Err(PeerMisbehaved::UnexpectedMessage.into());
+    };
+    // CCS must come first (RFC 5246 §7.1): until it does, the read keys are the old ones.
+    if !cx.core.read_switched() {
+        return Err(PeerMisbehaved::UnexpectedMessage.into());
+    }
+    let proof = kdf::verify_finished(
+        suite.hash(),
+        master_secret,
+        Side::Client,
+        transcript.current().as_ref(),
+        verify_data,
+    )?;
+    transcript.add(&message.bytes);
+    Ok(proof)
+}
+
+/// A full handshake waiting for the client's change_cipher_spec and Finished (RFC 5246
+/// §7.4.9); the server's own Finished follows the client's, after the session is stored
+/// (`session_id`, empty when no cache keeps it) or sent in a ticket (`issue_ticket`).
 pub(super) struct ExpectFinished {
     transcript: Transcript,
     suite: Tls12CipherSuite,
     master_secret: MasterSecret,
-    keys: Option<KeyMaterial>,
+    keys: KeyMaterial,
     session_id: Vec<u8>,
     issue_ticket: bool,
     ems: bool,
@@ -372,55 +403,66 @@ pub(super) struct ExpectFinished {
 
 impl ExpectFinished {
     fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
-        let HandshakePayload::Finished(verify_data) = &message.payload else {
-            return Err(PeerMisbehaved::UnexpectedMessage.into());
-        };
-        // CCS must come first (RFC 5246 §7.1): until it does, the read keys are the old ones.
-        if !cx.core.read_switched() {
-            return Err(PeerMisbehaved::UnexpectedMessage.into());
-        }
         let suite = self.suite;
-        let proof = kdf::verify_finished(
-            suite.hash(),
+        let proof = client_finished(
+            cx,
+            &mut self.transcript,
+            suite,
             &self.master_secret,
-            Side::Client,
-            self.transcript.current().as_ref(),
-            verify_data,
+            &message,
         )?;
-        self.transcript.add(&message.bytes);
-        if let Some(keys) = self.keys.take() {
-            let session = Tls12Session {
-                protocol_version: u16::from(ProtocolVersion::Tls12),
-                cipher_suite: suite.to_u16(),
-                master_secret: self.master_secret.duplicate(),
-                extended_master_secret: self.ems,
-                server_name: cx.outcome.server_name.clone(),
-                alpn: cx.outcome.alpn.clone(),
-                issued_at: cx.now,
-                lifetime_secs: u32::try_from(cx.config.tls12_session_lifetime.as_secs())
-                    .unwrap_or(u32::MAX),
-            };
-            let state = SessionState::Tls12(session);
-            if self.issue_ticket {
-                send_ticket(cx, &mut self.transcript, &state)?;
-            }
-            if !self.session_id.is_empty() {
-                if let Some(cache) = &cx.host.session_cache {
-                    // A store failure only means the session cannot be resumed by ID.
-                    let _ = cache.put(&self.session_id, &state, state.expires_at());
-                    let ids = &mut cx.outcome.resumable.session_ids;
-                    ids.push(self.session_id.clone());
-                }
-            }
-            send_finished(
-                cx.core,
-                &mut self.transcript,
-                suite,
-                &self.master_secret,
-                &keys,
-                Side::Server,
-            )?;
+        let session = Tls12Session {
+            protocol_version: u16::from(ProtocolVersion::Tls12),
+            cipher_suite: suite.to_u16(),
+            master_secret: self.master_secret.duplicate(),
+            extended_master_secret: self.ems,
+            server_name: cx.outcome.server_name.clone(),
+            alpn: cx.outcome.alpn.clone(),
+            issued_at: cx.now,
+            lifetime_secs: u32::try_from(cx.config.tls12_session_lifetime.as_secs())
+                .unwrap_or(u32::MAX),
+        };
+        let state = SessionState::Tls12(session);
+        if self.issue_ticket {
+            send_ticket(cx, &mut self.transcript, &state)?;
         }
+        if !self.session_id.is_empty() {
+            if let Some(cache) = &cx.host.session_cache {
+                // A store failure only means the session cannot be resumed by ID.
+                let _ = cache.put(&self.session_id, &state, state.expires_at());
+                let ids = &mut cx.outcome.resumable.session_ids;
+                ids.push(self.session_id);
+            }
+        }
+        send_finished(
+            cx.core,
+            &mut self.transcript,
+            suite,
+            &self.master_secret,
+            &self.keys,
+            Side::Server,
+        )?;
+        Ok(State::Connected(Connected12::new(proof)))
+    }
+}
+
+/// An abbreviated handshake waiting for the client's change_cipher_spec and Finished, the
+/// server's having gone first (RFC 5246 §7.3).
+pub(super) struct ExpectResumedFinished {
+    transcript: Transcript,
+    suite: Tls12CipherSuite,
+    master_secret: MasterSecret,
+}
+
+impl ExpectResumedFinished {
+    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
+        let proof = client_finished(
+            cx,
+            &mut self.transcript,
+            self.suite,
+            &self.master_secret,
+            &message,
+        )?;
         Ok(State::Connected(Connected12::new(proof)))
     }
 }

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 
 use crate::conn::core::Incoming;
 use crate::conn::{
-    key_update, log_application_secrets, log_handshake_secrets, log_secret, send,
+    key_update, log_application_secrets, log_handshake_secrets, log_secret, send, send_untracked,
     server_signed_content, EarlyDataStatus, HandshakeKind, Message, ResumptionMechanism,
     Transcript,
 };
@@ -24,7 +24,7 @@ use crate::crypto::sign::SignatureAlgorithm;
 use crate::crypto::CryptoError;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::kdf::tls13::{
-    ApplicationSecrets, CipherSuite, FinishedVerified, HandshakeSecret, KeySchedule, MasterSecret,
+    ApplicationSecrets, FinishedVerified, HandshakeSecret, KeySchedule, MasterSecret,
     TrafficSecret, TrafficSecrets,
 };
 use crate::msgs::certificate::{Certificate13, CertificateEntry, CertificateVerify};
@@ -33,6 +33,7 @@ use crate::msgs::extensions::{ClientExtension, KeyShareEntry};
 use crate::msgs::handshake::{HandshakePayload, Version};
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::server_hello::ServerHello;
+use crate::suites::CipherSuite;
 
 use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
 use super::psk::{self, Accepted};
@@ -148,11 +149,11 @@ impl ExpectClientHello {
             None => Some(choose_scheme(cx.host, &hello, true)?),
         };
         let resuming = resumed.is_some();
-        cx.outcome.auth_time = Some(resumed.as_ref().map_or(cx.now, |r| r.auth_time));
+        cx.outcome.auth_time = Some(resumed.as_ref().map_or(cx.now, |r| r.auth_time()));
         let offered_early = hello.has(ExtensionType::EarlyData);
         transcript.add(&hello.bytes);
         let client_hello_hash = transcript.current();
-        let use_dhe = resumed.as_ref().is_none_or(|r| r.dhe);
+        let use_dhe = resumed.as_ref().is_none_or(|r| r.dhe());
         let shared = emit_server_hello(cx, &mut transcript, &hello, suite, resumed.as_ref(), {
             share.filter(|_| use_dhe)
         })?;
@@ -327,7 +328,7 @@ fn emit_server_hello(
         );
     }
     if let Some(accepted) = resumed {
-        extensions.push(ServerExtension::PreSharedKey(accepted.index));
+        extensions.push(ServerExtension::PreSharedKey(accepted.index()));
     }
     let mut random = [0u8; 32];
     cx.config
@@ -371,8 +372,8 @@ fn schedule(
     let key_log = cx.config.key_log.as_ref();
     let (handshake, early_traffic, early_status, kind) = match resumed {
         Some(accepted) => {
-            let early_ok = accepted.early_data;
-            let limit = accepted.max_early_data;
+            let early_ok = accepted.early_data();
+            let limit = accepted.max_early_data();
             let dhe = shared.is_some();
             let early = accepted.into_early_secret();
             let early_traffic = if early_ok {
@@ -608,8 +609,7 @@ impl ExpectFinished {
                 // RFC 5246 §7.2.2: a fatal alert on this connection takes these back.
                 cx.outcome.resumable.tickets.push(ticket.ticket.clone());
             }
-            let message = Message::encode(HandshakePayload::NewSessionTicket13(ticket))?;
-            cx.core.send_handshake(&message.bytes)?;
+            send_untracked(cx.core, HandshakePayload::NewSessionTicket13(ticket))?;
         }
         Ok(State::Connected(Connected::new(
             proof,
@@ -636,7 +636,7 @@ impl Connected {
         }
     }
 
-    fn handle(self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
+    fn handle(mut self, cx: &mut Context<'_>, message: Message) -> Result<State, Error> {
         match message.payload {
             HandshakePayload::KeyUpdate(request) => {
                 let (client, server) = key_update(
@@ -646,11 +646,9 @@ impl Connected {
                     self.server_traffic,
                     request,
                 )?;
-                Ok(State::Connected(Connected {
-                    suite: self.suite,
-                    client_traffic: client,
-                    server_traffic: server,
-                }))
+                self.client_traffic = client;
+                self.server_traffic = server;
+                Ok(State::Connected(self))
             }
             _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
         }

@@ -1,11 +1,11 @@
 //! Resumption on the TLS 1.2 server: finding the offered session (RFC 5077 ticket first, then
 //! the session ID), the RFC 7627 §5.3 rules, the abbreviated handshake, and issuing tickets.
 
-use super::{hello_extensions, server_hello, Context, ExpectFinished, Hello, State};
+use super::{hello_extensions, server_hello, Context, ExpectResumedFinished, Hello, State};
 use crate::config::TicketMode;
 use crate::conn::tls12::{log_master_secret, protection, send_finished};
 use crate::conn::Transcript;
-use crate::conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism, Tls12CipherSuite};
+use crate::conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
 use crate::error::Error;
 use crate::error::PeerIncompatible;
 use crate::kdf::tls12::KeyMaterial;
@@ -16,6 +16,7 @@ use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::ticket::NewSessionTicket12;
 use crate::session::{SessionState, Tls12Session};
+use crate::suites::Tls12CipherSuite;
 use crate::ticket::{open_session, seal_session};
 
 /// A session the client offered and the server can resume.
@@ -152,15 +153,13 @@ pub(super) fn resume(
         early_data: EarlyDataStatus::NotOffered,
     });
     cx.outcome.tls12_suite = Some(suite);
-    Ok(State::ExpectFinished(Box::new(ExpectFinished {
-        transcript,
-        suite,
-        master_secret: ms,
-        keys: None,
-        session_id: Vec::new(),
-        issue_ticket: false,
-        ems,
-    })))
+    Ok(State::ExpectResumedFinished(Box::new(
+        ExpectResumedFinished {
+            transcript,
+            suite,
+            master_secret: ms,
+        },
+    )))
 }
 
 /// Seals `session` and sends it in a NewSessionTicket (RFC 5077 §3.3). A sealing failure
