@@ -1,0 +1,214 @@
+//! Measures a TLS server's session resumption and what it costs forward secrecy, from the
+//! outside: which resumption mechanisms work, whether `psk_ke` (no fresh key exchange) is
+//! accepted, whether tickets are single-use, whether 0-RTT data is accepted and whether a
+//! byte-for-byte replay of it is accepted again.
+//!
+//! ```text
+//! cargo run --release --example probe -- HOST:PORT [--server-name NAME] [--ca FILE | --no-verify]
+//!     [--alpn h2,http/1.1] [--tries K] [--timeout SECS] [--json]
+//! ```
+//!
+//! Each finding is a row: the check, a one-word verdict, what happened and what it means.
+//! `--json` prints the same rows as one JSON document.
+//!
+//! Certificates: `--ca FILE` pins the certificates in FILE — the server's end-entity
+//! certificate must be one of them, byte for byte (the crate's `PinnedCertificates`; no chain
+//! is built, so pass the server's own certificate). `--no-verify` accepts any certificate and
+//! the report says "certificate not verified".
+//!
+//! Every connection has a deadline (`--timeout`, 3 s by default): an unreachable host, a port
+//! that does not speak TLS, a server closing mid-handshake or one that stalls each end as a row.
+
+#[path = "probe/checks.rs"]
+mod checks;
+#[path = "probe/net.rs"]
+mod net;
+#[path = "probe/report.rs"]
+mod report;
+#[path = "probe/store.rs"]
+mod store;
+
+use std::net::ToSocketAddrs;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use tls_resumption::time::Timestamp;
+use tls_resumption::verify::{CertificateError, PinnedCertificates, ServerCertVerifier};
+use tls_resumption::ClientConfig;
+
+use checks::Probe;
+use report::Row;
+
+/// Accepts every certificate: for probing a server whose certificate cannot be checked here.
+#[derive(Debug)]
+struct NoVerify;
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &str,
+        _: Timestamp,
+    ) -> Result<(), CertificateError> {
+        Ok(())
+    }
+}
+
+/// The command line.
+struct Args {
+    target: String,
+    name: Option<String>,
+    ca: Option<String>,
+    no_verify: bool,
+    alpn: Vec<String>,
+    tries: usize,
+    timeout: Duration,
+    json: bool,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let mut a = Args {
+        target: String::new(),
+        name: None,
+        ca: None,
+        no_verify: false,
+        alpn: Vec::new(),
+        tries: 3,
+        timeout: Duration::from_secs(3),
+        json: false,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--server-name" => a.name = Some(value()?),
+            "--ca" => a.ca = Some(value()?),
+            "--no-verify" => a.no_verify = true,
+            "--alpn" => a.alpn = value()?.split(',').map(str::to_owned).collect(),
+            "--tries" => a.tries = value()?.parse().map_err(|e| format!("--tries: {e}"))?,
+            "--timeout" => {
+                let secs: f64 = value()?.parse().map_err(|e| format!("--timeout: {e}"))?;
+                a.timeout =
+                    Duration::try_from_secs_f64(secs).map_err(|e| format!("--timeout: {e}"))?;
+            }
+            "--json" => a.json = true,
+            other if other.starts_with("--") => return Err(format!("unknown argument {other}")),
+            other => a.target = other.to_owned(),
+        }
+    }
+    if a.target.is_empty() {
+        return Err("HOST:PORT is required".into());
+    }
+    if a.ca.is_some() == a.no_verify {
+        return Err("give exactly one of --ca FILE and --no-verify".into());
+    }
+    Ok(a)
+}
+
+fn main() {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("probe: {e}");
+            std::process::exit(2);
+        }
+    };
+    let rows = match probe(&args) {
+        Ok(rows) | Err(rows) => rows,
+    };
+    if args.json {
+        print!("{}", report::json(&args.target, &rows));
+    } else {
+        print!("{}", report::text(&args.target, &rows));
+    }
+}
+
+/// All the checks; `Err` carries the rows gathered before the server turned out unprobeable.
+fn probe(args: &Args) -> Result<Vec<Row>, Vec<Row>> {
+    let mut rows = Vec::new();
+    let verifier: Arc<dyn ServerCertVerifier> = match &args.ca {
+        Some(file) => match load_ca(file) {
+            Ok(certs) => {
+                rows.push(Row::new(
+                    "certificate",
+                    "pinned",
+                    format!("end-entity certificate must be one of {file}"),
+                ));
+                Arc::new(PinnedCertificates::new(certs))
+            }
+            Err(e) => {
+                rows.push(Row::new("certificate", "error", e));
+                return Err(rows);
+            }
+        },
+        None => {
+            rows.push(Row::new(
+                "certificate",
+                "not-verified",
+                "certificate not verified (--no-verify)",
+            ));
+            Arc::new(NoVerify)
+        }
+    };
+    let addr = match args.target.to_socket_addrs().map(|mut a| a.next()) {
+        Ok(Some(addr)) => addr,
+        Ok(None) => {
+            rows.push(Row::new(
+                "connect",
+                "unreachable",
+                "the name has no address",
+            ));
+            return Err(rows);
+        }
+        Err(e) => {
+            rows.push(Row::new(
+                "connect",
+                "unreachable",
+                format!("{}: {e}", args.target),
+            ));
+            return Err(rows);
+        }
+    };
+    let host = args
+        .target
+        .rsplit_once(':')
+        .map_or(args.target.as_str(), |(h, _)| h);
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| host.trim_matches(['[', ']']).to_owned());
+    let target = net::Target {
+        addr,
+        name,
+        timeout: args.timeout,
+    };
+    let base = ClientConfig::new(verifier).with_alpn_protocols(&args.alpn);
+    let mut probe = Probe::new(target, base, args.tries);
+    let tls13 = probe.tls13_basics(&mut rows).map_err(|()| rows.clone())?;
+    if tls13 {
+        probe.tls13_resume(&mut rows);
+        probe.tls13_psk_ke(&mut rows);
+        probe.tls13_reuse(&mut rows);
+        probe.tls13_early(&mut rows);
+        probe.tls13_replay(&mut rows);
+    }
+    if let Some(config) = probe.tls12_basics(&mut rows) {
+        probe.tls12_session_id(&config, &mut rows);
+        probe.tls12_ticket(&config, &mut rows);
+    }
+    Ok(rows)
+}
+
+fn load_ca(file: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(file)
+        .map_err(|e| format!("{file}: {e}"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{file}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("{file}: no certificate"));
+    }
+    Ok(certs)
+}
