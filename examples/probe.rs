@@ -6,10 +6,17 @@
 //! ```text
 //! cargo run --release --example probe -- HOST:PORT [--server-name NAME] [--ca FILE | --no-verify]
 //!     [--alpn h2,http/1.1] [--tries K] [--timeout SECS] [--json]
+//!     [--watch DURATION --every INTERVAL] [--svg FILE]
 //! ```
 //!
 //! Each finding is a row: the check, a one-word verdict, what happened and what it means.
 //! `--json` prints the same rows as one JSON document.
+//!
+//! `--watch 1h --every 5m` (durations in `s`, `m`, `h`, or plain seconds) then, every
+//! interval, makes a full handshake and resumes with a ticket kept from each earlier round:
+//! the ticket key names seen (first 16 bytes of each ticket, the RFC 5077 layout) with when
+//! each was first and last seen, and the age of the oldest ticket the server still accepts.
+//! A progress line is shown on a terminal. `--svg FILE` draws that timeline.
 //!
 //! Certificates: `--ca FILE` pins the certificates in FILE — the server's end-entity
 //! certificate must be one of them, byte for byte (the crate's `PinnedCertificates`; no chain
@@ -27,6 +34,10 @@ mod net;
 mod report;
 #[path = "probe/store.rs"]
 mod store;
+#[path = "probe/svg.rs"]
+mod svg;
+#[path = "probe/watch.rs"]
+mod watch;
 
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
@@ -67,6 +78,24 @@ struct Args {
     tries: usize,
     timeout: Duration,
     json: bool,
+    watch: Option<(Duration, Duration)>,
+    svg: Option<String>,
+}
+
+/// `90`, `90s`, `5m`, `2h` or `0.5s`.
+fn duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        other => return Err(format!("{text}: unknown unit {other}")),
+    };
+    let value: f64 = number.parse().map_err(|e| format!("{text}: {e}"))?;
+    Duration::try_from_secs_f64(value * scale).map_err(|e| format!("{text}: {e}"))
 }
 
 fn parse() -> Result<Args, String> {
@@ -80,7 +109,10 @@ fn parse() -> Result<Args, String> {
         tries: 3,
         timeout: Duration::from_secs(3),
         json: false,
+        watch: None,
+        svg: None,
     };
+    let (mut watch, mut every) = (None, None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -95,9 +127,20 @@ fn parse() -> Result<Args, String> {
                     Duration::try_from_secs_f64(secs).map_err(|e| format!("--timeout: {e}"))?;
             }
             "--json" => a.json = true,
+            "--watch" => watch = Some(duration(&value()?)?),
+            "--every" => every = Some(duration(&value()?)?),
+            "--svg" => a.svg = Some(value()?),
             other if other.starts_with("--") => return Err(format!("unknown argument {other}")),
             other => a.target = other.to_owned(),
         }
+    }
+    a.watch = match (watch, every) {
+        (Some(w), Some(e)) if !e.is_zero() => Some((w, e)),
+        (None, None) => None,
+        _ => return Err("--watch DURATION goes with --every INTERVAL (non-zero)".into()),
+    };
+    if a.svg.is_some() && a.watch.is_none() {
+        return Err("--svg draws the --watch timeline: give --watch and --every".into());
     }
     if a.target.is_empty() {
         return Err("HOST:PORT is required".into());
@@ -195,9 +238,22 @@ fn probe(args: &Args) -> Result<Vec<Row>, Vec<Row>> {
         probe.tls13_early(&mut rows);
         probe.tls13_replay(&mut rows);
     }
-    if let Some(config) = probe.tls12_basics(&mut rows) {
-        probe.tls12_session_id(&config, &mut rows);
-        probe.tls12_ticket(&config, &mut rows);
+    let tls12 = probe.tls12_basics(&mut rows);
+    if let Some(config) = &tls12 {
+        probe.tls12_session_id(config, &mut rows);
+        probe.tls12_ticket(config, &mut rows);
+    }
+    if let Some((duration, every)) = args.watch {
+        let tl = watch::watch(&mut probe, tls13, tls12.as_ref(), duration, every);
+        rows.extend(watch::rows(&tl));
+        if let Some(file) = &args.svg {
+            let title = format!("ticket keys and exposure of {}", args.target);
+            let row = match std::fs::write(file, svg::timeline(&title, &tl)) {
+                Ok(()) => Row::new("watch.svg", "written", file.clone()),
+                Err(e) => Row::new("watch.svg", "error", format!("{file}: {e}")),
+            };
+            rows.push(row);
+        }
     }
     Ok(rows)
 }

@@ -292,3 +292,52 @@ fn openssl_early_data_with_and_without_anti_replay() {
         ("tls13.ticket_reuse", "reusable"),
     ]);
 }
+
+#[test]
+fn watch_sees_rotating_key_names_and_the_oldest_accepted_ticket_matches_the_schedule() {
+    // A new key every second, each opening tickets for 3 s: tickets live 2 s (advertised),
+    // and none can be opened after 3 s.
+    let (_s, addr) = ours(&["--rotation-period", "1", "--decrypt-window", "3"]);
+    let svg = std::env::temp_dir().join(format!("probe-watch-{}.svg", std::process::id()));
+    let p = probe(
+        &addr,
+        &[
+            "--no-verify",
+            "--watch",
+            "5s",
+            "--every",
+            "0.5s",
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+    );
+    let names: usize = p.verdict("watch.key_names").parse().unwrap();
+    assert!(names >= 3, "{}", p.out);
+    let oldest: f64 = p
+        .verdict("watch.oldest_accepted")
+        .trim_end_matches('s')
+        .parse()
+        .unwrap();
+    assert!((1.5..=3.5).contains(&oldest), "oldest {oldest}:\n{}", p.out);
+    assert!(p.out.contains("advertised lifetime 2 s"), "{}", p.out);
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.starts_with("<svg") && picture.trim_end().ends_with("</svg>"));
+    assert_eq!(picture.matches("<rect ").count(), names + 2, "{picture}");
+    let _ = std::fs::remove_file(svg);
+}
+
+#[test]
+fn watch_against_fixed_keys_sees_one_key_name_for_the_whole_watch() {
+    let (_s, addr) = ours(&[]);
+    let p = probe(
+        &addr,
+        &["--no-verify", "--watch", "1.5s", "--every", "0.5s"],
+    );
+    p.expect(&[("watch.key_names", "1")]);
+    let oldest: f64 = p
+        .verdict("watch.oldest_accepted")
+        .trim_end_matches('s')
+        .parse()
+        .unwrap();
+    assert!(oldest >= 0.9, "{}", p.out);
+}

@@ -23,7 +23,10 @@ pub struct Probe {
     pub base: ClientConfig,
     pub store: Arc<Steered>,
     pub tries: usize,
-    pool: Vec<ClientTls13Ticket>,
+    /// Unused TLS 1.3 tickets received so far.
+    pub pool: Vec<ClientTls13Ticket>,
+    /// Whether the same TLS 1.3 ticket resumed twice, once that was tried.
+    pub reusable: Option<bool>,
 }
 
 fn mechanism(kind: HandshakeKind) -> Option<ResumptionMechanism> {
@@ -69,6 +72,7 @@ impl Probe {
             store: Arc::new(Steered::default()),
             tries,
             pool: Vec::new(),
+            reusable: None,
         }
     }
 
@@ -80,12 +84,12 @@ impl Probe {
             .with_session_store(Some(self.store.clone() as _))
     }
 
-    fn run(&self, config: &ClientConfig, plan: &Plan<'_>) -> Result<Done, Failure> {
+    pub fn run(&self, config: &ClientConfig, plan: &Plan<'_>) -> Result<Done, Failure> {
         connect(&self.target, &Arc::new(config.clone()), plan)
     }
 
     /// A TLS 1.3 connection offering `ticket`; the tickets it receives go to the pool.
-    fn tls13(
+    pub fn tls13(
         &mut self,
         config: &ClientConfig,
         ticket: Option<ClientTls13Ticket>,
@@ -343,6 +347,9 @@ impl Probe {
             if let Ok(done) = self.tls13(&config, Some(copy13(&ticket)), &Plan::default()) {
                 *r = done.kind.is_resumed();
             }
+        }
+        if resumed[0] {
+            self.reusable = Some(resumed[1]);
         }
         let row = match resumed {
             [false, _] => Row::new("tls13.ticket_reuse", "n/a", "the ticket did not resume at all"),

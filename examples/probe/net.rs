@@ -38,7 +38,6 @@ pub struct Plan<'a> {
 #[derive(Debug)]
 pub struct Done {
     pub kind: HandshakeKind,
-    pub version: Option<TlsVersion>,
     pub suite: String,
     pub alpn: Option<Vec<u8>>,
     pub tickets: usize,
@@ -190,7 +189,6 @@ pub fn connect(
     };
     Ok(Done {
         kind: conn.handshake_kind().unwrap_or(HandshakeKind::Full),
-        version: conn.protocol_version(),
         suite,
         alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
         tickets: conn.tickets_received(),
