@@ -341,3 +341,42 @@ fn watch_against_fixed_keys_sees_one_key_name_for_the_whole_watch() {
         .unwrap();
     assert!(oldest >= 0.9, "{}", p.out);
 }
+
+/// `examples/rustls_server` (feature `rustls`) on a free port; `extra` flags.
+#[cfg(feature = "rustls")]
+fn rustls_server(extra: &[&str]) -> (Server, String) {
+    let mut child = Command::new(peers::example_binary("rustls_server"))
+        .args(["--port", "0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run examples/rustls_server (cargo test --features rustls builds it)");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 && !line.contains("listening on") {
+        line.clear();
+    }
+    let addr = line.trim().rsplit(' ').next().unwrap().to_owned();
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (Server(child), addr)
+}
+
+#[cfg(feature = "rustls")]
+#[test]
+fn rustls_server_stateless_and_stateful_tickets() {
+    let (_s, addr) = rustls_server(&[]);
+    probe(&addr, &["--no-verify"]).expect(&[
+        ("tls13.psk_dhe_ke", "resumes"),
+        ("tls13.psk_ke", "refused"),
+        ("tls13.ticket_reuse", "reusable"),
+        ("tls12.session_id", "resumes"),
+        ("tls12.ticket", "resumes"),
+    ]);
+    let (_s, addr) = rustls_server(&["--stateful"]);
+    probe(&addr, &["--no-verify"]).expect(&[
+        ("tls13.psk_dhe_ke", "resumes"),
+        ("tls13.ticket_reuse", "single-use"),
+        ("tls12.session_id", "resumes"),
+    ]);
+}
