@@ -150,23 +150,7 @@ pub fn connect(
             }
             return Err(Failure::Closed);
         }
-        let mut data = &buf[..n];
-        while !data.is_empty() {
-            let taken = conn.read_tls(data);
-            data = &data[taken..];
-            if let Err(e) = conn.process(clock.now()) {
-                let mut out = Vec::new();
-                conn.write_tls(&mut out);
-                let _ = stream.write_all(&out);
-                return Err(Failure::Tls(e.to_string()));
-            }
-            if taken == 0 {
-                break;
-            }
-        }
-        let mut out = Vec::new();
-        conn.write_tls(&mut out);
-        stream.write_all(&out).map_err(io_failure)?;
+        feed(&mut conn, &mut stream, &buf[..n], clock.now())?;
         if handshake_end.is_none() && !conn.is_handshaking() {
             handshake_end = Some(Instant::now());
             let tls13 = conn.protocol_version() == Some(TlsVersion::Tls13);
@@ -196,6 +180,32 @@ pub fn connect(
         identical,
         early_sent,
     })
+}
+
+/// Hands `data` to the connection and sends what it answers; a TLS error's alert is sent
+/// before the error is returned.
+fn feed(
+    conn: &mut ClientConnection,
+    stream: &mut TcpStream,
+    mut data: &[u8],
+    now: Timestamp,
+) -> Result<(), Failure> {
+    while !data.is_empty() {
+        let taken = conn.read_tls(data);
+        data = &data[taken..];
+        if let Err(e) = conn.process(now) {
+            let mut out = Vec::new();
+            conn.write_tls(&mut out);
+            let _ = stream.write_all(&out);
+            return Err(Failure::Tls(e.to_string()));
+        }
+        if taken == 0 {
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    conn.write_tls(&mut out);
+    stream.write_all(&out).map_err(io_failure)
 }
 
 fn io_failure(e: std::io::Error) -> Failure {
