@@ -34,8 +34,8 @@ mod net;
 mod report;
 #[path = "probe/store.rs"]
 mod store;
-#[path = "probe/svg.rs"]
-mod svg;
+#[path = "probe/timeline.rs"]
+mod timeline;
 #[path = "probe/watch.rs"]
 mod watch;
 
@@ -248,7 +248,7 @@ fn probe(args: &Args) -> Result<Vec<Row>, Vec<Row>> {
         rows.extend(watch::rows(&tl));
         if let Some(file) = &args.svg {
             let title = format!("ticket keys and exposure of {}", args.target);
-            let row = match std::fs::write(file, svg::timeline(&title, &tl)) {
+            let row = match std::fs::write(file, timeline::svg(&title, &tl)) {
                 Ok(()) => Row::new("watch.svg", "written", file.clone()),
                 Err(e) => Row::new("watch.svg", "error", format!("{file}: {e}")),
             };

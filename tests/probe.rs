@@ -2,6 +2,10 @@
 //! known configurations and `openssl s_server`; each verdict must match the configuration.
 
 mod peers;
+// The probe's timeline and SVG writer, with their unit tests.
+#[allow(dead_code)]
+#[path = "../examples/probe/timeline.rs"]
+mod timeline;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -12,53 +12,7 @@ use crate::checks::{key_name, Probe};
 use crate::net::Plan;
 use crate::report::Row;
 use crate::store::{copy12, copy13};
-
-/// One ticket key name: when it was first and last seen, in seconds from the start.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Seen {
-    pub name: String,
-    pub first: f64,
-    pub last: f64,
-}
-
-/// What a watch found.
-#[derive(Debug, Default)]
-pub struct Timeline {
-    /// Key names in order of first sighting.
-    pub keys: Vec<Seen>,
-    /// The age (s) of the oldest TLS 1.3 / TLS 1.2 ticket the server still accepted.
-    pub oldest13: Option<f64>,
-    pub oldest12: Option<f64>,
-    /// The youngest age (s) at which a kept ticket was refused.
-    pub first_refused: Option<f64>,
-    /// The lifetime the server advertised (TLS 1.3 `ticket_lifetime`, else the TLS 1.2 hint).
-    pub advertised: Option<u32>,
-    /// How long the watch lasted, and its interval (s).
-    pub span: f64,
-    pub every: f64,
-}
-
-impl Timeline {
-    fn saw(&mut self, ticket: &[u8], at: f64) {
-        let name = key_name(ticket);
-        match self.keys.iter_mut().find(|k| k.name == name) {
-            Some(k) => k.last = at,
-            None => self.keys.push(Seen {
-                name,
-                first: at,
-                last: at,
-            }),
-        }
-    }
-
-    /// The oldest accepted ticket of either version.
-    pub fn oldest(&self) -> Option<f64> {
-        match (self.oldest13, self.oldest12) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        }
-    }
-}
+use crate::timeline::Timeline;
 
 struct Kept13 {
     issued: f64,
@@ -160,7 +114,7 @@ fn retry13(
     }
     kept.retain(|k| !k.tickets.is_empty());
     for t in std::mem::take(&mut probe.pool) {
-        tl.saw(&t.ticket, now);
+        tl.saw(key_name(&t.ticket), now);
     }
 }
 
@@ -180,7 +134,7 @@ fn full13(
     }
     let tickets = std::mem::take(&mut probe.pool);
     for t in &tickets {
-        tl.saw(&t.ticket, now);
+        tl.saw(key_name(&t.ticket), now);
         tl.advertised = Some(t.state.lifetime_secs);
     }
     if !tickets.is_empty() {
@@ -207,7 +161,7 @@ fn retry12(
             .is_ok_and(|d| d.kind.is_resumed());
         for s in probe.store.drain12() {
             if let Some(t) = &s.ticket {
-                tl.saw(t, now);
+                tl.saw(key_name(t), now);
             }
         }
         if resumed {
@@ -233,7 +187,7 @@ fn full12(
     }
     for session in probe.store.drain12() {
         if let Some(t) = &session.ticket {
-            tl.saw(t, now);
+            tl.saw(key_name(t), now);
             if tl.advertised.is_none() {
                 tl.advertised = Some(session.state.lifetime_secs);
             }

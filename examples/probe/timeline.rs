@@ -1,9 +1,55 @@
-//! The exposure timeline as a small SVG: one bar per ticket key name (first to last seen),
-//! a bar for the oldest ticket still accepted and one for the advertised lifetime.
+//! The exposure timeline a watch finds, and its picture as a small SVG: one bar per ticket
+//! key name (first to last seen), a bar for the oldest ticket still accepted and one for the
+//! advertised lifetime. Only `std`: the tests include this file as it is.
 
 use std::fmt::Write as _;
 
-use crate::watch::Timeline;
+/// One ticket key name: when it was first and last seen, in seconds from the start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Seen {
+    pub name: String,
+    pub first: f64,
+    pub last: f64,
+}
+
+/// What a watch found.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    /// Key names in order of first sighting.
+    pub keys: Vec<Seen>,
+    /// The age (s) of the oldest TLS 1.3 / TLS 1.2 ticket the server still accepted.
+    pub oldest13: Option<f64>,
+    pub oldest12: Option<f64>,
+    /// The youngest age (s) at which a kept ticket was refused.
+    pub first_refused: Option<f64>,
+    /// The lifetime the server advertised (TLS 1.3 `ticket_lifetime`, else the TLS 1.2 hint).
+    pub advertised: Option<u32>,
+    /// How long the watch lasted, and its interval (s).
+    pub span: f64,
+    pub every: f64,
+}
+
+impl Timeline {
+    /// Notes key `name` seen at `at`.
+    pub fn saw(&mut self, name: String, at: f64) {
+        match self.keys.iter_mut().find(|k| k.name == name) {
+            Some(k) => k.last = at,
+            None => self.keys.push(Seen {
+                name,
+                first: at,
+                last: at,
+            }),
+        }
+    }
+
+    /// The oldest accepted ticket of either version.
+    pub fn oldest(&self) -> Option<f64> {
+        match (self.oldest13, self.oldest12) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
 
 const WIDTH: f64 = 800.0;
 const LEFT: f64 = 260.0;
@@ -18,7 +64,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// The picture of `tl`, titled `title`.
-pub fn timeline(title: &str, tl: &Timeline) -> String {
+pub fn svg(title: &str, tl: &Timeline) -> String {
     let oldest = tl.oldest().unwrap_or(0.0);
     let advertised = tl.advertised.map_or(0.0, f64::from);
     // The axis spans the watch, or the longest bar when that is longer.
@@ -93,7 +139,6 @@ pub fn timeline(title: &str, tl: &Timeline) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::watch::Seen;
 
     fn sample() -> Timeline {
         Timeline {
@@ -120,7 +165,7 @@ mod tests {
 
     #[test]
     fn one_bar_per_key_plus_oldest_and_lifetime_and_balanced_tags() {
-        let svg = timeline("probe <a&b>", &sample());
+        let svg = svg("probe <a&b>", &sample());
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<rect ").count(), 4, "{svg}");
@@ -132,7 +177,7 @@ mod tests {
 
     #[test]
     fn bars_scale_to_the_axis_and_stay_inside_the_picture() {
-        let svg = timeline("t", &sample());
+        let svg = svg("t", &sample());
         for rect in svg.lines().filter(|l| l.starts_with("<rect")) {
             let num = |attr: &str| -> f64 {
                 let from = rect.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
@@ -155,7 +200,7 @@ mod tests {
 
     #[test]
     fn an_empty_watch_still_draws_a_valid_picture() {
-        let svg = timeline("t", &Timeline::default());
+        let svg = svg("t", &Timeline::default());
         assert_eq!(svg.matches("<rect ").count(), 2);
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
     }
