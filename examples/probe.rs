@@ -232,6 +232,7 @@ fn probe(args: &Args) -> Result<Vec<Row>, Vec<Row>> {
     let mut probe = Probe::new(target, base, args.tries);
     let tls13 = probe.tls13_basics(&mut rows).map_err(|()| rows.clone())?;
     if tls13 {
+        probe.tls13_groups(&mut rows);
         probe.tls13_resume(&mut rows);
         probe.tls13_psk_ke(&mut rows);
         probe.tls13_reuse(&mut rows);

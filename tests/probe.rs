@@ -111,6 +111,7 @@ fn defaults_resume_every_way_refuse_psk_ke_and_the_probe_is_fast() {
         ("certificate", "pinned"),
         ("tls13", "supported"),
         ("tls13.tickets", "issued"),
+        ("tls13.groups", "3/3"),
         ("tls13.psk_dhe_ke", "resumes"),
         ("tls13.psk_ke", "refused"),
         ("tls13.ticket_reuse", "reusable"),
@@ -269,6 +270,20 @@ fn openssl_default_and_no_ticket_and_no_cache() {
     let s = openssl(&["-www", "-no_cache"]).unwrap();
     probe_pinned(&s.addr.to_string())
         .expect(&[("tls12.session_id", "no"), ("tls12.ticket", "resumes")]);
+}
+
+#[test]
+fn openssl_groups_each_offered_alone() {
+    let Some(s) = openssl(&["-www", "-groups", "P-384:P-256"]) else {
+        return;
+    };
+    let p = probe_pinned(&s.addr.to_string());
+    p.expect(&[("tls13.groups", "2/3")]);
+    assert!(
+        p.out.contains("completes with: Secp256r1, Secp384r1"),
+        "{}",
+        p.out
+    );
 }
 
 #[test]

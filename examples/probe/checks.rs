@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 #[allow(deprecated)] // ring keeps its fixed-bytes generator under a deprecated module.
 use ring::test::rand::FixedByteRandom;
+use tls_resumption::crypto::kx::KxGroup;
 use tls_resumption::store::{ClientTls12Session, ClientTls13Ticket};
 use tls_resumption::{
     ClientConfig, EarlyDataStatus, HandshakeKind, ResumptionMechanism, TlsVersion,
@@ -152,6 +153,25 @@ impl Probe {
         let verdict = if done.tickets > 0 { "issued" } else { "none" };
         rows.push(Row::new("tls13.tickets", verdict, detail));
         Ok(true)
+    }
+
+    /// The key-exchange groups a TLS 1.3 handshake completes with, each offered alone.
+    pub fn tls13_groups(&mut self, rows: &mut Vec<Row>) {
+        let mut accepted = Vec::new();
+        for group in KxGroup::ALL {
+            let config = self.config(&[TlsVersion::Tls13]).with_groups(&[group]);
+            if self.tls13(&config, None, &Plan::default()).is_ok() {
+                accepted.push(format!("{group:?}"));
+            }
+        }
+        rows.push(Row::new(
+            "tls13.groups",
+            format!("{}/{}", accepted.len(), KxGroup::ALL.len()),
+            format!(
+                "each offered alone, completes with: {}",
+                accepted.join(", ")
+            ),
+        ));
     }
 
     /// TLS 1.2 basics (suite, EMS, ALPN). `Some(config)` is the configuration that worked.
