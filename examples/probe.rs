@@ -4,7 +4,8 @@
 //! byte-for-byte replay of it is accepted again.
 //!
 //! ```text
-//! cargo run --release --example probe -- HOST:PORT [--server-name NAME] [--ca FILE | --no-verify]
+//! cargo run --release --example probe -- HOST:PORT [--server-name NAME]
+//!     [--ca FILE | --pin FILE | --no-verify]
 //!     [--alpn h2,http/1.1] [--tries K] [--timeout SECS] [--json]
 //!     [--watch DURATION --every INTERVAL] [--svg FILE]
 //! ```
@@ -18,10 +19,10 @@
 //! each was first and last seen, and the age of the oldest ticket the server still accepts.
 //! A progress line is shown on a terminal. `--svg FILE` draws that timeline.
 //!
-//! Certificates: `--ca FILE` pins the certificates in FILE — the server's end-entity
-//! certificate must be one of them, byte for byte (the crate's `PinnedCertificates`; no chain
-//! is built, so pass the server's own certificate). `--no-verify` accepts any certificate and
-//! the report says "certificate not verified".
+//! Certificates: `--ca FILE` validates the server's chain up to a CA certificate in FILE, for
+//! the server name, with rustls-webpki; `--pin FILE` instead trusts exactly the end-entity
+//! certificates in FILE (the crate's `PinnedCertificates`); `--no-verify` accepts any
+//! certificate and the report says "certificate not verified".
 //!
 //! Every connection has a deadline (`--timeout`, 3 s by default): an unreachable host, a port
 //! that does not speak TLS, a server closing mid-handshake or one that stalls each end as a row.
@@ -38,6 +39,8 @@ mod store;
 mod timeline;
 #[path = "probe/watch.rs"]
 mod watch;
+#[path = "probe/webpki.rs"]
+mod webpki_verifier;
 
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
@@ -73,6 +76,7 @@ struct Args {
     target: String,
     name: Option<String>,
     ca: Option<String>,
+    pin: Option<String>,
     no_verify: bool,
     alpn: Vec<String>,
     tries: usize,
@@ -104,6 +108,7 @@ fn parse() -> Result<Args, String> {
         target: String::new(),
         name: None,
         ca: None,
+        pin: None,
         no_verify: false,
         alpn: Vec::new(),
         tries: 3,
@@ -118,6 +123,7 @@ fn parse() -> Result<Args, String> {
         match arg.as_str() {
             "--server-name" => a.name = Some(value()?),
             "--ca" => a.ca = Some(value()?),
+            "--pin" => a.pin = Some(value()?),
             "--no-verify" => a.no_verify = true,
             "--alpn" => a.alpn = value()?.split(',').map(str::to_owned).collect(),
             "--tries" => a.tries = value()?.parse().map_err(|e| format!("--tries: {e}"))?,
@@ -145,8 +151,8 @@ fn parse() -> Result<Args, String> {
     if a.target.is_empty() {
         return Err("HOST:PORT is required".into());
     }
-    if a.ca.is_some() == a.no_verify {
-        return Err("give exactly one of --ca FILE and --no-verify".into());
+    if usize::from(a.ca.is_some()) + usize::from(a.pin.is_some()) + usize::from(a.no_verify) != 1 {
+        return Err("give exactly one of --ca FILE, --pin FILE and --no-verify".into());
     }
     Ok(a)
 }
@@ -172,28 +178,14 @@ fn main() {
 /// All the checks; `Err` carries the rows gathered before the server turned out unprobeable.
 fn probe(args: &Args) -> Result<Vec<Row>, Vec<Row>> {
     let mut rows = Vec::new();
-    let verifier: Arc<dyn ServerCertVerifier> = match &args.ca {
-        Some(file) => match load_ca(file) {
-            Ok(certs) => {
-                rows.push(Row::new(
-                    "certificate",
-                    "pinned",
-                    format!("end-entity certificate must be one of {file}"),
-                ));
-                Arc::new(PinnedCertificates::new(certs))
-            }
-            Err(e) => {
-                rows.push(Row::new("certificate", "error", e));
-                return Err(rows);
-            }
-        },
-        None => {
-            rows.push(Row::new(
-                "certificate",
-                "not-verified",
-                "certificate not verified (--no-verify)",
-            ));
-            Arc::new(NoVerify)
+    let verifier = match verifier(args) {
+        Ok((verifier, row)) => {
+            rows.push(row);
+            verifier
+        }
+        Err(row) => {
+            rows.push(row);
+            return Err(rows);
         }
     };
     let addr = match args.target.to_socket_addrs().map(|mut a| a.next()) {
@@ -257,6 +249,36 @@ fn probe(args: &Args) -> Result<Vec<Row>, Vec<Row>> {
         }
     }
     Ok(rows)
+}
+
+/// The verifier the command line asks for, and the row saying what it checks.
+fn verifier(args: &Args) -> Result<(Arc<dyn ServerCertVerifier>, Row), Row> {
+    let error = |e: String| Row::new("certificate", "error", e);
+    if let Some(file) = &args.ca {
+        let validator = webpki_verifier::PathValidator::new(&load_ca(file).map_err(error)?)
+            .map_err(|e| error(format!("{file}: {e}")))?;
+        let row = Row::new(
+            "certificate",
+            "verified",
+            format!("chain validated up to a CA in {file}"),
+        );
+        return Ok((Arc::new(validator), row));
+    }
+    if let Some(file) = &args.pin {
+        let pinned = PinnedCertificates::new(load_ca(file).map_err(error)?);
+        let row = Row::new(
+            "certificate",
+            "pinned",
+            format!("end-entity certificate must be one of {file}"),
+        );
+        return Ok((Arc::new(pinned), row));
+    }
+    let row = Row::new(
+        "certificate",
+        "not-verified",
+        "certificate not verified (--no-verify)",
+    );
+    Ok((Arc::new(NoVerify), row))
 }
 
 fn load_ca(file: &str) -> Result<Vec<CertificateDer<'static>>, String> {

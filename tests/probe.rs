@@ -99,8 +99,9 @@ fn probe(addr: &str, extra: &[&str]) -> Probed {
     }
 }
 
+/// Probes with the server's chain validated up to the test CA.
 fn probe_pinned(addr: &str) -> Probed {
-    probe(addr, &["--ca", &pki("server.pem")])
+    probe(addr, &["--ca", &pki("ca.pem")])
 }
 
 #[test]
@@ -108,7 +109,7 @@ fn defaults_resume_every_way_refuse_psk_ke_and_the_probe_is_fast() {
     let (_s, addr) = ours(&[]);
     let p = probe_pinned(&addr);
     p.expect(&[
-        ("certificate", "pinned"),
+        ("certificate", "verified"),
         ("tls13", "supported"),
         ("tls13.tickets", "issued"),
         ("tls13.groups", "3/3"),
@@ -398,4 +399,28 @@ fn rustls_server_stateless_and_stateful_tickets() {
         ("tls13.ticket_reuse", "single-use"),
         ("tls12.session_id", "resumes"),
     ]);
+}
+
+#[test]
+fn certificates_are_validated_to_the_ca_pinned_or_refused() {
+    let (_s, addr) = ours(&[]);
+    probe(&addr, &["--pin", &pki("server.pem")])
+        .expect(&[("certificate", "pinned"), ("tls13", "supported")]);
+    // A CA that did not issue the server's certificate.
+    let other = probe(&addr, &["--ca", &pki("server-rsa-self.pem")]);
+    other.expect(&[("certificate", "verified"), ("tls13", "failed")]);
+    assert!(other.out.contains("not trusted"), "{}", other.out);
+    // The right CA, the wrong name.
+    let out = Command::new(peers::example_binary("probe"))
+        .args([
+            &addr,
+            "--server-name",
+            "example.com",
+            "--ca",
+            &pki("ca.pem"),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("not valid for this server name"), "{text}");
 }
