@@ -424,3 +424,20 @@ fn certificates_are_validated_to_the_ca_pinned_or_refused() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("not valid for this server name"), "{text}");
 }
+
+#[test]
+fn a_single_version_server_is_probed_in_the_version_it_speaks() {
+    let (_s, addr) = ours(&["--tls12"]);
+    probe_pinned(&addr).expect(&[
+        ("tls13", "failed"),
+        ("tls12", "supported"),
+        ("tls12.session_id", "resumes"),
+        ("tls12.ticket", "resumes"),
+    ]);
+    let (_s, addr) = ours(&["--tls13"]);
+    probe_pinned(&addr).expect(&[
+        ("tls13", "supported"),
+        ("tls13.psk_dhe_ke", "resumes"),
+        ("tls12", "failed"),
+    ]);
+}
