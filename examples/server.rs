@@ -5,6 +5,7 @@
 //! cargo run --release --example server -- --listen 127.0.0.1:4433 --cert cert.pem --key key.pem \
 //!     [--tls13|--tls12] [--no-tickets] [--no-session-cache] [--allow-psk-ke] [--allow-no-ems] \
 //!     [--early-data BYTES] [--keylog FILE] [--alpn h2,http/1.1] [--vhost NAME:CERT:KEY]...
+//!     [--rotation-period SECS --decrypt-window SECS] [--no-replay-guard]
 //! ```
 //!
 //! `--alpn` lists the application protocols (RFC 7301) the server speaks, most preferred
@@ -15,6 +16,12 @@
 //! `-no_ticket` does for TLS 1.3; with `--no-session-cache` as well, no tickets are issued.
 //! `--allow-no-ems` serves TLS 1.2 clients without extended master secret (refused by default).
 //! `--keylog FILE` (or `SSLKEYLOGFILE`) writes NSS key-log lines.
+//!
+//! `--rotation-period SECS` / `--decrypt-window SECS` seal stateless tickets under a
+//! `RotatingSealer` with that schedule (a new key every period, each opening tickets for the
+//! window), so a short schedule can be watched from outside (`examples/probe --watch`).
+//! `--no-replay-guard` is for testing probes only: it accepts every 0-RTT attempt, replays
+//! included, as a server without anti-replay would.
 //!
 //! Virtual hosts: `--vhost NAME:CERT:KEY` (repeatable) answers a client asking for NAME
 //! (server_name) with that certificate chain and key; every other name gets `--cert`/`--key`.
@@ -35,11 +42,12 @@ use std::time::Duration;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tls_resumption::antireplay::{ReplayGuard, StrikeRegister};
+use tls_resumption::antireplay::{EarlyDataAttempt, ReplayGuard, StrikeRegister, Verdict};
 use tls_resumption::kdf::tls13::CipherSuite;
 use tls_resumption::keylog::{KeyLog, KeyLogFile};
 use tls_resumption::store::{MemoryCache, SessionCache};
 use tls_resumption::ticket::{RotatingSealer, Schedule};
+use tls_resumption::time::Timestamp;
 use tls_resumption::{
     HandshakeKind, ServerConfig, ServerConnection, TicketMode, TlsVersion, VirtualHost,
 };
@@ -60,6 +68,7 @@ fn run() -> Result<(), String> {
     let (mut redis, mut fleet_key) = (None, None);
     let mut vhosts = Vec::new();
     let mut alpn: Vec<String> = Vec::new();
+    let (mut rotation, mut window, mut no_guard) = (None, None, false);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -78,6 +87,9 @@ fn run() -> Result<(), String> {
             "--fleet-key" => fleet_key = Some(value()?),
             "--vhost" => vhosts.push(value()?),
             "--alpn" => alpn = value()?.split(',').map(str::to_owned).collect(),
+            "--rotation-period" => rotation = Some(secs(&value()?, "--rotation-period")?),
+            "--decrypt-window" => window = Some(secs(&value()?, "--decrypt-window")?),
+            "--no-replay-guard" => no_guard = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -100,6 +112,11 @@ fn run() -> Result<(), String> {
         config = config
             .with_tickets(TicketMode::Stateless(f.sealer.clone()))
             .with_session_cache(Some(cache.clone()));
+    }
+    if let Some(schedule) = schedule(rotation, window) {
+        let sealer =
+            RotatingSealer::new(config.clock().clone(), schedule).map_err(|e| e.to_string())?;
+        config = config.with_tickets(TicketMode::Stateless(Arc::new(sealer)));
     }
     config = match (no_tickets, no_cache) {
         (false, _) => config,
@@ -125,6 +142,7 @@ fn run() -> Result<(), String> {
         .with_require_extended_master_secret(require_ems);
     if early > 0 {
         let guard: Arc<dyn ReplayGuard> = match &fleet {
+            _ if no_guard => Arc::new(NoReplayGuard),
             Some(f) => f.replay_guard.clone(),
             None => Arc::new(StrikeRegister::new(100_000, Duration::from_secs(10))),
         };
@@ -157,6 +175,35 @@ fn run() -> Result<(), String> {
         });
     }
     Ok(())
+}
+
+/// `--no-replay-guard`: takes every 0-RTT attempt as fresh. Only for testing that a probe
+/// sees replays accepted; a real server must keep a guard.
+struct NoReplayGuard;
+
+impl ReplayGuard for NoReplayGuard {
+    fn check_and_record(&self, _: &EarlyDataAttempt<'_>, _: Timestamp) -> Verdict {
+        Verdict::Fresh
+    }
+}
+
+/// Whole or fractional seconds.
+fn secs(text: &str, flag: &str) -> Result<Duration, String> {
+    let secs: f64 = text.parse().map_err(|e| format!("{flag}: {e}"))?;
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{flag}: {e}"))
+}
+
+/// The ticket-key schedule of `--rotation-period` / `--decrypt-window`, if either is given
+/// (the other keeps its default).
+fn schedule(rotation: Option<Duration>, window: Option<Duration>) -> Option<Schedule> {
+    if rotation.is_none() && window.is_none() {
+        return None;
+    }
+    let default = Schedule::default();
+    Some(Schedule {
+        rotation_period: rotation.unwrap_or(default.rotation_period),
+        decrypt_window: window.unwrap_or(default.decrypt_window),
+    })
 }
 
 /// Reads a PEM certificate chain and private key.
