@@ -65,8 +65,9 @@ fn retried(server: &Arc<ServerConfig>) -> (ClientConnection, ServerConnection, V
 fn a_stateless_retry_cookie_is_echoed_and_the_handshake_completes_rfc8446_4_2_2() {
     let s = stateless_server(7);
     let (mut client, mut server, cookie, second) = retried(&s);
-    // Suite, group, flags, time, hash length, SHA-256 of the first hello, 32-byte tag.
-    assert_eq!(cookie.len(), 1 + 2 + 2 + 1 + 8 + 1 + 32 + 32);
+    // Version, suite, group, flags, time, server name digest, hash length, SHA-256 of the
+    // first hello, 32-byte tag.
+    assert_eq!(cookie.len(), 1 + 2 + 2 + 1 + 8 + 32 + 1 + 32 + 32);
     ours::feed_server(&mut server, &second, NOW).unwrap();
     ours::pump(&mut client, &mut server, NOW).unwrap();
     assert!(!client.is_handshaking() && !server.is_handshaking());

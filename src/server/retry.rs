@@ -58,6 +58,7 @@ pub(super) fn send_retry(
                 suite,
                 group,
                 offered_early,
+                server_name: cookie::server_name_digest(hello.server_name.as_deref()),
                 hello_hash: hello_hash.as_ref().to_vec(),
             };
             cookie::seal(key, &contents, cx.now)
@@ -101,6 +102,10 @@ pub(super) fn stateless_retry(cx: &mut Context<'_>, hello: &Hello) -> Result<Opt
     let contents = cookie::open(key, cookie, cx.now)?;
     if !cx.config.suites.contains(&contents.suite) || !cx.config.groups.contains(&contents.group) {
         return Err(PeerMisbehaved::IllegalParameter("cookie of another configuration").into());
+    }
+    // RFC 8446 §4.1.2: the host was resolved from this hello; it must be the first's.
+    if contents.server_name != cookie::server_name_digest(hello.server_name.as_deref()) {
+        return Err(PeerMisbehaved::IllegalParameter("server_name changed after retry").into());
     }
     let mut transcript = Transcript::after_retry_hash(contents.suite.hash(), &contents.hello_hash);
     let retry = encode_retry(
