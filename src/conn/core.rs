@@ -410,6 +410,12 @@ impl Core {
         self.sent_compat_ccs = true;
     }
 
+    /// How many change_cipher_spec records were dropped so far (TLS 1.3 rules, RFC 8446 §5):
+    /// read when the first ClientHello arrives, any counted came before it.
+    pub(crate) fn change_cipher_specs_received(&self) -> usize {
+        self.change_cipher_specs
+    }
+
     /// Accepts the peer's dummy change_cipher_spec before the first handshake message (a
     /// stateless server's second ClientHello may be its first).
     pub(crate) fn allow_change_cipher_spec_before_hello(&mut self) {

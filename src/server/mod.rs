@@ -215,7 +215,8 @@ impl ServerConnection {
         let mut core = Core::new();
         if config.retry_cookie_key.is_some() {
             // A stateless server cannot tell the client's dummy change_cipher_spec before a
-            // second ClientHello from one before a first (RFC 8446 §5).
+            // second ClientHello from one before a first (RFC 8446 §5) until the hello
+            // arrives: only one with a valid cookie may follow it (`hello.rs`).
             core.allow_change_cipher_spec_before_hello();
         }
         Self {

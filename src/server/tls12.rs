@@ -83,6 +83,8 @@ impl State {
 /// Answers the ClientHello (RFC 5246 §7.4.1.3), with an abbreviated handshake when the
 /// offered session is usable.
 pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error> {
+    // No cookie takes a TLS 1.2 hello past a change_cipher_spec before it.
+    super::hello::check_change_cipher_spec_before_hello(cx.core, false)?;
     let hello = &parsed.hello;
     cx.core.set_tls12();
     let config = cx.config;

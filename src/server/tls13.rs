@@ -81,6 +81,7 @@ impl State {
 /// Answers the first ClientHello, which the front chose TLS 1.3 for.
 pub(super) fn start(cx: &mut Context<'_>, hello: Hello) -> Result<State, Error> {
     let retry = stateless_retry(cx, &hello)?;
+    super::hello::check_change_cipher_spec_before_hello(cx.core, retry.is_some())?;
     ExpectClientHello { retry }.handle(cx, hello)
 }
 
