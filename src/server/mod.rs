@@ -239,7 +239,7 @@ impl ServerConnection {
     /// [`write_tls`](Self::write_tls), and every later call returns the same error.
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
         let result = self.front.process(&self.config, now);
-        if result.is_err() {
+        if result.is_err() && !self.front.core.ended_by_warning() {
             self.front.outcome.resumable.forget();
         }
         result
