@@ -268,4 +268,51 @@ mod tests {
         assert!(b.take(&id).unwrap().is_none());
         assert!(a.take(&id).unwrap().is_some());
     }
+
+    /// The default host's caches are namespaced too: a session a named host keeps in a
+    /// cache it shares with the default host (TLS 1.2 sessions or stateful tickets) is not
+    /// found by the default host under the key it is stored at, which a client could offer
+    /// as its session ID or ticket.
+    #[test]
+    fn the_default_host_does_not_find_a_named_hosts_session_in_a_shared_cache() {
+        use rustls_pki_types::pem::PemObject;
+        let cert =
+            CertificateDer::from_pem_slice(include_bytes!("../../tests/data/pki/server.pem"))
+                .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("../../tests/data/pki/server.key"))
+            .unwrap();
+        let shared: Arc<dyn SessionCache> = Arc::new(MemoryCache::new(8));
+        let stateful = TicketMode::Stateful {
+            cache: shared.clone(),
+            lifetime: Duration::from_secs(60),
+        };
+        let host = VirtualHost::new(vec![cert.clone()], &key)
+            .unwrap()
+            .with_session_cache(Some(shared.clone()))
+            .with_tickets(stateful.clone());
+        let config = ServerConfig::new(vec![cert], &key)
+            .unwrap()
+            .with_session_cache(Some(shared.clone()))
+            .with_tickets(stateful)
+            .with_virtual_host("a.example", host);
+        let caches = |name: Option<&str>| {
+            let host = config.resolve_host(name);
+            let TicketMode::Stateful { cache, .. } = &host.tickets else {
+                panic!("stateful tickets");
+            };
+            [host.session_cache.clone().unwrap(), cache.clone()]
+        };
+        let id = [1u8; 32];
+        let stored_at = NamespacedCache::new("a.example", shared.clone()).key(&id);
+        for (named, default) in caches(Some("a.example")).iter().zip(caches(None)) {
+            named
+                .put(&id, &state(), Timestamp::from_secs(u64::MAX / 2))
+                .unwrap();
+            assert!(shared.get(stored_at.as_ref()).unwrap().is_some());
+            assert!(named.get(&id).unwrap().is_some());
+            assert!(default.get(stored_at.as_ref()).unwrap().is_none());
+            assert!(default.get(&id).unwrap().is_none());
+            named.remove(&id).unwrap();
+        }
+    }
 }
