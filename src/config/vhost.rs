@@ -9,7 +9,8 @@
 //!
 //! Each name keys its sessions apart: a fresh [`VirtualHost`] has its own random ticket key
 //! and its own in-memory cache, and a cache added under a name is namespaced
-//! ([`NamespacedCache`]), so even a cache shared between names (a fleet's Redis cache) never
+//! ([`NamespacedCache`]), as are the default host's (under a fixed label no name can take),
+//! so even a cache shared between names and the default host (a fleet's Redis cache) never
 //! finds one name's session under another's session ID or ticket.
 
 use std::sync::Arc;
@@ -102,15 +103,10 @@ impl VirtualHost {
     /// This host with its caches (session cache and stateful ticket cache) namespaced
     /// under `name`.
     pub(super) fn namespaced(mut self, name: &str) -> Self {
-        if let Some(cache) = self.session_cache.take() {
-            self.session_cache = Some(Arc::new(NamespacedCache::new(name, cache)));
-        }
-        if let TicketMode::Stateful { cache, lifetime } = self.tickets {
-            self.tickets = TicketMode::Stateful {
-                cache: Arc::new(NamespacedCache::new(name, cache)),
-                lifetime,
-            };
-        }
+        self.session_cache = self
+            .session_cache
+            .map(|cache| namespaced_cache(name, cache));
+        self.tickets = namespaced_tickets(name, self.tickets);
         self
     }
 }
@@ -124,7 +120,8 @@ impl ServerConfig {
     ///
     /// A session never resumes under another name than its own, even where two names share
     /// a certificate: each host has its own ticket key (give each its own sealer), and its
-    /// caches are namespaced by name, so a cache shared between hosts still keeps them apart.
+    /// caches are namespaced by name (the default host's under a fixed label), so a cache
+    /// shared between hosts, the default one included, still keeps them apart.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -178,6 +175,26 @@ impl ServerConfig {
         server_name
             .and_then(|name| self.virtual_hosts.get(&name_key(name)))
             .unwrap_or(&self.host)
+    }
+}
+
+/// The namespace of the default host's caches: a NUL byte is in no host name (RFC 6066 §3
+/// names are DNS host names), so no named host shares it.
+pub(super) const DEFAULT_HOST_NAMESPACE: &str = "\0default host";
+
+/// `cache` seen through the namespace `name`.
+pub(super) fn namespaced_cache(name: &str, cache: Arc<dyn SessionCache>) -> Arc<dyn SessionCache> {
+    Arc::new(NamespacedCache::new(name, cache))
+}
+
+/// `mode` with its stateful ticket cache, if any, seen through the namespace `name`.
+pub(super) fn namespaced_tickets(name: &str, mode: TicketMode) -> TicketMode {
+    match mode {
+        TicketMode::Stateful { cache, lifetime } => TicketMode::Stateful {
+            cache: namespaced_cache(name, cache),
+            lifetime,
+        },
+        other => other,
     }
 }
 
