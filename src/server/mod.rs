@@ -337,8 +337,12 @@ impl ServerConnection {
     }
 
     /// The error that ended the connection, if any. A connection that ended with an error
-    /// (a fatal alert sent or received) is not resumable: the server has removed its session
-    /// from the session cache and its stateful tickets (RFC 5246 §7.2.2).
+    /// (a fatal alert sent or received) is not resumable (RFC 5246 §7.2.2): the server has
+    /// removed the session IDs it cached or resumed and its stateful tickets. That is all
+    /// the server can take back: stateless tickets cannot be recalled and stay usable until
+    /// they expire; a client whose store implements
+    /// [`ClientSessionStore::forget`](crate::store::ClientSessionStore::forget) drops them.
+    /// A warning-level alert from the client ends the connection but takes nothing back.
     pub fn error(&self) -> Option<&Error> {
         self.front.core.error()
     }
