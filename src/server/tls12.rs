@@ -367,6 +367,8 @@ pub(super) struct ExpectFinished {
     suite: Tls12CipherSuite,
     master_secret: MasterSecret,
     keys: Option<KeyMaterial>,
+    /// A full handshake: the ID to cache the session under; a resumption: the ID it
+    /// resumed by, if any.
     session_id: Vec<u8>,
     issue_ticket: bool,
     ems: bool,
@@ -390,6 +392,11 @@ impl ExpectFinished {
             verify_data,
         )?;
         self.transcript.add(&message.bytes);
+        if self.keys.is_none() && !self.session_id.is_empty() {
+            // Resumed by this ID: the session is this connection's now (RFC 5246 §7.2.2).
+            let id = core::mem::take(&mut self.session_id);
+            cx.outcome.resumable.session_ids.push(id);
+        }
         if let Some(keys) = self.keys.take() {
             let session = Tls12Session {
                 protocol_version: u16::from(ProtocolVersion::Tls12),
