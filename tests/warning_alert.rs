@@ -141,3 +141,55 @@ fn a_warning_alert_the_client_receives_leaves_the_session_stored_rfc5246_7_2_2()
         assert_eq!(stored.is_some(), kept, "level {level}");
     }
 }
+
+/// RFC 8446 §6: in TLS 1.3 the level field can be ignored; every alert but close_notify and
+/// user_canceled is an error alert closing the connection abortively, and §6.2 asks that the
+/// PSKs of tickets be discarded then. A TLS 1.3 alert sent at warning level still takes the
+/// server's stateful tickets back.
+#[test]
+fn a_tls13_alert_at_warning_level_still_ends_the_sessions_rfc8446_6() {
+    use std::time::Duration;
+    use tls_resumption::crypto::aead::{xor_nonce, AeadKey};
+    use tls_resumption::kdf::tls13::hkdf_expand_label;
+
+    let clock = Arc::new(ManualClock::new(NOW));
+    let cache = Arc::new(MemoryCache::builder().capacity(64).clock(clock).build());
+    let log = Arc::new(RecordingKeyLog::default());
+    let client = Arc::new(
+        ours::client_config("server")
+            .with_versions(&[TlsVersion::Tls13])
+            .with_session_store(Some(Arc::new(MemoryClientStore::new(4, 4)))),
+    );
+    let server = Arc::new(
+        ours::server_config("server")
+            .with_versions(&[TlsVersion::Tls13])
+            .with_tickets(TicketMode::Stateful {
+                cache: cache.clone(),
+                lifetime: Duration::from_secs(3600),
+            })
+            .with_key_log(log.clone()),
+    );
+    let mut c = ClientConnection::new(client, "localhost", NOW).unwrap();
+    let mut s = ServerConnection::new(server);
+    ours::pump(&mut c, &mut s, NOW).unwrap();
+    assert!(!cache.is_empty());
+    // The client's first record under its application traffic secret (RFC 8446 §5.2, §7.3).
+    let suite = s.cipher_suite().unwrap();
+    let secret = log.secrets("CLIENT_TRAFFIC_SECRET_0").pop().unwrap();
+    let mut key = vec![0u8; suite.aead().key_len()];
+    let mut iv = [0u8; 12];
+    hkdf_expand_label(suite.hash(), &secret, b"key", b"", &mut key).unwrap();
+    hkdf_expand_label(suite.hash(), &secret, b"iv", b"", &mut iv).unwrap();
+    let mut inner = vec![WARNING, NO_RENEGOTIATION, 21];
+    let len = (inner.len() + 16) as u16;
+    let mut record = vec![23, 3, 3];
+    record.extend_from_slice(&len.to_be_bytes());
+    AeadKey::new(suite.aead(), &key)
+        .unwrap()
+        .seal_in_place(xor_nonce(&iv, 0), &record, &mut inner)
+        .unwrap();
+    record.extend_from_slice(&inner);
+    let err = ours::feed_server(&mut s, &record, NOW).unwrap_err();
+    assert_eq!(err, ENDED);
+    assert!(cache.is_empty(), "{} tickets left", cache.len());
+}
