@@ -66,8 +66,8 @@ pub(crate) struct Core {
     /// TLS 1.2: the read protection the next change_cipher_spec installs; `None` while no
     /// change_cipher_spec is expected (RFC 5246 §7.1).
     pending_read: Option<RecordProtection>,
-    /// Whether the alert that ended the connection came at warning level: RFC 5246 §7.2.2
-    /// makes a session unresumable after a fatal alert only.
+    /// Whether the alert that ended the connection came at warning level in TLS 1.2:
+    /// RFC 5246 §7.2.2 makes a session unresumable after a fatal alert only.
     ended_by_warning: bool,
 }
 
@@ -291,7 +291,8 @@ impl Core {
             // RFC 8446 §6.1: user_canceled is followed by close_notify; it ends nothing alone.
             AlertDescription::UserCanceled => Ok(()),
             other => {
-                self.ended_by_warning = alert.level == AlertLevel::Warning;
+                // RFC 8446 §6: TLS 1.3 ignores the level; every error alert is fatal.
+                self.ended_by_warning = self.tls12 && alert.level == AlertLevel::Warning;
                 Err(Error::AlertReceived(other))
             }
         }
@@ -417,8 +418,8 @@ impl Core {
         self.sent_compat_ccs = true;
     }
 
-    /// True when the connection ended because the peer sent a warning-level alert, the only
-    /// error that is not fatal (RFC 5246 §7.2.2): what it made resumable stays so.
+    /// True when the connection ended because the peer sent a TLS 1.2 warning-level alert,
+    /// the only error that is not fatal (RFC 5246 §7.2.2): what it made resumable stays so.
     pub(crate) fn ended_by_warning(&self) -> bool {
         self.ended_by_warning && matches!(self.error, Some(Error::AlertReceived(_)))
     }

@@ -342,7 +342,8 @@ impl ServerConnection {
     /// the server can take back: stateless tickets cannot be recalled and stay usable until
     /// they expire; a client whose store implements
     /// [`ClientSessionStore::forget`](crate::store::ClientSessionStore::forget) drops them.
-    /// A warning-level alert from the client ends the connection but takes nothing back.
+    /// A TLS 1.2 warning-level alert from the client ends the connection but takes nothing
+    /// back (TLS 1.3 has no such level, RFC 8446 §6).
     pub fn error(&self) -> Option<&Error> {
         self.front.core.error()
     }
