@@ -349,8 +349,11 @@ impl ServerConfig {
     /// `None` resumes by ticket only. Default: an in-memory cache of 1024 sessions on the
     /// system clock. The cache checks expiry against its own clock, so a cache for a server
     /// driven with another `now` (tests, a [`crate::time::ManualClock`]) should share it.
-    /// This is the default host's cache; each [`VirtualHost`] has its own.
+    /// This is the default host's cache; each [`VirtualHost`] has its own. Like theirs, it
+    /// is namespaced (under a fixed label no server name can take), so a cache shared with
+    /// virtual hosts keeps the default host's sessions apart from theirs.
     pub fn with_session_cache(mut self, cache: Option<Arc<dyn SessionCache>>) -> Self {
+        let cache = cache.map(|c| vhost::namespaced_cache(vhost::DEFAULT_HOST_NAMESPACE, c));
         Arc::make_mut(&mut self.host).session_cache = cache;
         self
     }
@@ -391,8 +394,10 @@ impl ServerConfig {
         self
     }
 
-    /// How tickets are issued (by the default host; each [`VirtualHost`] has its own).
+    /// How tickets are issued (by the default host; each [`VirtualHost`] has its own). A
+    /// stateful ticket cache is namespaced as the session cache is.
     pub fn with_tickets(mut self, mode: TicketMode) -> Self {
+        let mode = vhost::namespaced_tickets(vhost::DEFAULT_HOST_NAMESPACE, mode);
         Arc::make_mut(&mut self.host).tickets = mode;
         self
     }

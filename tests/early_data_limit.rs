@@ -103,3 +103,36 @@ fn early_data_beyond_the_tickets_own_limit_is_refused_after_the_server_raised_it
         AlertDescription::UnexpectedMessage
     );
 }
+
+/// RFC 8446 §4.2.10: a server that refuses 0-RTT skips the early data, up to the size the
+/// client may send. A ticket issued when the server took 40,000 early bytes is refused for
+/// 0-RTT once the limit is lowered to 1,000, but its client may still send up to 40,000: the
+/// server skips all of it and completes the handshake instead of failing on a record it
+/// cannot open (bad_record_mac).
+#[test]
+fn refused_early_data_up_to_the_tickets_own_larger_limit_is_skipped_after_the_server_lowered_its_limit(
+) {
+    let rng = ring::rand::SystemRandom::new();
+    let sealer = AeadSealer::new(
+        TicketKeyMaterial::generate(&rng).unwrap(),
+        Duration::from_secs(3600),
+    )
+    .unwrap();
+    let tickets = TicketMode::Stateless(Arc::new(sealer));
+    let client: Arc<ClientConfig> = Arc::new(
+        ours::client_config("server")
+            .with_session_store(Some(Arc::new(MemoryClientStore::new(4, 4))))
+            .with_early_data(true),
+    );
+    ours::connect(&client, &early_server(40_000, &tickets), NOW, None).unwrap();
+    let lowered = early_server(1_000, &tickets);
+    let mut c = ClientConnection::new(client, "localhost", NOW).unwrap();
+    c.send_early_data(&[b'x'; 36_000]).unwrap();
+    let mut s = ServerConnection::new(lowered);
+    ours::pump(&mut c, &mut s, NOW).expect("refused early data is skipped");
+    assert!(!c.is_handshaking() && !s.is_handshaking());
+    assert!(s.take_early_data().is_empty());
+    c.send_plaintext(b"after").unwrap();
+    ours::pump(&mut c, &mut s, NOW).unwrap();
+    assert_eq!(s.take_plaintext(), b"after");
+}

@@ -65,8 +65,9 @@ fn retried(server: &Arc<ServerConfig>) -> (ClientConnection, ServerConnection, V
 fn a_stateless_retry_cookie_is_echoed_and_the_handshake_completes_rfc8446_4_2_2() {
     let s = stateless_server(7);
     let (mut client, mut server, cookie, second) = retried(&s);
-    // Suite, group, flags, time, hash length, SHA-256 of the first hello, 32-byte tag.
-    assert_eq!(cookie.len(), 1 + 2 + 2 + 1 + 8 + 1 + 32 + 32);
+    // Version, suite, group, flags, time, server name digest, hash length, SHA-256 of the
+    // first hello, 32-byte tag.
+    assert_eq!(cookie.len(), 1 + 2 + 2 + 1 + 8 + 32 + 1 + 32 + 32);
     ours::feed_server(&mut server, &second, NOW).unwrap();
     ours::pump(&mut client, &mut server, NOW).unwrap();
     assert!(!client.is_handshaking() && !server.is_handshaking());
@@ -126,4 +127,50 @@ fn a_cookie_under_another_key_or_too_old_is_illegal_parameter_rfc8446_4_2_2() {
     let late = NOW.saturating_add(Duration::from_secs(61));
     let err = ours::feed_server(&mut later, &second, late).unwrap_err();
     assert_eq!(err.alert(), AlertDescription::IllegalParameter);
+}
+
+/// RFC 8446 §4.1.2: the second ClientHello keeps the first's server name. A connection that
+/// never saw the first hello learns its name from the cookie only, so a cookie issued for one
+/// name (the default host here) must not open a handshake under another (a virtual host with
+/// its own certificate) over a transcript that starts with a hello for the first.
+#[test]
+fn a_cookie_issued_for_one_server_name_is_refused_under_another_rfc8446_4_1_2() {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::PrivateKeyDer;
+    use tls_resumption::error::PeerMisbehaved;
+    use tls_resumption::{Error, VirtualHost};
+
+    // "otherhost" has as many bytes as "localhost", the name our client sends.
+    let key = PrivateKeyDer::from_pem_file(peers::pki::path("server-p384.key")).unwrap();
+    let other = VirtualHost::new(ours::certs("server-p384"), &key).unwrap();
+    let s = Arc::new(
+        ours::server_config("server")
+            .with_groups(&[KxGroup::Secp384r1])
+            .with_stateless_retry(SecretArray::new([7; 32]))
+            .with_virtual_host("otherhost", other),
+    );
+    let (_, _, _, mut second) = retried(&s);
+    let at = second
+        .windows(9)
+        .position(|w| w == b"localhost")
+        .expect("the second ClientHello names localhost");
+    second[at..at + 9].copy_from_slice(b"OtherHost");
+    let mut fresh = ServerConnection::new(s.clone());
+    let err = ours::feed_server(&mut fresh, &second, NOW).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
+                "server_name changed after retry"
+            ))
+        ),
+        "{err:?}"
+    );
+    // The same name in another case is the same name (RFC 4343).
+    let (_, _, _, mut second) = retried(&s);
+    let at = second.windows(9).position(|w| w == b"localhost").unwrap();
+    second[at..at + 9].copy_from_slice(b"LocalHost");
+    let mut fresh = ServerConnection::new(s.clone());
+    ours::feed_server(&mut fresh, &second, NOW).unwrap();
+    assert_eq!(fresh.server_name(), Some("LocalHost"));
 }

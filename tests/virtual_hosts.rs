@@ -531,7 +531,9 @@ fn a_server_name_changed_after_a_hello_retry_request_is_refused() {
     assert!(
         matches!(
             err,
-            Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(_))
+            Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
+                "server_name changed after retry"
+            ))
         ),
         "{err:?}"
     );

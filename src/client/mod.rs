@@ -243,10 +243,11 @@ impl ClientConnection {
     /// The error that ended the connection; the alert it names is queued, and every later
     /// call returns the same error. What the connection stored for resumption is dropped from
     /// the store then: a connection that ends with a fatal alert is not resumed
-    /// (RFC 5246 §7.2.2).
+    /// (RFC 5246 §7.2.2). A warning-level alert from the server (TLS 1.2) ends the
+    /// connection but leaves the session stored.
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
         let result = self.front.process(&self.config, now);
-        if result.is_err() {
+        if result.is_err() && !self.front.core.ended_by_warning() {
             self.forget_stored();
         }
         result

@@ -9,7 +9,8 @@
 //!
 //! Each name keys its sessions apart: a fresh [`VirtualHost`] has its own random ticket key
 //! and its own in-memory cache, and a cache added under a name is namespaced
-//! ([`NamespacedCache`]), so even a cache shared between names (a fleet's Redis cache) never
+//! ([`NamespacedCache`]), as are the default host's (under a fixed label no name can take),
+//! so even a cache shared between names and the default host (a fleet's Redis cache) never
 //! finds one name's session under another's session ID or ticket.
 
 use std::sync::Arc;
@@ -102,15 +103,10 @@ impl VirtualHost {
     /// This host with its caches (session cache and stateful ticket cache) namespaced
     /// under `name`.
     pub(super) fn namespaced(mut self, name: &str) -> Self {
-        if let Some(cache) = self.session_cache.take() {
-            self.session_cache = Some(Arc::new(NamespacedCache::new(name, cache)));
-        }
-        if let TicketMode::Stateful { cache, lifetime } = self.tickets {
-            self.tickets = TicketMode::Stateful {
-                cache: Arc::new(NamespacedCache::new(name, cache)),
-                lifetime,
-            };
-        }
+        self.session_cache = self
+            .session_cache
+            .map(|cache| namespaced_cache(name, cache));
+        self.tickets = namespaced_tickets(name, self.tickets);
         self
     }
 }
@@ -124,7 +120,8 @@ impl ServerConfig {
     ///
     /// A session never resumes under another name than its own, even where two names share
     /// a certificate: each host has its own ticket key (give each its own sealer), and its
-    /// caches are namespaced by name, so a cache shared between hosts still keeps them apart.
+    /// caches are namespaced by name (the default host's under a fixed label), so a cache
+    /// shared between hosts, the default one included, still keeps them apart.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -178,6 +175,26 @@ impl ServerConfig {
         server_name
             .and_then(|name| self.virtual_hosts.get(&name_key(name)))
             .unwrap_or(&self.host)
+    }
+}
+
+/// The namespace of the default host's caches: a NUL byte is in no host name (RFC 6066 §3
+/// names are DNS host names), so no named host shares it.
+pub(super) const DEFAULT_HOST_NAMESPACE: &str = "\0default host";
+
+/// `cache` seen through the namespace `name`.
+pub(super) fn namespaced_cache(name: &str, cache: Arc<dyn SessionCache>) -> Arc<dyn SessionCache> {
+    Arc::new(NamespacedCache::new(name, cache))
+}
+
+/// `mode` with its stateful ticket cache, if any, seen through the namespace `name`.
+pub(super) fn namespaced_tickets(name: &str, mode: TicketMode) -> TicketMode {
+    match mode {
+        TicketMode::Stateful { cache, lifetime } => TicketMode::Stateful {
+            cache: namespaced_cache(name, cache),
+            lifetime,
+        },
+        other => other,
     }
 }
 
@@ -267,5 +284,52 @@ mod tests {
         assert!(shared.get(&id).unwrap().is_none());
         assert!(b.take(&id).unwrap().is_none());
         assert!(a.take(&id).unwrap().is_some());
+    }
+
+    /// The default host's caches are namespaced too: a session a named host keeps in a
+    /// cache it shares with the default host (TLS 1.2 sessions or stateful tickets) is not
+    /// found by the default host under the key it is stored at, which a client could offer
+    /// as its session ID or ticket.
+    #[test]
+    fn the_default_host_does_not_find_a_named_hosts_session_in_a_shared_cache() {
+        use rustls_pki_types::pem::PemObject;
+        let cert =
+            CertificateDer::from_pem_slice(include_bytes!("../../tests/data/pki/server.pem"))
+                .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("../../tests/data/pki/server.key"))
+            .unwrap();
+        let shared: Arc<dyn SessionCache> = Arc::new(MemoryCache::new(8));
+        let stateful = TicketMode::Stateful {
+            cache: shared.clone(),
+            lifetime: Duration::from_secs(60),
+        };
+        let host = VirtualHost::new(vec![cert.clone()], &key)
+            .unwrap()
+            .with_session_cache(Some(shared.clone()))
+            .with_tickets(stateful.clone());
+        let config = ServerConfig::new(vec![cert], &key)
+            .unwrap()
+            .with_session_cache(Some(shared.clone()))
+            .with_tickets(stateful)
+            .with_virtual_host("a.example", host);
+        let caches = |name: Option<&str>| {
+            let host = config.resolve_host(name);
+            let TicketMode::Stateful { cache, .. } = &host.tickets else {
+                panic!("stateful tickets");
+            };
+            [host.session_cache.clone().unwrap(), cache.clone()]
+        };
+        let id = [1u8; 32];
+        let stored_at = NamespacedCache::new("a.example", shared.clone()).key(&id);
+        for (named, default) in caches(Some("a.example")).iter().zip(caches(None)) {
+            named
+                .put(&id, &state(), Timestamp::from_secs(u64::MAX / 2))
+                .unwrap();
+            assert!(shared.get(stored_at.as_ref()).unwrap().is_some());
+            assert!(named.get(&id).unwrap().is_some());
+            assert!(default.get(stored_at.as_ref()).unwrap().is_none());
+            assert!(default.get(&id).unwrap().is_none());
+            named.remove(&id).unwrap();
+        }
     }
 }

@@ -66,6 +66,9 @@ pub(crate) struct Core {
     /// TLS 1.2: the read protection the next change_cipher_spec installs; `None` while no
     /// change_cipher_spec is expected (RFC 5246 §7.1).
     pending_read: Option<RecordProtection>,
+    /// Whether the alert that ended the connection came at warning level in TLS 1.2:
+    /// RFC 5246 §7.2.2 makes a session unresumable after a fatal alert only.
+    ended_by_warning: bool,
 }
 
 impl Core {
@@ -87,6 +90,7 @@ impl Core {
             sent_compat_ccs: false,
             tls12: false,
             pending_read: None,
+            ended_by_warning: false,
         }
     }
 
@@ -286,7 +290,11 @@ impl Core {
             }
             // RFC 8446 §6.1: user_canceled is followed by close_notify; it ends nothing alone.
             AlertDescription::UserCanceled => Ok(()),
-            other => Err(Error::AlertReceived(other)),
+            other => {
+                // RFC 8446 §6: TLS 1.3 ignores the level; every error alert is fatal.
+                self.ended_by_warning = self.tls12 && alert.level == AlertLevel::Warning;
+                Err(Error::AlertReceived(other))
+            }
         }
     }
 
@@ -408,6 +416,18 @@ impl Core {
     /// server's HelloRetryRequest, on a connection before this one).
     pub(crate) fn note_compat_change_cipher_spec_sent(&mut self) {
         self.sent_compat_ccs = true;
+    }
+
+    /// True when the connection ended because the peer sent a TLS 1.2 warning-level alert,
+    /// the only error that is not fatal (RFC 5246 §7.2.2): what it made resumable stays so.
+    pub(crate) fn ended_by_warning(&self) -> bool {
+        self.ended_by_warning && matches!(self.error, Some(Error::AlertReceived(_)))
+    }
+
+    /// How many change_cipher_spec records were dropped so far (TLS 1.3 rules, RFC 8446 §5):
+    /// read when the first ClientHello arrives, any counted came before it.
+    pub(crate) fn change_cipher_specs_received(&self) -> usize {
+        self.change_cipher_specs
     }
 
     /// Accepts the peer's dummy change_cipher_spec before the first handshake message (a

@@ -5,8 +5,12 @@
 //!
 //! ```text
 //! cookie = version(1) ‖ suite(2) ‖ group(2) ‖ flags(1) ‖ issued(8, seconds)
-//!          ‖ hash_len(1) ‖ Hash(ClientHello1) ‖ HMAC-SHA256(key, label ‖ all before)
+//!          ‖ name(32) ‖ hash_len(1) ‖ Hash(ClientHello1) ‖ HMAC-SHA256(key, label ‖ all before)
 //! ```
+//!
+//! `name` is SHA-256 of the first hello's server name in lower case (or of a marker for
+//! none): the second hello must keep it (RFC 8446 §4.1.2), and a connection that never saw
+//! the first learns it from here only.
 
 use std::time::Duration;
 
@@ -20,8 +24,10 @@ use crate::suites::CipherSuite;
 use crate::time::Timestamp;
 
 /// Domain separation for the cookie's tag.
-const LABEL: &[u8] = b"tls-resumption retry cookie v1";
-const VERSION: u8 = 1;
+const LABEL: &[u8] = b"tls-resumption retry cookie v2";
+const VERSION: u8 = 2;
+/// Bytes before the hello hash: version, suite, group, flags, issued, name, hash_len.
+const HEAD_LEN: usize = 47;
 const TAG_LEN: usize = 32;
 /// Set in `flags` when the first ClientHello offered early data.
 const OFFERED_EARLY: u8 = 1;
@@ -34,6 +40,8 @@ pub(super) struct Contents {
     pub(super) suite: CipherSuite,
     pub(super) group: KxGroup,
     pub(super) offered_early: bool,
+    /// [`server_name_digest`] of the first ClientHello's server name.
+    pub(super) server_name: [u8; 32],
     /// Hash(ClientHello1), for the `message_hash` that replaces it (RFC 8446 §4.4.1).
     pub(super) hello_hash: Vec<u8>,
 }
@@ -50,6 +58,7 @@ pub(super) fn seal(key: &SecretArray<32>, contents: &Contents, now: Timestamp) -
         0
     });
     body.extend_from_slice(&now.as_secs().to_be_bytes());
+    body.extend_from_slice(&contents.server_name);
     // Hash lengths (32, 48) fit one byte.
     body.push(contents.hello_hash.len() as u8);
     body.extend_from_slice(&contents.hello_hash);
@@ -75,8 +84,8 @@ pub(super) fn open(
         return Err(bad());
     }
     // The tag is ours: the body is well formed unless the key was used for something else.
-    let (head, hash) = body.split_at_checked(15).ok_or_else(bad)?;
-    if head[0] != VERSION || usize::from(head[14]) != hash.len() {
+    let (head, hash) = body.split_at_checked(HEAD_LEN).ok_or_else(bad)?;
+    if head[0] != VERSION || usize::from(head[HEAD_LEN - 1]) != hash.len() {
         return Err(bad());
     }
     let issued = Timestamp::from_secs(u64::from_be_bytes(
@@ -95,8 +104,25 @@ pub(super) fn open(
         suite,
         group,
         offered_early: head[5] & OFFERED_EARLY != 0,
+        server_name: head[14..46].try_into().map_err(|_| bad())?,
         hello_hash: hash.to_vec(),
     })
+}
+
+/// What the cookie records of a server name: SHA-256 of a presence byte and the name in
+/// lower case (DNS names compare without regard to ASCII case, RFC 4343).
+pub(super) fn server_name_digest(name: Option<&str>) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    match name {
+        Some(name) => {
+            ctx.update(&[1]);
+            ctx.update(name.to_ascii_lowercase().as_bytes());
+        }
+        None => ctx.update(&[0]),
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
 }
 
 fn tag(key: &SecretArray<32>, body: &[u8]) -> impl AsRef<[u8]> {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::config::ServerConfig;
 use crate::config::TlsVersion;
 use crate::config::VirtualHost;
+use crate::conn::core::Core;
 use crate::crypto::kx::KxGroup;
 use crate::crypto::sign::SignatureAlgorithm;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
@@ -108,6 +109,23 @@ impl Hello {
 /// and session cache and nothing else of the other hosts.
 pub(super) fn resolve_host(config: &ServerConfig, hello: &Hello) -> Arc<VirtualHost> {
     config.resolve_host(hello.server_name.as_deref()).clone()
+}
+
+/// A stateless-retry server takes a dummy change_cipher_spec before a ClientHello it has not
+/// seen (`ServerConnection::new`), as that hello may answer another connection's
+/// HelloRetryRequest (RFC 8446 §D.4). Only such a hello, `retried` with a valid cookie, may
+/// follow one: before any other first ClientHello it is unexpected (RFC 8446 §5).
+///
+/// # Errors
+/// `unexpected_message` for a change_cipher_spec before a first ClientHello not `retried`.
+pub(super) fn check_change_cipher_spec_before_hello(
+    core: &Core,
+    retried: bool,
+) -> Result<(), Error> {
+    if !retried && core.change_cipher_specs_received() > 0 {
+        return Err(PeerMisbehaved::UnexpectedMessage.into());
+    }
+    Ok(())
 }
 
 /// The version this ClientHello gets: TLS 1.3 when both sides have it, else TLS 1.2 when

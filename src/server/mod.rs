@@ -228,7 +228,8 @@ impl ServerConnection {
         let mut core = Core::new();
         if config.retry_cookie_key.is_some() {
             // A stateless server cannot tell the client's dummy change_cipher_spec before a
-            // second ClientHello from one before a first (RFC 8446 §5).
+            // second ClientHello from one before a first (RFC 8446 §5) until the hello
+            // arrives: only one with a valid cookie may follow it (`hello.rs`).
             core.allow_change_cipher_spec_before_hello();
         }
         Self {
@@ -251,7 +252,7 @@ impl ServerConnection {
     /// [`write_tls`](Self::write_tls), and every later call returns the same error.
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
         let result = self.front.process(&self.config, now);
-        if result.is_err() {
+        if result.is_err() && !self.front.core.ended_by_warning() {
             self.front.outcome.resumable.forget();
         }
         result
@@ -314,8 +315,13 @@ impl ServerConnection {
     }
 
     /// The error that ended the connection, if any. A connection that ended with an error
-    /// (a fatal alert sent or received) is not resumable: the server has removed its session
-    /// from the session cache and its stateful tickets (RFC 5246 §7.2.2).
+    /// (a fatal alert sent or received) is not resumable (RFC 5246 §7.2.2): the server has
+    /// removed the session IDs it cached or resumed and its stateful tickets. That is all
+    /// the server can take back: stateless tickets cannot be recalled and stay usable until
+    /// they expire; a client whose store implements
+    /// [`ClientSessionStore::forget`](crate::store::ClientSessionStore::forget) drops them.
+    /// A TLS 1.2 warning-level alert from the client ends the connection but takes nothing
+    /// back (TLS 1.3 has no such level, RFC 8446 §6).
     pub fn error(&self) -> Option<&Error> {
         self.front.core.error()
     }

@@ -23,10 +23,18 @@ const MIN_EARLY_DATA_SKIP: usize = 16384;
 /// type, AEAD tag, some padding).
 const SKIP_SLACK: usize = 4096;
 
+/// The most a resumed ticket's own max_early_data_size raises the skipping beyond the
+/// configuration's (tickets issued before the limit was lowered).
+const MAX_TICKET_EARLY_DATA_SKIP: usize = 1 << 20;
+
 /// Lets the record layer skip the early data of a refused 0-RTT attempt: records that fail
-/// to decrypt, up to the configured maximum (RFC 8446 §4.2.10).
-pub(super) fn skip_refused_early_data(cx: &mut Context<'_>) {
-    let budget = (cx.config.max_early_data as usize).max(MIN_EARLY_DATA_SKIP);
+/// to decrypt, up to the configured maximum (RFC 8446 §4.2.10) or, when larger, the
+/// `ticket_limit` of the PSK resumed (its client may send that much; capped), 0 for none.
+pub(super) fn skip_refused_early_data(cx: &mut Context<'_>, ticket_limit: u32) {
+    let ticket = (ticket_limit as usize).min(MAX_TICKET_EARLY_DATA_SKIP);
+    let budget = (cx.config.max_early_data as usize)
+        .max(ticket)
+        .max(MIN_EARLY_DATA_SKIP);
     cx.core.set_skip_budget(budget + SKIP_SLACK);
 }
 
@@ -58,6 +66,7 @@ pub(super) fn send_retry(
                 suite,
                 group,
                 offered_early,
+                server_name: cookie::server_name_digest(hello.server_name.as_deref()),
                 hello_hash: hello_hash.as_ref().to_vec(),
             };
             cookie::seal(key, &contents, cx.now)
@@ -71,8 +80,9 @@ pub(super) fn send_retry(
         cx.core.send_compat_change_cipher_spec()?;
     }
     if offered_early {
-        // Early data sent with the first ClientHello is skipped (RFC 8446 §4.2.10).
-        skip_refused_early_data(cx);
+        // Early data sent with the first ClientHello is skipped (RFC 8446 §4.2.10); its PSK
+        // is not looked at before the retry.
+        skip_refused_early_data(cx, 0);
     }
     Ok(Retry {
         transcript,
@@ -100,6 +110,10 @@ pub(super) fn stateless_retry(cx: &mut Context<'_>, hello: &Hello) -> Result<Opt
     let contents = cookie::open(key, cookie, cx.now)?;
     if !cx.config.suites.contains(&contents.suite) || !cx.config.groups.contains(&contents.group) {
         return Err(PeerMisbehaved::IllegalParameter("cookie of another configuration").into());
+    }
+    // RFC 8446 §4.1.2: the host was resolved from this hello; it must be the first's.
+    if contents.server_name != cookie::server_name_digest(hello.server_name.as_deref()) {
+        return Err(PeerMisbehaved::IllegalParameter("server_name changed after retry").into());
     }
     let mut transcript = Transcript::after_retry_hash(contents.suite.hash(), &contents.hello_hash);
     let retry = retry_payload(

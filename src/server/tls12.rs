@@ -86,6 +86,8 @@ impl State {
 /// Answers the ClientHello (RFC 5246 §7.4.1.3), with an abbreviated handshake when the
 /// offered session is usable.
 pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error> {
+    // No cookie takes a TLS 1.2 hello past a change_cipher_spec before it.
+    super::hello::check_change_cipher_spec_before_hello(cx.core, false)?;
     let hello = &parsed.hello;
     cx.core.set_tls12();
     let config = cx.config;
@@ -452,6 +454,10 @@ pub(super) struct ExpectResumedFinished {
     transcript: Transcript,
     suite: Tls12CipherSuite,
     master_secret: MasterSecret,
+    /// The ID the session was resumed by (empty for a ticket): it becomes this connection's
+    /// to forget (RFC 5246 §7.2.2) only once the client's Finished verified, as anyone who
+    /// saw the ID could send a bad Finished before that.
+    session_id: Vec<u8>,
 }
 
 impl ExpectResumedFinished {
@@ -463,6 +469,9 @@ impl ExpectResumedFinished {
             &self.master_secret,
             &message,
         )?;
+        if !self.session_id.is_empty() {
+            cx.outcome.resumable.session_ids.push(self.session_id);
+        }
         Ok(State::Connected(Connected12::new(proof)))
     }
 }

@@ -82,6 +82,7 @@ impl State {
 /// Answers the first ClientHello, which the front chose TLS 1.3 for.
 pub(super) fn start(cx: &mut Context<'_>, hello: Hello) -> Result<State, Error> {
     let retry = stateless_retry(cx, &hello)?;
+    super::hello::check_change_cipher_spec_before_hello(cx.core, retry.is_some())?;
     ExpectClientHello { retry }.handle(cx, hello)
 }
 
@@ -149,6 +150,7 @@ impl ExpectClientHello {
             None => Some(choose_scheme(cx.host, &hello, true)?),
         };
         let resuming = resumed.is_some();
+        let ticket_early_limit = resumed.as_ref().map_or(0, |r| r.max_early_data());
         cx.outcome.auth_time = Some(resumed.as_ref().map_or(cx.now, |r| r.auth_time()));
         let offered_early = hello.has(ExtensionType::EarlyData);
         transcript.add(&hello.bytes);
@@ -190,7 +192,7 @@ impl ExpectClientHello {
             app,
             resumed: resuming,
         };
-        finished.expect_client_flight(cx, keys.early_traffic, offered_early)
+        finished.expect_client_flight(cx, keys.early_traffic, offered_early, ticket_early_limit)
     }
 
     /// The client's key share to use, `None` for a hello offering a PSK with neither
@@ -543,12 +545,14 @@ pub(super) struct ExpectFinished {
 
 impl ExpectFinished {
     /// Installs the read keys for what the client sends next: 0-RTT data under the early
-    /// traffic secret when accepted, else its handshake flight (skipping refused early data).
+    /// traffic secret when accepted, else its handshake flight (skipping refused early data,
+    /// as much as the resumed ticket's `ticket_early_limit` allowed its client, 0 for none).
     fn expect_client_flight(
         self,
         cx: &mut Context<'_>,
         early_traffic: Option<AcceptedEarly>,
         offered_early: bool,
+        ticket_early_limit: u32,
     ) -> Result<State, Error> {
         let suite = self.suite;
         match early_traffic {
@@ -565,7 +569,7 @@ impl ExpectFinished {
                 cx.core
                     .set_read_keys(&self.client_handshake.traffic_keys(suite.aead()))?;
                 if offered_early {
-                    skip_refused_early_data(cx);
+                    skip_refused_early_data(cx, ticket_early_limit);
                 }
                 Ok(State::ExpectFinished(self))
             }

@@ -126,11 +126,6 @@ pub(super) fn resume(
         &mut transcript,
         server_hello(server_random, hello.session_id.clone(), suite, extensions),
     )?;
-    if r.mechanism == ResumptionMechanism::SessionId {
-        // RFC 5246 §7.2.2: a fatal alert on this connection ends the session.
-        let ids = &mut cx.outcome.resumable.session_ids;
-        ids.push(hello.session_id.clone());
-    }
     // A TLS 1.2 session keeps its first issue time across resumptions.
     cx.outcome.auth_time = Some(r.session.issued_at);
     let ms = r.session.master_secret.duplicate();
@@ -158,6 +153,10 @@ pub(super) fn resume(
             transcript,
             suite,
             master_secret: ms,
+            session_id: match r.mechanism {
+                ResumptionMechanism::SessionId => hello.session_id.clone(),
+                _ => Vec::new(),
+            },
         },
     )))
 }
