@@ -3,6 +3,9 @@
 //! served by a server that allows `psk_ke`: a ServerHello selecting the PSK with no key share,
 //! the flight under keys from the PSK alone. The client side is written out by hand here, as
 //! our own client always sends a key share.
+//!
+//! Keys from the PSK alone are keys a test can compute, so the Finished length rule (RFC 8446
+//! §4.4.4) is checked here too, on both sides.
 
 mod peers;
 
@@ -14,7 +17,7 @@ use tls_resumption::crypto::aead::{xor_nonce, AeadKey};
 use tls_resumption::kdf::tls13::{BinderKind, CipherSuite, KeySchedule, TrafficKeys};
 use tls_resumption::store::{ClientSessionStore, ClientTls13Ticket, MemoryClientStore};
 use tls_resumption::time::Timestamp;
-use tls_resumption::{ServerConfig, ServerConnection};
+use tls_resumption::{ClientConnection, ServerConfig, ServerConnection};
 
 const NOW: Timestamp = Timestamp::from_secs(1_700_000_000);
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256;
@@ -135,8 +138,15 @@ fn has_extension(sh: &[u8], typ: u16) -> bool {
     false
 }
 
-#[test]
-fn a_psk_ke_hello_without_key_share_is_served_by_a_server_allowing_psk_ke_rfc8446_4_2_9() {
+/// A server that answered a psk_ke hello without key share (checking that it did), and what
+/// the client side of that exchange needs: its handshake traffic keys and its Finished.
+struct AwaitingClientFinished {
+    server: ServerConnection,
+    client_keys: TrafficKeys,
+    client_finished: Vec<u8>,
+}
+
+fn served_psk_ke_hello() -> AwaitingClientFinished {
     let config = Arc::new(ours::server_config("server").with_psk_ke(true));
     let ticket = ticket(&config);
     let hello = psk_only_hello(&ticket);
@@ -162,14 +172,112 @@ fn a_psk_ke_hello_without_key_share_is_served_by_a_server_allowing_psk_ke_rfc844
         .server
         .verify_finished(&sha256(&[&hello, sh, ee]), &fin[4..])
         .unwrap();
-    let ours_fin = secrets
+    let client_finished = secrets
         .client
         .finished_verify_data(&sha256(&[&hello, sh, ee, fin]))
         .unwrap();
-    let client_fin = [&[20u8, 0, 0, 32][..], ours_fin.as_ref()].concat();
-    let client_keys = secrets.client.traffic_keys(SUITE.aead());
-    ours::feed_server(&mut server, &seal(&client_keys, 0, &client_fin), NOW).unwrap();
-    assert!(!server.is_handshaking());
+    AwaitingClientFinished {
+        server,
+        client_keys: secrets.client.traffic_keys(SUITE.aead()),
+        client_finished: client_finished.as_ref().to_vec(),
+    }
+}
+
+/// A Finished handshake message carrying `verify_data`.
+fn finished_message(verify_data: &[u8]) -> Vec<u8> {
+    let len = verify_data.len() as u32;
+    [&[20u8][..], &len.to_be_bytes()[1..], verify_data].concat()
+}
+
+#[test]
+fn a_psk_ke_hello_without_key_share_is_served_by_a_server_allowing_psk_ke_rfc8446_4_2_9() {
+    let mut s = served_psk_ke_hello();
+    let fin = finished_message(&s.client_finished);
+    ours::feed_server(&mut s.server, &seal(&s.client_keys, 0, &fin), NOW).unwrap();
+    assert!(!s.server.is_handshaking());
+}
+
+/// A Finished whose verify_data is not Hash.length bytes is malformed, not a wrong MAC:
+/// RFC 8446 §4.4.4 fixes its length and §6 names decode_error for "the length of the message
+/// was incorrect" (decrypt_error is for a Finished that has the right form and fails).
+#[test]
+fn a_client_finished_of_the_wrong_length_is_decode_error_rfc8446_4_4_4() {
+    for cut in [1usize, 0] {
+        let mut s = served_psk_ke_hello();
+        let mut verify_data = s.client_finished.clone();
+        if cut == 1 {
+            verify_data.pop();
+        } else {
+            verify_data.push(0);
+        }
+        let fin = finished_message(&verify_data);
+        let err =
+            ours::feed_server(&mut s.server, &seal(&s.client_keys, 0, &fin), NOW).unwrap_err();
+        assert_eq!(
+            err.alert(),
+            AlertDescription::DecodeError,
+            "{} bytes",
+            verify_data.len()
+        );
+    }
+}
+
+/// The client side of the same rule: our client resumes with psk_ke (so the server's flight is
+/// under keys from the PSK alone, which the test knows), and the server's Finished is
+/// rewritten one byte longer and one byte shorter.
+#[test]
+fn a_server_finished_of_the_wrong_length_is_decode_error_rfc8446_4_4_4() {
+    for longer in [true, false] {
+        let store = Arc::new(MemoryClientStore::new(4, 4));
+        let c = Arc::new(
+            ours::client_config("server")
+                .with_session_store(Some(store.clone()))
+                .with_psk_ke(true)
+                .with_suites(&[SUITE]),
+        );
+        let s = Arc::new(ours::server_config("server").with_psk_ke(true));
+        ours::connect(&c, &s, NOW, None).unwrap();
+        let ticket = store.take_tls13_ticket("localhost", NOW).unwrap().unwrap();
+        let psk = ticket.state.resumption_psk.expose_secret().to_vec();
+        store.insert_tls13_ticket("localhost", ticket).unwrap();
+        let mut client = ClientConnection::new(c, "localhost", NOW).unwrap();
+        let mut server = ServerConnection::new(s);
+        let mut hello = Vec::new();
+        client.write_tls(&mut hello);
+        ours::feed_server(&mut server, &hello, NOW).unwrap();
+        let mut answer = Vec::new();
+        server.write_tls(&mut answer);
+        let recs = records(&answer);
+        let (ch, sh) = (&records(&hello)[0].1, &recs[0].1);
+        let hs = KeySchedule::with_psk(SUITE.hash(), &psk).psk_ke();
+        let keys = hs
+            .traffic_secrets(&sha256(&[ch, sh]))
+            .unwrap()
+            .server
+            .traffic_keys(SUITE.aead());
+        let protected: Vec<_> = recs[1..]
+            .iter()
+            .filter(|(t, _)| *t == 23)
+            .cloned()
+            .collect();
+        let mut encrypted = open_all(&keys, &protected);
+        let finished_at = 4 + usize::from(encrypted[3]) + (usize::from(encrypted[2]) << 8);
+        let mut verify_data = encrypted.split_off(finished_at)[4..].to_vec();
+        if longer {
+            verify_data.push(0);
+        } else {
+            verify_data.pop();
+        }
+        encrypted.extend_from_slice(&finished_message(&verify_data));
+        let forged = [&record(22, sh)[..], &seal(&keys, 0, &encrypted)].concat();
+        let err = ours::feed_client(&mut client, &forged, NOW).unwrap_err();
+        assert_eq!(
+            err.alert(),
+            AlertDescription::DecodeError,
+            "{} bytes",
+            verify_data.len()
+        );
+    }
 }
 
 #[test]
