@@ -575,6 +575,7 @@ impl ExpectFinished {
         let HandshakePayload::Finished(verify_data) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
+        crate::conn::finished::check_length(verify_data, self.suite.hash().output_len())?;
         let proof = self
             .client_handshake
             .verify_finished(self.transcript.current().as_ref(), verify_data)?;
