@@ -24,7 +24,9 @@ fn client_hello() -> Vec<u8> {
 
 fn server_alert(flight: &[u8]) -> AlertDescription {
     let mut server = ServerConnection::new(Arc::new(ours::server_config("server")));
-    ours::feed_server(&mut server, flight, NOW).unwrap_err().alert()
+    ours::feed_server(&mut server, flight, NOW)
+        .unwrap_err()
+        .alert()
 }
 
 #[test]
