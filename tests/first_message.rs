@@ -57,3 +57,45 @@ fn a_client_hello_with_legacy_version_ssl3_or_lower_is_protocol_version_rfc8446_
         );
     }
 }
+
+/// `hello` (a handshake message) with a padding extension (RFC 7685) appended that fills its
+/// extensions block to the most it can hold, 2^16-1 bytes, cut into records of 2^14 bytes.
+fn padded_to_the_limit(hello: &[u8]) -> Vec<u8> {
+    // type (1) + length (3) + version (2) + random (32), the session ID, then the suites and
+    // compression methods, each length-prefixed.
+    let mut at = 4 + 2 + 32;
+    at += 1 + usize::from(hello[at]);
+    at += 2 + usize::from(u16::from_be_bytes([hello[at], hello[at + 1]]));
+    at += 1 + usize::from(hello[at]);
+    let extensions_len = usize::from(u16::from_be_bytes([hello[at], hello[at + 1]]));
+    let padding = 0xffff - extensions_len - 4;
+    let mut body = hello[4..at].to_vec();
+    body.extend_from_slice(&0xffffu16.to_be_bytes());
+    body.extend_from_slice(&hello[at + 2..]);
+    body.extend_from_slice(&21u16.to_be_bytes());
+    body.extend_from_slice(&(padding as u16).to_be_bytes());
+    body.resize(body.len() + padding, 0);
+    let mut message = vec![1];
+    message.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    message.extend_from_slice(&body);
+    message
+        .chunks(1 << 14)
+        .flat_map(|c| [&[22u8, 3, 1][..], &(c.len() as u16).to_be_bytes(), c].concat())
+        .collect()
+}
+
+/// RFC 8446 §4.1.2 lets a ClientHello be larger than 64 KiB: its cipher suites and its
+/// extensions are each up to 2^16 bytes. A hello padded to the most its extensions hold is
+/// answered, not refused as too large.
+#[test]
+fn a_client_hello_over_64_kib_is_accepted_rfc8446_4_1_2() {
+    let flight = client_hello();
+    let len = usize::from(u16::from_be_bytes([flight[3], flight[4]]));
+    let big = padded_to_the_limit(&flight[5..5 + len]);
+    assert!(big.len() > 65_536 + 4 * 5);
+    let mut server = ServerConnection::new(Arc::new(ours::server_config("server")));
+    ours::feed_server(&mut server, &big, NOW).unwrap();
+    let mut answer = Vec::new();
+    server.write_tls(&mut answer);
+    assert_eq!(answer[0], 22, "a ServerHello");
+}
