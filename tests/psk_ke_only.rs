@@ -4,8 +4,9 @@
 //! the flight under keys from the PSK alone. The client side is written out by hand here, as
 //! our own client always sends a key share.
 //!
-//! Keys from the PSK alone are keys a test can compute, so the Finished length rule (RFC 8446
-//! §4.4.4) is checked here too, on both sides.
+//! Keys from the PSK alone are keys a test can compute, so the rules on what the client may
+//! send under its handshake keys are checked here too: the Finished length (RFC 8446 §4.4.4,
+//! both sides), empty alerts and application data before the Finished (§5.1).
 
 mod peers;
 
@@ -118,8 +119,13 @@ fn open_all(keys: &TrafficKeys, flight: &[(u8, Vec<u8>)]) -> Vec<u8> {
 }
 
 fn seal(keys: &TrafficKeys, seq: u64, handshake: &[u8]) -> Vec<u8> {
+    seal_typed(keys, seq, 22, handshake)
+}
+
+/// A protected record whose inner content type is `typ`.
+fn seal_typed(keys: &TrafficKeys, seq: u64, typ: u8, content: &[u8]) -> Vec<u8> {
     let key = AeadKey::new(SUITE.aead(), keys.key.expose_secret()).unwrap();
-    let mut buf = [handshake, &[22]].concat();
+    let mut buf = [content, &[typ]].concat();
     let aad = [&[23u8, 3, 3][..], &((buf.len() + 16) as u16).to_be_bytes()].concat();
     key.seal_in_place(xor_nonce(keys.iv.expose_secret(), seq), &aad, &mut buf)
         .unwrap();
@@ -287,4 +293,30 @@ fn a_psk_ke_hello_without_key_share_gets_handshake_failure_when_psk_ke_is_refuse
     let mut server = ServerConnection::new(config);
     let err = ours::feed_server(&mut server, &record(22, &hello), NOW).unwrap_err();
     assert_eq!(err.alert(), AlertDescription::HandshakeFailure);
+}
+
+/// RFC 8446 §5.1: a record of type alert holds exactly one alert message; an empty one holds
+/// none, and is unexpected_message (as for a plaintext one before the ClientHello).
+#[test]
+fn an_empty_alert_record_is_unexpected_message_rfc8446_5_1() {
+    let mut s = served_psk_ke_hello();
+    let err =
+        ours::feed_server(&mut s.server, &seal_typed(&s.client_keys, 0, 21, &[]), NOW).unwrap_err();
+    assert_eq!(err.alert(), AlertDescription::UnexpectedMessage);
+    let mut server = ServerConnection::new(Arc::new(ours::server_config("server")));
+    let err = ours::feed_server(&mut server, &record(21, &[]), NOW).unwrap_err();
+    assert_eq!(err.alert(), AlertDescription::UnexpectedMessage);
+}
+
+/// Application data is sent only under application (or early) traffic keys (RFC 8446 §2,
+/// §5.1): a zero-length one under the client's handshake keys, before its Finished, is as
+/// unexpected as a longer one, not skipped as padding.
+#[test]
+fn zero_length_application_data_before_the_client_finished_is_unexpected_message_rfc8446_5_1() {
+    for data in [&b""[..], b"x"] {
+        let mut s = served_psk_ke_hello();
+        let err = ours::feed_server(&mut s.server, &seal_typed(&s.client_keys, 0, 23, data), NOW)
+            .unwrap_err();
+        assert_eq!(err.alert(), AlertDescription::UnexpectedMessage, "{data:?}");
+    }
 }
