@@ -231,7 +231,13 @@ impl Core {
                         if self.empty_records > MAX_EMPTY_RECORDS {
                             return Err(PeerMisbehaved::TooMany("empty records").into());
                         }
-                        continue;
+                        // RFC 8446 §5.1: zero-length application data is padding once data
+                        // may flow; during the handshake the state decides, as for any
+                        // application data (early data takes it, the other states refuse it).
+                        if !handshaking {
+                            continue;
+                        }
+                        return Ok(Some(Incoming::ApplicationData(plain.payload)));
                     }
                     self.empty_records = 0;
                     return Ok(Some(Incoming::ApplicationData(plain.payload)));
@@ -278,6 +284,10 @@ impl Core {
     }
 
     fn receive_alert(&mut self, payload: &[u8]) -> Result<(), Error> {
+        // RFC 8446 §5.1: an alert record holds exactly one alert; an empty one holds none.
+        if payload.is_empty() {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        }
         let alert = AlertMessage::from_bytes(payload)?;
         match alert.description {
             AlertDescription::CloseNotify => {
