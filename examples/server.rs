@@ -223,7 +223,41 @@ fn suite_name(suite: Option<CipherSuite>) -> &'static str {
     }
 }
 
+/// One connection: the exchange, then (answered or failed) the socket is kept open until the
+/// client closes or a short while passes, so that bytes it is still sending are read rather than
+/// answered with a TCP reset that would hide our reply or alert from it.
 fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, String> {
+    let result = exchange(&mut stream, config);
+    linger(&mut stream);
+    result
+}
+
+/// After our close_notify or alert: no more writes, and reads until the client's close (EOF)
+/// or two seconds, whichever comes first.
+fn linger(stream: &mut TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Whether an HTTP request is whole: its header ends with a blank line. Like `s_server -www`,
+/// the page is sent only then.
+fn request_complete(early: &[u8], request: &[u8]) -> bool {
+    let all = [early, request].concat();
+    all.windows(4).any(|w| w == b"\r\n\r\n") || all.windows(2).any(|w| w == b"\n\n")
+}
+
+fn exchange(stream: &mut TcpStream, config: Arc<ServerConfig>) -> Result<String, String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
@@ -233,7 +267,7 @@ fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, Str
     let mut request = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        flush(&mut conn, &mut stream)?;
+        flush(&mut conn, stream)?;
         let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
         if n == 0 {
             return Err("peer closed before a request".into());
@@ -244,7 +278,7 @@ fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, Str
             data = &data[taken..];
             let result = conn.process(clock.now());
             if let Err(e) = result {
-                let _ = flush(&mut conn, &mut stream);
+                let _ = flush(&mut conn, stream);
                 return Err(e.to_string());
             }
             if taken == 0 {
@@ -253,7 +287,7 @@ fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, Str
         }
         early.extend(conn.take_early_data());
         request.extend(conn.take_plaintext());
-        if !conn.is_handshaking() && (!request.is_empty() || !early.is_empty()) {
+        if !conn.is_handshaking() && request_complete(&early, &request) {
             let kind = conn.handshake_kind().unwrap_or(HandshakeKind::Full);
             let status = if kind.is_resumed() { "Reused" } else { "New" };
             let first = match conn.tls12_cipher_suite() {
@@ -278,7 +312,7 @@ fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, Str
             conn.send_plaintext(page.as_bytes())
                 .map_err(|e| e.to_string())?;
             conn.send_close_notify().map_err(|e| e.to_string())?;
-            flush(&mut conn, &mut stream)?;
+            flush(&mut conn, stream)?;
             return Ok(format!("{first}; {kind}"));
         }
         if conn.peer_closed() {
