@@ -271,3 +271,21 @@ fn the_server_example_reads_until_the_client_closes_instead_of_resetting() {
     let end = c.stream.read_to_end(&mut rest);
     assert!(end.is_ok(), "the server reset the connection: {end:?}");
 }
+
+/// The options of stateless retry (server: `--stateless-retry`, its cookie key random at start
+/// or read from `--retry-key FILE`) and of middlebox compatibility (client:
+/// `--no-middlebox-compat`) are taken, and the examples still resume.
+#[test]
+fn the_examples_take_the_stateless_retry_and_middlebox_compatibility_options() {
+    let key = std::env::temp_dir().join(format!("retry-{}.key", std::process::id()));
+    std::fs::write(&key, [5u8; 32]).unwrap();
+    for args in [
+        vec!["--stateless-retry"],
+        vec!["--stateless-retry", "--retry-key", key.to_str().unwrap()],
+    ] {
+        let (_server, addr) = server(&args);
+        let out = client(&addr, &["--repeat", "2", "--no-middlebox-compat"]);
+        assert!(out.contains("connection 2: resumed"), "{args:?}: {out}");
+    }
+    std::fs::remove_file(&key).unwrap();
+}
