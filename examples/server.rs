@@ -4,8 +4,16 @@
 //! ```text
 //! cargo run --release --example server -- --listen 127.0.0.1:4433 --cert cert.pem --key key.pem \
 //!     [--tls13|--tls12] [--no-tickets] [--no-session-cache] [--allow-psk-ke] [--allow-no-ems] \
-//!     [--early-data BYTES] [--keylog FILE] [--alpn h2,http/1.1] [--vhost NAME:CERT:KEY]...
+//!     [--early-data BYTES] [--keylog FILE] [--alpn h2,http/1.1] [--vhost NAME:CERT:KEY]... \
+//!     [--stateless-retry [--retry-key FILE]]
 //! ```
+//!
+//! Like `s_server -www`, a request is answered once it is whole (its blank line arrived); after
+//! its reply or alert the server reads until the client closes (or two seconds pass).
+//!
+//! `--stateless-retry` puts an integrity-protected cookie in every HelloRetryRequest (RFC 8446
+//! §4.2.2), under a key drawn at start, or the 32 bytes of `--retry-key FILE` (servers sharing
+//! the file answer each other's retries).
 //!
 //! `--alpn` lists the application protocols (RFC 7301) the server speaks, most preferred
 //! first; the page then names the one selected.
@@ -36,6 +44,7 @@ use std::time::Duration;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tls_resumption::antireplay::{ReplayGuard, StrikeRegister};
+use tls_resumption::crypto::secret::SecretArray;
 use tls_resumption::kdf::tls13::CipherSuite;
 use tls_resumption::keylog::{KeyLog, KeyLogFile};
 use tls_resumption::store::{MemoryCache, SessionCache};
@@ -60,6 +69,7 @@ fn run() -> Result<(), String> {
     let (mut redis, mut fleet_key) = (None, None);
     let mut vhosts = Vec::new();
     let mut alpn: Vec<String> = Vec::new();
+    let (mut stateless_retry, mut retry_key) = (false, None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -78,6 +88,8 @@ fn run() -> Result<(), String> {
             "--fleet-key" => fleet_key = Some(value()?),
             "--vhost" => vhosts.push(value()?),
             "--alpn" => alpn = value()?.split(',').map(str::to_owned).collect(),
+            "--stateless-retry" => stateless_retry = true,
+            "--retry-key" => retry_key = Some(value()?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -120,6 +132,11 @@ fn run() -> Result<(), String> {
     for spec in &vhosts {
         config = add_vhost(config, spec, &cache, no_tickets, no_cache)?;
     }
+    match (stateless_retry, retry_key) {
+        (true, key) => config = config.with_stateless_retry(retry_cookie_key(key.as_deref())?),
+        (false, Some(_)) => return Err("--retry-key goes with --stateless-retry".into()),
+        (false, None) => {}
+    }
     config = config
         .with_psk_ke(psk_ke)
         .with_require_extended_master_secret(require_ems);
@@ -157,6 +174,23 @@ fn run() -> Result<(), String> {
         });
     }
     Ok(())
+}
+
+/// The key of HelloRetryRequest cookies: the 32 bytes of `file`, or random ones.
+fn retry_cookie_key(file: Option<&str>) -> Result<SecretArray<32>, String> {
+    use ring::rand::SecureRandom;
+    let mut key = SecretArray::zeroed();
+    match file {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+            key = SecretArray::from_slice(&bytes)
+                .map_err(|_| format!("{path}: a retry key is 32 bytes"))?;
+        }
+        None => ring::rand::SystemRandom::new()
+            .fill(key.expose_secret_mut())
+            .map_err(|_| "no randomness for the retry key")?,
+    }
+    Ok(key)
 }
 
 /// Reads a PEM certificate chain and private key.
