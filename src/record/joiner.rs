@@ -191,7 +191,10 @@ mod tests {
         let mut j = HandshakeJoiner::new();
         j.push(&header(MAX_CLIENT_HELLO_LEN)).unwrap();
         let mut j = HandshakeJoiner::new();
-        assert!(j.push(&header(MAX_CLIENT_HELLO_LEN + 1)).is_err());
+        // Longer than any ClientHello can be: malformed, decode_error (RFC 8446 §6), where a
+        // message over the configured limit is refused with illegal_parameter.
+        let err = j.push(&header(MAX_CLIENT_HELLO_LEN + 1)).unwrap_err();
+        assert_eq!(err.alert(), crate::alert::AlertDescription::DecodeError);
         // A tighter configured limit does not shrink it below that.
         let mut j = HandshakeJoiner::with_max_message_len(1000);
         j.push(&header(MAX_CLIENT_HELLO_LEN)).unwrap();
