@@ -62,7 +62,8 @@ impl HandshakeJoiner {
     /// [`InvalidMessage::EmptyFragment`] for a zero-length record (RFC 8446 §5.1),
     /// [`InvalidMessage::RecordOverflow`] for a payload over 2^14 bytes, and
     /// [`InvalidMessage::HandshakeMessageTooLarge`] for a message header announcing more than
-    /// the maximum.
+    /// the maximum ([`InvalidMessage::LengthOutOfRange`] for a ClientHello longer than any can
+    /// be, [`MAX_CLIENT_HELLO_LEN`]).
     pub(crate) fn push(&mut self, fragment: &[u8]) -> Result<(), InvalidMessage> {
         if fragment.is_empty() {
             return Err(InvalidMessage::EmptyFragment(ContentType::Handshake.into()));
@@ -88,7 +89,15 @@ impl HandshakeJoiner {
         let mut pos = 0;
         while let Some(header) = self.buf.get(pos..pos + HANDSHAKE_HEADER_LEN) {
             let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
-            let max = if header[0] == u8::from(HandshakeType::ClientHello) {
+            let client_hello = header[0] == u8::from(HandshakeType::ClientHello);
+            if client_hello && len > MAX_CLIENT_HELLO_LEN {
+                // No ClientHello is this long: a malformed message (RFC 8446 §6).
+                return Err(InvalidMessage::LengthOutOfRange {
+                    what: "ClientHello",
+                    len,
+                });
+            }
+            let max = if client_hello {
                 self.max_message_len.max(MAX_CLIENT_HELLO_LEN)
             } else {
                 self.max_message_len
