@@ -320,3 +320,19 @@ fn zero_length_application_data_before_the_client_finished_is_unexpected_message
         assert_eq!(err.alert(), AlertDescription::UnexpectedMessage, "{data:?}");
     }
 }
+
+/// A client that gives up on the server's flight (an untrusted certificate, say) may send its
+/// alert before it has switched to its handshake keys, so unprotected. The server takes it as
+/// the client's alert, which ends the connection (RFC 8446 §6), and sends none of its own.
+#[test]
+fn a_plaintext_alert_after_the_server_finished_is_the_clients_alert_rfc8446_6() {
+    let mut s = served_psk_ke_hello();
+    let err = ours::feed_server(&mut s.server, &record(21, &[2, 48]), NOW).unwrap_err();
+    assert_eq!(
+        err,
+        tls_resumption::Error::AlertReceived(AlertDescription::UnknownCa)
+    );
+    let mut out = Vec::new();
+    s.server.write_tls(&mut out);
+    assert!(out.is_empty(), "no alert answers an alert: {out:?}");
+}
