@@ -210,6 +210,16 @@ impl Core {
                 }
                 continue;
             }
+            if record.typ == ContentType::Alert && handshaking && !self.tls12 && self.read.is_some()
+            {
+                // A TLS 1.3 peer that fails on our flight may alert before it has switched to
+                // its handshake keys: the alert is its, and ends the connection (RFC 8446 §6).
+                if !self.joiner.is_empty() {
+                    return Err(PeerMisbehaved::UnexpectedMessage.into());
+                }
+                self.receive_alert(&record.payload)?;
+                continue;
+            }
             let Some(plain) = self.open(record)? else {
                 continue;
             };
