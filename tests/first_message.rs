@@ -99,3 +99,25 @@ fn a_client_hello_over_64_kib_is_accepted_rfc8446_4_1_2() {
     server.write_tls(&mut answer);
     assert_eq!(answer[0], 22, "a ServerHello");
 }
+
+/// Application data before any keys, zero-length or not, and whether or not it splits the
+/// ClientHello, is unexpected_message (RFC 8446 §5.1, §5: nothing but handshake records,
+/// change_cipher_spec and alerts before the handshake keys).
+#[test]
+fn zero_length_application_data_before_or_inside_the_client_hello_is_unexpected_message_rfc8446_5()
+{
+    let flight = client_hello();
+    let empty_data = [23u8, 3, 3, 0, 0];
+    let body = &flight[5..];
+    let split =
+        |part: &[u8]| [&[22u8, 3, 1][..], &(part.len() as u16).to_be_bytes(), part].concat();
+    let inside = [split(&body[..2]), empty_data.to_vec(), split(&body[2..])].concat();
+    let before = [&empty_data[..], &flight].concat();
+    for (name, bytes) in [("inside", inside), ("before", before)] {
+        assert_eq!(
+            server_alert(&bytes),
+            AlertDescription::UnexpectedMessage,
+            "{name}"
+        );
+    }
+}
