@@ -264,8 +264,9 @@ impl Core {
             None => {
                 if record.typ == ContentType::ApplicationData {
                     // Protected records before this side has keys: only early data a server
-                    // skips after a HelloRetryRequest (RFC 8446 §4.2.10).
-                    if len <= self.skip_budget {
+                    // skips after a HelloRetryRequest (RFC 8446 §4.2.10). Without a budget
+                    // (no retry), even an empty one is unexpected.
+                    if self.skip_budget > 0 && len <= self.skip_budget {
                         self.skip_budget -= len;
                         return Ok(None);
                     }
