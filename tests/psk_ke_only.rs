@@ -336,3 +336,12 @@ fn a_plaintext_alert_after_the_server_finished_is_the_clients_alert_rfc8446_6() 
     s.server.write_tls(&mut out);
     assert!(out.is_empty(), "no alert answers an alert: {out:?}");
 }
+
+/// A protected record with no ciphertext at all (not even the AEAD tag) cannot open: it is
+/// bad_record_mac (RFC 8446 §5.2), not skipped, when no refused early data is being skipped.
+#[test]
+fn an_empty_protected_record_is_bad_record_mac_rfc8446_5_2() {
+    let mut s = served_psk_ke_hello();
+    let err = ours::feed_server(&mut s.server, &record(23, &[]), NOW).unwrap_err();
+    assert_eq!(err.alert(), AlertDescription::BadRecordMac);
+}
