@@ -284,7 +284,7 @@ impl Core {
                     Ok(Some(plain))
                 }
                 Err(Error::Crypto(crate::crypto::CryptoError::DecryptFailed))
-                    if len <= self.skip_budget =>
+                    if self.skip_budget > 0 && len <= self.skip_budget =>
                 {
                     self.skip_budget -= len;
                     Ok(None)
