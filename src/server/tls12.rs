@@ -379,6 +379,7 @@ impl ExpectFinished {
         if !cx.core.read_switched() {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         }
+        crate::conn::finished::check_length(verify_data, kdf::VERIFY_DATA_LEN)?;
         let suite = self.suite;
         let proof = kdf::verify_finished(
             suite.hash(),
