@@ -4,8 +4,11 @@
 //! ```text
 //! cargo run --release --example client -- --connect 127.0.0.1:4433 --server-name localhost \
 //!     --ca cert.pem [--tls13|--tls12] [--repeat N] [--no-tickets] [--psk-ke] \
-//!     [--early-data TEXT] [--keylog FILE] [--alpn h2,http/1.1]
+//!     [--early-data TEXT] [--keylog FILE] [--alpn h2,http/1.1] [--no-middlebox-compat]
 //! ```
+//!
+//! TLS 1.3 middlebox compatibility (RFC 8446 §D.4: a session ID and a dummy change_cipher_spec)
+//! is on, as in most clients; `--no-middlebox-compat` turns it off.
 //!
 //! `--alpn` offers application protocols (RFC 7301), most preferred first; the protocol the
 //! server selected is printed after each connection's line.
@@ -36,6 +39,7 @@ fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let (mut connect, mut name, mut ca, mut keylog, mut early) = (None, None, None, None, None);
     let (mut repeat, mut no_tickets, mut psk_ke) = (1usize, false, false);
+    let mut middlebox_compat = true;
     let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
     let mut alpn: Vec<String> = Vec::new();
     while let Some(arg) = args.next() {
@@ -49,6 +53,7 @@ fn run() -> Result<(), String> {
             "--repeat" => repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--no-tickets" => no_tickets = true,
             "--psk-ke" => psk_ke = true,
+            "--no-middlebox-compat" => middlebox_compat = false,
             "--alpn" => alpn = value()?.split(',').map(str::to_owned).collect(),
             "--tls13" => versions = vec![TlsVersion::Tls13],
             "--tls12" => versions = vec![TlsVersion::Tls12],
@@ -63,6 +68,7 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("--ca: {e}"))?;
     let mut config = ClientConfig::new(Arc::new(PinnedCertificates::new(trusted)))
         .with_psk_ke(psk_ke)
+        .with_middlebox_compat(middlebox_compat)
         .with_early_data(early.is_some())
         .with_alpn_protocols(&alpn);
     config = config.with_versions(&versions);

@@ -4,9 +4,17 @@
 //! ```text
 //! cargo run --release --example server -- --listen 127.0.0.1:4433 --cert cert.pem --key key.pem \
 //!     [--tls13|--tls12] [--no-tickets] [--no-session-cache] [--allow-psk-ke] [--allow-no-ems] \
-//!     [--early-data BYTES] [--keylog FILE] [--alpn h2,http/1.1] [--vhost NAME:CERT:KEY]...
-//!     [--rotation-period SECS --decrypt-window SECS] [--no-replay-guard]
+//!     [--early-data BYTES] [--keylog FILE] [--alpn h2,http/1.1] [--vhost NAME:CERT:KEY]... \
+//!     [--rotation-period SECS --decrypt-window SECS] [--no-replay-guard] \
+//!     [--stateless-retry [--retry-key FILE]]
 //! ```
+//!
+//! Like `s_server -www`, a request is answered once it is whole (its blank line arrived); after
+//! its reply or alert the server reads until the client closes (or two seconds pass).
+//!
+//! `--stateless-retry` puts an integrity-protected cookie in every HelloRetryRequest (RFC 8446
+//! §4.2.2), under a key drawn at start, or the 32 bytes of `--retry-key FILE` (servers sharing
+//! the file answer each other's retries).
 //!
 //! `--alpn` lists the application protocols (RFC 7301) the server speaks, most preferred
 //! first; the page then names the one selected.
@@ -43,6 +51,7 @@ use std::time::Duration;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tls_resumption::antireplay::{EarlyDataAttempt, ReplayGuard, StrikeRegister, Verdict};
+use tls_resumption::crypto::secret::SecretArray;
 use tls_resumption::kdf::tls13::CipherSuite;
 use tls_resumption::keylog::{KeyLog, KeyLogFile};
 use tls_resumption::store::{MemoryCache, SessionCache};
@@ -69,6 +78,7 @@ fn run() -> Result<(), String> {
     let mut vhosts = Vec::new();
     let mut alpn: Vec<String> = Vec::new();
     let (mut rotation, mut window, mut no_guard) = (None, None, false);
+    let (mut stateless_retry, mut retry_key) = (false, None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -90,6 +100,8 @@ fn run() -> Result<(), String> {
             "--rotation-period" => rotation = Some(secs(&value()?, "--rotation-period")?),
             "--decrypt-window" => window = Some(secs(&value()?, "--decrypt-window")?),
             "--no-replay-guard" => no_guard = true,
+            "--stateless-retry" => stateless_retry = true,
+            "--retry-key" => retry_key = Some(value()?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -136,6 +148,11 @@ fn run() -> Result<(), String> {
     }
     for spec in &vhosts {
         config = add_vhost(config, spec, &cache, no_tickets, no_cache)?;
+    }
+    match (stateless_retry, retry_key) {
+        (true, key) => config = config.with_stateless_retry(retry_cookie_key(key.as_deref())?),
+        (false, Some(_)) => return Err("--retry-key goes with --stateless-retry".into()),
+        (false, None) => {}
     }
     config = config
         .with_psk_ke(psk_ke)
@@ -206,6 +223,23 @@ fn schedule(rotation: Option<Duration>, window: Option<Duration>) -> Option<Sche
     })
 }
 
+/// The key of HelloRetryRequest cookies: the 32 bytes of `file`, or random ones.
+fn retry_cookie_key(file: Option<&str>) -> Result<SecretArray<32>, String> {
+    use ring::rand::SecureRandom;
+    let mut key = SecretArray::zeroed();
+    match file {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+            key = SecretArray::from_slice(&bytes)
+                .map_err(|_| format!("{path}: a retry key is 32 bytes"))?;
+        }
+        None => ring::rand::SystemRandom::new()
+            .fill(key.expose_secret_mut())
+            .map_err(|_| "no randomness for the retry key")?,
+    }
+    Ok(key)
+}
+
 /// Reads a PEM certificate chain and private key.
 fn load(
     cert: &str,
@@ -270,7 +304,41 @@ fn suite_name(suite: Option<CipherSuite>) -> &'static str {
     }
 }
 
+/// One connection: the exchange, then (answered or failed) the socket is kept open until the
+/// client closes or a short while passes, so that bytes it is still sending are read rather than
+/// answered with a TCP reset that would hide our reply or alert from it.
 fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, String> {
+    let result = exchange(&mut stream, config);
+    linger(&mut stream);
+    result
+}
+
+/// After our close_notify or alert: no more writes, and reads until the client's close (EOF)
+/// or two seconds, whichever comes first.
+fn linger(stream: &mut TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Whether an HTTP request is whole: its header ends with a blank line. Like `s_server -www`,
+/// the page is sent only then.
+fn request_complete(early: &[u8], request: &[u8]) -> bool {
+    let all = [early, request].concat();
+    all.windows(4).any(|w| w == b"\r\n\r\n") || all.windows(2).any(|w| w == b"\n\n")
+}
+
+fn exchange(stream: &mut TcpStream, config: Arc<ServerConfig>) -> Result<String, String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
@@ -280,7 +348,7 @@ fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, Str
     let mut request = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        flush(&mut conn, &mut stream)?;
+        flush(&mut conn, stream)?;
         let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
         if n == 0 {
             return Err("peer closed before a request".into());
@@ -291,7 +359,7 @@ fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, Str
             data = &data[taken..];
             let result = conn.process(clock.now());
             if let Err(e) = result {
-                let _ = flush(&mut conn, &mut stream);
+                let _ = flush(&mut conn, stream);
                 return Err(e.to_string());
             }
             if taken == 0 {
@@ -300,7 +368,7 @@ fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, Str
         }
         early.extend(conn.take_early_data());
         request.extend(conn.take_plaintext());
-        if !conn.is_handshaking() && (!request.is_empty() || !early.is_empty()) {
+        if !conn.is_handshaking() && request_complete(&early, &request) {
             let kind = conn.handshake_kind().unwrap_or(HandshakeKind::Full);
             let status = if kind.is_resumed() { "Reused" } else { "New" };
             let first = match conn.tls12_cipher_suite() {
@@ -325,7 +393,7 @@ fn serve(mut stream: TcpStream, config: Arc<ServerConfig>) -> Result<String, Str
             conn.send_plaintext(page.as_bytes())
                 .map_err(|e| e.to_string())?;
             conn.send_close_notify().map_err(|e| e.to_string())?;
-            flush(&mut conn, &mut stream)?;
+            flush(&mut conn, stream)?;
             return Ok(format!("{first}; {kind}"));
         }
         if conn.peer_closed() {

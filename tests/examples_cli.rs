@@ -176,3 +176,116 @@ fn the_examples_negotiate_alpn_and_keep_0rtt_under_it() {
     let out = client(&addr, &["--tls12", "--alpn", "http/1.1", "--repeat", "2"]);
     assert_eq!(out.matches("ALPN protocol: http/1.1").count(), 4, "{out}");
 }
+
+/// Our client over TCP to the server example, driven a step at a time.
+struct Raw {
+    conn: tls_resumption::ClientConnection,
+    stream: std::net::TcpStream,
+    now: tls_resumption::time::Timestamp,
+}
+
+impl Raw {
+    fn connect(addr: &str) -> Raw {
+        let config = std::sync::Arc::new(peers::ours::client_config("server"));
+        let now = config.clock().now();
+        let conn = tls_resumption::ClientConnection::new(config, "localhost", now).unwrap();
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        Raw { conn, stream, now }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut out = Vec::new();
+        self.conn.write_tls(&mut out);
+        self.stream.write_all(&out)
+    }
+
+    /// Sends `request`, then reads for up to `wait`: the application data that arrived, and
+    /// whether the server's close_notify came with it.
+    fn exchange(&mut self, request: &[u8], wait: std::time::Duration) -> (Vec<u8>, bool) {
+        use std::io::Read;
+        self.conn.send_plaintext(request).unwrap();
+        let deadline = std::time::Instant::now() + wait;
+        let mut reply = Vec::new();
+        let mut buf = vec![0u8; 16384];
+        while !self.conn.peer_closed() {
+            self.flush().unwrap();
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            let n = match self.stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => break,
+                Err(e) => panic!("read: {e}"),
+            };
+            peers::ours::feed_client(&mut self.conn, &buf[..n], self.now).unwrap();
+            reply.extend(self.conn.take_plaintext());
+        }
+        (reply, self.conn.peer_closed())
+    }
+}
+
+/// Like `openssl s_server -www`, the server example answers an HTTP request once it is whole
+/// (its blank line arrived), not the first bytes of it.
+#[test]
+fn the_server_example_answers_a_request_only_once_its_blank_line_arrives() {
+    let (_server, addr) = server(&[]);
+    let mut c = Raw::connect(&addr);
+    let wait = std::time::Duration::from_millis(500);
+    let (reply, _) = c.exchange(b"GET / HTTP/1.0\r\n", wait);
+    assert!(reply.is_empty(), "answered half a request: {reply:?}");
+    let (reply, closed) = c.exchange(b"\r\n", std::time::Duration::from_secs(10));
+    assert!(reply.starts_with(b"HTTP/1.0 200 ok"), "{reply:?}");
+    assert!(closed, "close_notify after the page");
+}
+
+/// The server example does not close its socket under a client still sending: after its
+/// close_notify it reads until the client's close (or a timeout), so bytes the client sends
+/// meanwhile are read, not answered with a TCP reset.
+#[test]
+fn the_server_example_reads_until_the_client_closes_instead_of_resetting() {
+    use std::io::{Read, Write};
+    let (_server, addr) = server(&[]);
+    let mut c = Raw::connect(&addr);
+    let (reply, closed) = c.exchange(
+        b"GET / HTTP/1.0\r\n\r\n",
+        std::time::Duration::from_secs(10),
+    );
+    assert!(reply.starts_with(b"HTTP/1.0 200 ok") && closed, "{reply:?}");
+    // The client is still talking (its close_notify comes late, after more data).
+    for _ in 0..3 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        c.stream.write_all(&[23, 3, 3, 0, 17]).unwrap();
+        c.stream.write_all(&[0; 17]).unwrap();
+    }
+    c.conn.send_close_notify().unwrap();
+    c.flush().unwrap();
+    c.stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let end = c.stream.read_to_end(&mut rest);
+    assert!(end.is_ok(), "the server reset the connection: {end:?}");
+}
+
+/// The options of stateless retry (server: `--stateless-retry`, its cookie key random at start
+/// or read from `--retry-key FILE`) and of middlebox compatibility (client:
+/// `--no-middlebox-compat`) are taken, and the examples still resume.
+#[test]
+fn the_examples_take_the_stateless_retry_and_middlebox_compatibility_options() {
+    let key = std::env::temp_dir().join(format!("retry-{}.key", std::process::id()));
+    std::fs::write(&key, [5u8; 32]).unwrap();
+    for args in [
+        vec!["--stateless-retry"],
+        vec!["--stateless-retry", "--retry-key", key.to_str().unwrap()],
+    ] {
+        let (_server, addr) = server(&args);
+        let out = client(&addr, &["--repeat", "2", "--no-middlebox-compat"]);
+        assert!(out.contains("connection 2: resumed"), "{args:?}: {out}");
+    }
+    std::fs::remove_file(&key).unwrap();
+}

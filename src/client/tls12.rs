@@ -414,6 +414,7 @@ impl Handshaking {
         if !cx.core.read_switched() {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         }
+        crate::conn::finished::check_length(verify_data, kdf::VERIFY_DATA_LEN)?;
         let suite = self.suite;
         let ms = master.master_secret;
         let proof = kdf::verify_finished(

@@ -448,6 +448,7 @@ impl Handshaking {
         let HandshakePayload::Finished(verify_data) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
+        crate::conn::finished::check_length(verify_data, self.suite.hash().output_len())?;
         let proof = self
             .hs
             .server

@@ -214,6 +214,16 @@ impl Core {
                 }
                 continue;
             }
+            if record.typ == ContentType::Alert && handshaking && !self.tls12 && self.read.is_some()
+            {
+                // A TLS 1.3 peer that fails on our flight may alert before it has switched to
+                // its handshake keys: the alert is its, and ends the connection (RFC 8446 §6).
+                if !self.joiner.is_empty() {
+                    return Err(PeerMisbehaved::UnexpectedMessage.into());
+                }
+                self.receive_alert(&record.payload)?;
+                continue;
+            }
             let Some(plain) = self.open(record)? else {
                 continue;
             };
@@ -235,7 +245,13 @@ impl Core {
                         if self.empty_records > MAX_EMPTY_RECORDS {
                             return Err(PeerMisbehaved::TooMany("empty records").into());
                         }
-                        continue;
+                        // RFC 8446 §5.1: zero-length application data is padding once data
+                        // may flow; during the handshake the state decides, as for any
+                        // application data (early data takes it, the other states refuse it).
+                        if !handshaking {
+                            continue;
+                        }
+                        return Ok(Some(Incoming::ApplicationData(plain.payload)));
                     }
                     self.empty_records = 0;
                     return Ok(Some(Incoming::ApplicationData(plain.payload)));
@@ -252,8 +268,9 @@ impl Core {
             None => {
                 if record.typ == ContentType::ApplicationData {
                     // Protected records before this side has keys: only early data a server
-                    // skips after a HelloRetryRequest (RFC 8446 §4.2.10).
-                    if len <= self.skip_budget {
+                    // skips after a HelloRetryRequest (RFC 8446 §4.2.10). Without a budget
+                    // (no retry), even an empty one is unexpected.
+                    if self.skip_budget > 0 && len <= self.skip_budget {
                         self.skip_budget -= len;
                         return Ok(None);
                     }
@@ -271,7 +288,7 @@ impl Core {
                     Ok(Some(plain))
                 }
                 Err(Error::Crypto(crate::crypto::CryptoError::DecryptFailed))
-                    if len <= self.skip_budget =>
+                    if self.skip_budget > 0 && len <= self.skip_budget =>
                 {
                     self.skip_budget -= len;
                     Ok(None)
@@ -282,6 +299,10 @@ impl Core {
     }
 
     fn receive_alert(&mut self, payload: &[u8]) -> Result<(), Error> {
+        // RFC 8446 §5.1: an alert record holds exactly one alert; an empty one holds none.
+        if payload.is_empty() {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        }
         let alert = AlertMessage::from_bytes(payload)?;
         match alert.description {
             AlertDescription::CloseNotify => {

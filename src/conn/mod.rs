@@ -4,6 +4,7 @@
 //! content, the HelloRetryRequest `message_hash`, key-log lines).
 
 pub(crate) mod core;
+pub(crate) mod finished;
 pub(crate) mod front;
 mod kind;
 pub(crate) mod tls12;

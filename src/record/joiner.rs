@@ -3,16 +3,25 @@
 
 use super::MAX_PLAINTEXT_LEN;
 use crate::codec::InvalidMessage;
-use crate::msgs::enums::ContentType;
+use crate::msgs::enums::{ContentType, HandshakeType};
 use crate::msgs::handshake::HANDSHAKE_HEADER_LEN;
 
 /// The default limit on one handshake message: 64 KiB, room for a long certificate chain.
 pub(crate) const DEFAULT_MAX_HANDSHAKE_MESSAGE_LEN: usize = 64 * 1024;
 
+/// The largest ClientHello body the wire format allows (RFC 8446 §4.1.2): legacy_version,
+/// random, a 32-byte session ID, up to 2^16-2 bytes of cipher suites, up to 255 compression
+/// methods and up to 2^16-1 bytes of extensions, with their length prefixes. A ClientHello
+/// may be this long whatever the limit for other messages (tlsfuzzer's, and real clients'
+/// long lists of signature schemes or padding, pass 64 KiB).
+pub(crate) const MAX_CLIENT_HELLO_LEN: usize =
+    2 + 32 + (1 + 32) + (2 + 0xfffe) + (1 + 0xff) + (2 + 0xffff);
+
 /// Joins handshake record payloads into whole messages (header included, as the transcript
 /// hash needs them).
 ///
-/// A message longer than the configured maximum is refused as soon as its 4-byte header is
+/// A message longer than the configured maximum (for a ClientHello, at least
+/// [`MAX_CLIENT_HELLO_LEN`]) is refused as soon as its 4-byte header is
 /// complete, so its body is never buffered; at most one maximum-size message plus one record
 /// is ever held.
 #[derive(Debug)]
@@ -53,7 +62,8 @@ impl HandshakeJoiner {
     /// [`InvalidMessage::EmptyFragment`] for a zero-length record (RFC 8446 §5.1),
     /// [`InvalidMessage::RecordOverflow`] for a payload over 2^14 bytes, and
     /// [`InvalidMessage::HandshakeMessageTooLarge`] for a message header announcing more than
-    /// the maximum.
+    /// the maximum ([`InvalidMessage::LengthOutOfRange`] for a ClientHello longer than any can
+    /// be, [`MAX_CLIENT_HELLO_LEN`]).
     pub(crate) fn push(&mut self, fragment: &[u8]) -> Result<(), InvalidMessage> {
         if fragment.is_empty() {
             return Err(InvalidMessage::EmptyFragment(ContentType::Handshake.into()));
@@ -79,11 +89,21 @@ impl HandshakeJoiner {
         let mut pos = 0;
         while let Some(header) = self.buf.get(pos..pos + HANDSHAKE_HEADER_LEN) {
             let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
-            if len > self.max_message_len {
-                return Err(InvalidMessage::HandshakeMessageTooLarge {
+            let client_hello = header[0] == u8::from(HandshakeType::ClientHello);
+            if client_hello && len > MAX_CLIENT_HELLO_LEN {
+                // No ClientHello is this long: a malformed message (RFC 8446 §6).
+                return Err(InvalidMessage::LengthOutOfRange {
+                    what: "ClientHello",
                     len,
-                    max: self.max_message_len,
                 });
+            }
+            let max = if client_hello {
+                self.max_message_len.max(MAX_CLIENT_HELLO_LEN)
+            } else {
+                self.max_message_len
+            };
+            if len > max {
+                return Err(InvalidMessage::HandshakeMessageTooLarge { len, max });
             }
             pos += HANDSHAKE_HEADER_LEN + len;
         }
@@ -165,9 +185,28 @@ mod tests {
     #[test]
     fn the_default_limit_is_64_kib() {
         let mut j = HandshakeJoiner::new();
-        j.push(&[1, 0x01, 0x00, 0x00]).unwrap();
+        j.push(&[11, 0x01, 0x00, 0x00]).unwrap();
         let mut j = HandshakeJoiner::new();
-        assert!(j.push(&[1, 0x01, 0x00, 0x01]).is_err());
+        assert!(j.push(&[11, 0x01, 0x00, 0x01]).is_err());
+    }
+
+    #[test]
+    fn a_client_hello_may_be_as_long_as_its_wire_format_allows_and_no_longer() {
+        let header = |len: usize| {
+            let mut h = vec![1];
+            h.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
+            h
+        };
+        let mut j = HandshakeJoiner::new();
+        j.push(&header(MAX_CLIENT_HELLO_LEN)).unwrap();
+        let mut j = HandshakeJoiner::new();
+        // Longer than any ClientHello can be: malformed, decode_error (RFC 8446 §6), where a
+        // message over the configured limit is refused with illegal_parameter.
+        let err = j.push(&header(MAX_CLIENT_HELLO_LEN + 1)).unwrap_err();
+        assert_eq!(err.alert(), crate::alert::AlertDescription::DecodeError);
+        // A tighter configured limit does not shrink it below that.
+        let mut j = HandshakeJoiner::with_max_message_len(1000);
+        j.push(&header(MAX_CLIENT_HELLO_LEN)).unwrap();
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::crypto::kx::KxGroup;
 use crate::crypto::sign::SignatureAlgorithm;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::msgs::client_hello::{binder_prefix_of, ClientHello};
-use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{CipherSuite, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
 
@@ -34,6 +34,11 @@ impl Hello {
     /// # Errors
     /// The decoding error, or `unexpected_message` for any other message.
     pub(super) fn decode(bytes: Vec<u8>, version: Version) -> Result<Self, Error> {
+        // The type first: another message is unexpected whether or not its body would decode
+        // as a ClientHello (RFC 8446 §4).
+        if bytes.first().copied() != Some(u8::from(HandshakeType::ClientHello)) {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        }
         let decoded = HandshakeMessage::decode(&bytes, version)?;
         let HandshakePayload::ClientHello(hello) = decoded.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
@@ -135,6 +140,11 @@ pub(super) fn check_change_cipher_spec_before_hello(
 /// [`PeerIncompatible::NoCommonVersion`] (`protocol_version`),
 /// [`PeerIncompatible::InappropriateFallback`].
 pub(super) fn choose_version(config: &ServerConfig, hello: &Hello) -> Result<TlsVersion, Error> {
+    // RFC 8446 §D.5: a ClientHello.legacy_version of 0x0300 or less is protocol_version,
+    // whatever supported_versions offers.
+    if u16::from(hello.hello.legacy_version) <= 0x0300 {
+        return Err(PeerIncompatible::NoCommonVersion.into());
+    }
     let version = common_version(config, hello)?;
     // Only a version both sides have can be a fallback (RFC 7507 §3).
     check_fallback(config, hello)?;

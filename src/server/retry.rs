@@ -47,7 +47,28 @@ pub(super) struct Retry {
     pub(super) cookie: Vec<u8>,
     /// Whether the first ClientHello offered early data (skipped, so reported as rejected).
     pub(super) offered_early: bool,
+    /// The first ClientHello's extensions, in order, that the second must repeat
+    /// ([`kept_extensions`]); `None` after a stateless retry, whose cookie does not hold them.
+    pub(super) first_extensions: Option<Vec<u16>>,
 }
+
+/// The extension types of `hello`, in order, that RFC 8446 §4.1.2 lets no second ClientHello
+/// add, drop or move: all but early_data (dropped), cookie (added) and padding (either).
+/// key_share and pre_shared_key change content, not place.
+pub(super) fn kept_extensions(hello: &Hello) -> Vec<u16> {
+    use enums::ExtensionType as T;
+    hello
+        .hello
+        .extensions
+        .iter()
+        .map(ClientExtension::typ)
+        .filter(|t| !matches!(t, T::EarlyData | T::Cookie) && u16::from(*t) != PADDING)
+        .map(u16::from)
+        .collect()
+}
+
+/// The padding extension (RFC 7685).
+const PADDING: u16 = 21;
 
 /// Answers a ClientHello without a usable key share with a HelloRetryRequest naming `group`
 /// (RFC 8446 §4.1.4, §4.2.8), carrying a cookie only when the server does stateless retry
@@ -90,6 +111,7 @@ pub(super) fn send_retry(
         group,
         cookie,
         offered_early,
+        first_extensions: Some(kept_extensions(hello)),
     })
 }
 
@@ -134,6 +156,7 @@ pub(super) fn stateless_retry(cx: &mut Context<'_>, hello: &Hello) -> Result<Opt
         group: contents.group,
         cookie: cookie.clone(),
         offered_early: contents.offered_early,
+        first_extensions: None,
     }))
 }
 

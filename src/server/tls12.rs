@@ -379,6 +379,7 @@ fn client_finished(
     if !cx.core.read_switched() {
         return Err(PeerMisbehaved::UnexpectedMessage.into());
     }
+    crate::conn::finished::check_length(verify_data, kdf::VERIFY_DATA_LEN)?;
     let proof = kdf::verify_finished(
         suite.hash(),
         master_secret,

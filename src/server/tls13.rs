@@ -37,7 +37,7 @@ use crate::suites::CipherSuite;
 
 use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
 use super::psk::{self, Accepted};
-use super::retry::{send_retry, skip_refused_early_data, stateless_retry, Retry};
+use super::retry::{kept_extensions, send_retry, skip_refused_early_data, stateless_retry, Retry};
 use super::Context;
 
 /// The server's TLS 1.3 states.
@@ -247,8 +247,9 @@ impl ExpectClientHello {
         }
     }
 
-    /// After a HelloRetryRequest: the cookie is echoed and early data is not offered again
-    /// (RFC 8446 §4.1.2, §4.2.2, §4.2.10).
+    /// After a HelloRetryRequest: the cookie is echoed, early data is not offered again, and
+    /// the other extensions are the first hello's, in its order (RFC 8446 §4.1.2, §4.2.2,
+    /// §4.2.10).
     fn check_retry(&self, hello: &Hello) -> Result<(), Error> {
         let Some(retry) = &self.retry else {
             return Ok(());
@@ -262,6 +263,13 @@ impl ExpectClientHello {
         }
         if hello.has(ExtensionType::EarlyData) {
             return Err(PeerMisbehaved::IllegalParameter("early_data after retry").into());
+        }
+        if retry
+            .first_extensions
+            .as_ref()
+            .is_some_and(|first| *first != kept_extensions(hello))
+        {
+            return Err(PeerMisbehaved::IllegalParameter("extensions changed after retry").into());
         }
         Ok(())
     }
@@ -580,6 +588,7 @@ impl ExpectFinished {
         let HandshakePayload::Finished(verify_data) = &message.payload else {
             return Err(PeerMisbehaved::UnexpectedMessage.into());
         };
+        crate::conn::finished::check_length(verify_data, self.suite.hash().output_len())?;
         let proof = self
             .client_handshake
             .verify_finished(self.transcript.current().as_ref(), verify_data)?;
