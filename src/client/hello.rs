@@ -290,7 +290,8 @@ pub(super) fn build(
 /// versions and PSK modes. The one place a client extension is offered.
 fn common_extensions(p: &HelloParams<'_>) -> Vec<ClientExtension> {
     let config = p.config;
-    let mut extensions = Vec::new();
+    // Room for every extension a hello carries, so the list is allocated once.
+    let mut extensions = Vec::with_capacity(16);
     if !p.server_name.is_empty() && p.server_name.parse::<std::net::IpAddr>().is_err() {
         extensions.push(ClientExtension::ServerName(vec![ServerNameEntry {
             name_type: 0,

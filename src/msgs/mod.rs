@@ -109,12 +109,13 @@ fn set_bit(bits: &mut [u64; 1024], typ: u16) -> bool {
 }
 
 /// Reads a list of items until `r` is exhausted. The list's length prefix bounds the loop, so
-/// it ends after at most `r.remaining()` iterations (each item reads at least one byte).
+/// it ends after at most `r.remaining()` iterations (each item reads at least one byte). The
+/// first allocation has room for up to 16 items, never more than the bytes left could hold.
 pub(crate) fn read_all<T>(
     r: &mut Reader<'_>,
     mut item: impl FnMut(&mut Reader<'_>) -> Result<T, InvalidMessage>,
 ) -> Result<Vec<T>, InvalidMessage> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(r.remaining().min(16));
     while !r.is_empty() {
         out.push(item(r)?);
     }
