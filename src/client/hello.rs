@@ -8,6 +8,7 @@ use crate::conn::core::Core;
 use crate::conn::{log_secret, Transcript};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::SignatureAlgorithm;
+use crate::crypto::HashAlgorithm;
 use crate::error::Error;
 use crate::error::PeerIncompatible;
 use crate::kdf::tls13::{BinderKind, EarlySecret, KeySchedule, TrafficSecret};
@@ -29,6 +30,9 @@ pub(super) struct Sent {
     pub(super) random: [u8; 32],
     pub(super) session_id: Vec<u8>,
     pub(super) hello_bytes: Vec<u8>,
+    /// The transcript through this hello (after any retry exchange), when a PSK binder
+    /// already hashed it: the hash it was taken with, and the running hash.
+    pub(super) hello_transcript: Option<(HashAlgorithm, Transcript)>,
 }
 
 /// What the first flight offered: what either version's half needs once the ServerHello
@@ -56,15 +60,18 @@ pub(super) fn start(
     server_name: &str,
     now: Timestamp,
 ) -> Result<Offer, Error> {
-    let mut random = [0u8; 32];
-    let mut session_id = vec![0u8; 32];
-    // RFC 8446 §D.4: a non-empty legacy_session_id for middlebox compatibility (cleared
-    // below when that mode is off and no TLS 1.2 session needs it).
+    // The random, then the legacy_session_id (RFC 8446 §D.4: non-empty for middlebox
+    // compatibility, cleared below when that mode is off and no TLS 1.2 session needs it),
+    // drawn in that order in one call.
+    let mut drawn = [0u8; 64];
     config
         .rng
-        .fill(&mut random)
-        .and_then(|()| config.rng.fill(&mut session_id))
+        .fill(&mut drawn)
         .map_err(|_| crate::crypto::CryptoError::Random)?;
+    let (random_part, session_id_part) = drawn.split_at(32);
+    let mut random = [0u8; 32];
+    random.copy_from_slice(random_part);
+    let mut session_id = session_id_part.to_vec();
     let tls12 = take_tls12_session(config, server_name, now, &mut session_id);
     if !config.middlebox_compat && tls12.is_none() {
         session_id.clear();
@@ -103,7 +110,10 @@ pub(super) fn start(
     if let (true, Some(early), Some(t)) = (early_data_offered, &hello.early, &ticket) {
         let suite = CipherSuite::from_u16(t.state.cipher_suite)
             .ok_or(Error::InvalidState("ticket of an unknown suite"))?;
-        let hash = Transcript::new(suite.hash()).hash_with(&hello.bytes);
+        let hash = match &hello.transcript {
+            Some((alg, t)) if *alg == suite.hash() => t.current(),
+            _ => Transcript::new(suite.hash()).hash_with(&hello.bytes),
+        };
         let secret = early.client_early_traffic_secret(hash.as_ref())?;
         log_secret(
             config.key_log.as_ref(),
@@ -120,6 +130,7 @@ pub(super) fn start(
             random,
             session_id,
             hello_bytes: hello.bytes,
+            hello_transcript: hello.transcript,
         },
         share: hello.share,
         ticket,
@@ -203,6 +214,9 @@ pub(super) struct Hello {
     pub(super) share: Option<KeyShare>,
     /// The Early Secret of the PSK offered, if one was.
     pub(super) early: Option<EarlySecret>,
+    /// With a PSK offered: the transcript through this hello (after the binder's `prefix`),
+    /// in the hash of the PSK's suite, which the binder hashed on the way.
+    pub(super) transcript: Option<(HashAlgorithm, Transcript)>,
 }
 
 /// The parts of a ClientHello that stay the same across a HelloRetryRequest.
@@ -254,17 +268,19 @@ pub(super) fn build(
     let bytes = encode(p, extensions)?;
     match psk {
         Some((ticket, suite)) => {
-            let (bytes, early) = fill_binder(bytes, ticket, suite, prefix)?;
+            let (bytes, early, transcript) = fill_binder(bytes, ticket, suite, prefix)?;
             Ok(Hello {
                 bytes,
                 share,
                 early: Some(early),
+                transcript: Some((suite.hash(), transcript)),
             })
         }
         None => Ok(Hello {
             bytes,
             share,
             early: None,
+            transcript: None,
         }),
     }
 }
@@ -274,7 +290,8 @@ pub(super) fn build(
 /// versions and PSK modes. The one place a client extension is offered.
 fn common_extensions(p: &HelloParams<'_>) -> Vec<ClientExtension> {
     let config = p.config;
-    let mut extensions = Vec::new();
+    // Room for every extension a hello carries, so the list is allocated once.
+    let mut extensions = Vec::with_capacity(16);
     if !p.server_name.is_empty() && p.server_name.parse::<std::net::IpAddr>().is_err() {
         extensions.push(ClientExtension::ServerName(vec![ServerNameEntry {
             name_type: 0,
@@ -378,26 +395,29 @@ fn encode(p: &HelloParams<'_>, extensions: Vec<ClientExtension>) -> Result<Vec<u
 }
 
 /// Computes the binder of the one PSK offered over `prefix` and the encoded hello up to its
-/// binders, and writes it over the placeholder. Returns the hello and the PSK's Early Secret.
+/// binders, and writes it over the placeholder. Returns the hello, the PSK's Early Secret and
+/// the transcript through the whole hello (the part before the binders hashed once).
 fn fill_binder(
     mut bytes: Vec<u8>,
     ticket: &ClientTls13Ticket,
     suite: CipherSuite,
     prefix: Option<&Transcript>,
-) -> Result<(Vec<u8>, EarlySecret), Error> {
+) -> Result<(Vec<u8>, EarlySecret, Transcript), Error> {
     let hash = suite.hash();
     let early = KeySchedule::with_psk(hash, ticket.state.resumption_psk.expose_secret());
     // The binders list is last: a u16 length, then one u8-prefixed binder.
     let binder_len = hash.output_len();
     let cut = bytes.len() - (2 + 1 + binder_len);
-    let transcript_hash = match prefix {
-        Some(t) => t.hash_with(&bytes[..cut]),
-        None => Transcript::new(hash).hash_with(&bytes[..cut]),
+    let mut transcript = match prefix {
+        Some(t) => t.clone(),
+        None => Transcript::new(hash),
     };
+    transcript.add(&bytes[..cut]);
     let binder = early
         .binder_key(BinderKind::Resumption)
-        .binder(transcript_hash.as_ref())?;
+        .binder(transcript.current().as_ref())?;
     let at = bytes.len() - binder_len;
     bytes[at..].copy_from_slice(binder.as_ref());
-    Ok((bytes, early))
+    transcript.add(&bytes[cut..]);
+    Ok((bytes, early, transcript))
 }

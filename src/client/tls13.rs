@@ -80,6 +80,23 @@ pub(super) struct ExpectServerHello {
 }
 
 impl ExpectServerHello {
+    /// The transcript through the ClientHello last sent (after any retry exchange), in
+    /// `suite`'s hash: the one the PSK binder hashed when it is that hash, else hashed now.
+    fn hello_transcript(&mut self, suite: CipherSuite) -> Transcript {
+        let retry = self.retry.take();
+        match self.offer.sent.hello_transcript.take() {
+            Some((alg, t)) if alg == suite.hash() => t,
+            _ => {
+                let mut t = match retry {
+                    Some((t, _)) => t,
+                    None => Transcript::new(suite.hash()),
+                };
+                t.add(&self.offer.sent.hello_bytes);
+                t
+            }
+        }
+    }
+
     /// Handles the first ServerHello, which the front found is not a TLS 1.2 one.
     pub(super) fn first(
         cx: &mut Context<'_>,
@@ -99,11 +116,7 @@ impl ExpectServerHello {
             return self.retry(cx, sh, &message.bytes, suite);
         }
 
-        let mut transcript = match self.retry.take() {
-            Some((t, _)) => t,
-            None => Transcript::new(suite.hash()),
-        };
-        transcript.add(&self.offer.sent.hello_bytes);
+        let mut transcript = self.hello_transcript(suite);
         transcript.add(&message.bytes);
 
         let (handshake, psk_selected, dhe) = self.handshake_secret(cx, sh, suite)?;
@@ -275,7 +288,12 @@ impl ExpectServerHello {
             Some(ServerExtension::Cookie(c)) => Some(c.clone()),
             _ => None,
         };
-        let mut transcript = Transcript::after_retry(suite.hash(), &self.offer.sent.hello_bytes);
+        let mut transcript = match self.offer.sent.hello_transcript.take() {
+            Some((alg, t)) if alg == suite.hash() => {
+                Transcript::after_retry_hash(alg, t.current().as_ref())
+            }
+            _ => Transcript::after_retry(suite.hash(), &self.offer.sent.hello_bytes),
+        };
         transcript.add(hrr_bytes);
         // Early data sent with the first hello is lost (RFC 8446 §4.2.10); the second hello
         // goes unprotected.
@@ -307,6 +325,7 @@ impl ExpectServerHello {
         }
         cx.core.send_handshake(&hello.bytes)?;
         self.offer.sent.hello_bytes = hello.bytes;
+        self.offer.sent.hello_transcript = hello.transcript;
         self.offer.share = hello.share;
         self.offer.early = hello.early;
         self.offer.ticket = ticket;

@@ -175,6 +175,9 @@ pub(crate) struct HandshakeMessage {
     pub(crate) payload: HandshakePayload,
 }
 
+/// The first allocation of an encoded handshake message.
+const ENCODE_CAPACITY: usize = 512;
+
 impl HandshakeMessage {
     /// Decodes exactly one message, header included, from `bytes`.
     ///
@@ -196,7 +199,9 @@ impl HandshakeMessage {
     /// # Errors
     /// [`InvalidMessage::TooLongToEncode`] when a field does not fit its length prefix.
     pub(crate) fn encode(&self) -> Result<Vec<u8>, InvalidMessage> {
-        let mut w = Writer::new();
+        // Room for the messages of a resumed handshake (a ClientHello with its ticket is the
+        // largest), so the buffer is allocated once instead of grown from empty.
+        let mut w = Writer::with_capacity(ENCODE_CAPACITY);
         self.payload.typ().encode(&mut w);
         w.u24_prefixed_with(|w| self.payload.encode_body(w))?;
         Ok(w.into_vec())

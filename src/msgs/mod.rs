@@ -52,37 +52,70 @@ pub(crate) trait Codec: Sized {
     }
 }
 
-/// Which extension types a block has carried so far: a bitmap over all 2^16 types, so the
-/// duplicate check costs the same for the last of 16 000 extensions as for the first
-/// (RFC 8446 §4.2: "There MUST NOT be more than one extension of the same type"). The bitmap
-/// is allocated on the first insert, so the many empty blocks (certificate entries) cost
-/// nothing.
-pub(crate) struct SeenExtensions(Option<Box<[u64; 1024]>>);
+/// Which extension types a block has carried so far (RFC 8446 §4.2: "There MUST NOT be more
+/// than one extension of the same type"). The first [`SeenExtensions::INLINE`] types are kept
+/// in a small inline list, which covers every honest block without allocating; a block with
+/// more moves to a bitmap over all 2^16 types, so the duplicate check costs the same for the
+/// last of 16 000 extensions as for the first.
+pub(crate) struct SeenExtensions {
+    inline: [u16; Self::INLINE],
+    len: usize,
+    bitmap: Option<Box<[u64; 1024]>>,
+}
 
 impl SeenExtensions {
+    /// How many types are checked by a scan of the inline list before the bitmap takes over.
+    const INLINE: usize = 24;
+
     pub(crate) fn new() -> Self {
-        Self(None)
+        Self {
+            inline: [0; Self::INLINE],
+            len: 0,
+            bitmap: None,
+        }
     }
 
     /// Records `typ`, failing if it was seen before.
     pub(crate) fn insert(&mut self, typ: u16) -> Result<(), InvalidMessage> {
-        let bits = self.0.get_or_insert_with(|| Box::new([0; 1024]));
-        let (word, bit) = (usize::from(typ / 64), typ % 64);
-        if bits[word] & (1 << bit) != 0 {
+        if self.bitmap.is_none() {
+            if self.inline[..self.len].contains(&typ) {
+                return Err(InvalidMessage::DuplicateExtension(typ));
+            }
+            if self.len < Self::INLINE {
+                self.inline[self.len] = typ;
+                self.len += 1;
+                return Ok(());
+            }
+            let mut bits = Box::new([0u64; 1024]);
+            for seen in self.inline {
+                set_bit(&mut bits, seen);
+            }
+            self.bitmap = Some(bits);
+        }
+        let fresh = self.bitmap.as_mut().is_some_and(|bits| set_bit(bits, typ));
+        if !fresh {
             return Err(InvalidMessage::DuplicateExtension(typ));
         }
-        bits[word] |= 1 << bit;
         Ok(())
     }
 }
 
+/// Sets `typ`'s bit; false when it was already set.
+fn set_bit(bits: &mut [u64; 1024], typ: u16) -> bool {
+    let (word, bit) = (usize::from(typ / 64), typ % 64);
+    let fresh = bits[word] & (1 << bit) == 0;
+    bits[word] |= 1 << bit;
+    fresh
+}
+
 /// Reads a list of items until `r` is exhausted. The list's length prefix bounds the loop, so
-/// it ends after at most `r.remaining()` iterations (each item reads at least one byte).
+/// it ends after at most `r.remaining()` iterations (each item reads at least one byte). The
+/// first allocation has room for up to 16 items, never more than the bytes left could hold.
 pub(crate) fn read_all<T>(
     r: &mut Reader<'_>,
     mut item: impl FnMut(&mut Reader<'_>) -> Result<T, InvalidMessage>,
 ) -> Result<Vec<T>, InvalidMessage> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(r.remaining().min(16));
     while !r.is_empty() {
         out.push(item(r)?);
     }

@@ -438,3 +438,28 @@ fn every_committed_handshake_message_fuzz_seed_is_a_valid_message() {
     }
     assert!(checked >= 19);
 }
+
+/// The duplicate-extension check keeps its answer across the move from the inline list to the
+/// bitmap: a repeat of a type seen before the move, of one seen after it, and of a type at
+/// the top of the range are all found, and distinct types all pass.
+#[test]
+fn duplicate_extensions_are_found_before_and_after_the_bitmap_takes_over() {
+    let mut seen = super::SeenExtensions::new();
+    for i in 0..1000u16 {
+        seen.insert(i * 61).unwrap();
+    }
+    seen.insert(0xff01).unwrap();
+    assert_eq!(seen.insert(0), Err(InvalidMessage::DuplicateExtension(0)));
+    assert_eq!(
+        seen.insert(61 * 500),
+        Err(InvalidMessage::DuplicateExtension(61 * 500))
+    );
+    assert_eq!(
+        seen.insert(0xff01),
+        Err(InvalidMessage::DuplicateExtension(0xff01))
+    );
+    let mut few = super::SeenExtensions::new();
+    few.insert(0xff01).unwrap();
+    few.insert(43).unwrap();
+    assert_eq!(few.insert(43), Err(InvalidMessage::DuplicateExtension(43)));
+}

@@ -130,11 +130,14 @@ impl RecordProtection {
                 if plaintext.len() + padding > MAX_PLAINTEXT_LEN {
                     return Err(InvalidMessage::TooLongToEncode.into());
                 }
-                let mut inner = Vec::with_capacity(plaintext.len() + 1 + padding + TAG_LEN);
-                inner.extend_from_slice(plaintext);
-                inner.push(typ.into());
-                inner.resize(inner.len() + padding, 0);
-                self.seal_tls13_inner(inner)
+                // Built in place after room for the header: one buffer for the whole record.
+                let mut record =
+                    Vec::with_capacity(HEADER_LEN + plaintext.len() + 1 + padding + TAG_LEN);
+                record.resize(HEADER_LEN, 0);
+                record.extend_from_slice(plaintext);
+                record.push(typ.into());
+                record.resize(record.len() + padding, 0);
+                self.seal_tls13_record(record)
             }
             Mode::Tls12Gcm | Mode::Tls12Chacha => self.seal_tls12(typ, plaintext),
         }
@@ -143,19 +146,29 @@ impl RecordProtection {
     /// Seals an already built `TLSInnerPlaintext` (RFC 8446 §5.2) as an application_data
     /// record. Exposed to the crate so the fuzz entry point can make records whose inner
     /// plaintext is malformed.
-    pub(crate) fn seal_tls13_inner(&mut self, mut inner: Vec<u8>) -> Result<Vec<u8>, Error> {
-        let len = inner.len() + TAG_LEN;
+    pub(crate) fn seal_tls13_inner(&mut self, inner: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let mut record = Vec::with_capacity(HEADER_LEN + inner.len() + TAG_LEN);
+        record.resize(HEADER_LEN, 0);
+        record.extend_from_slice(&inner);
+        self.seal_tls13_record(record)
+    }
+
+    /// Seals the `TLSInnerPlaintext` that follows `HEADER_LEN` placeholder bytes in `record`:
+    /// writes the header over them and appends the tag.
+    fn seal_tls13_record(&mut self, mut record: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let len = record.len() - HEADER_LEN + TAG_LEN;
         if len > MAX_CIPHERTEXT_LEN {
             return Err(InvalidMessage::TooLongToEncode.into());
         }
         let header = record_header(ContentType::ApplicationData, ProtocolVersion::Tls12, len);
         let seq = self.next_sequence_number()?;
         let nonce = xor_nonce(self.iv.expose_secret(), seq);
-        self.key.seal_in_place(nonce, &header, &mut inner)?;
-        let mut out = Vec::with_capacity(HEADER_LEN + len);
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&inner);
-        Ok(out)
+        record[..HEADER_LEN].copy_from_slice(&header);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(nonce, &header, &mut record[HEADER_LEN..])?;
+        record.extend_from_slice(&tag);
+        Ok(record)
     }
 
     fn seal_tls12(&mut self, typ: ContentType, plaintext: &[u8]) -> Result<Vec<u8>, Error> {

@@ -153,8 +153,8 @@ impl Accepted {
 }
 
 /// Resumption (RFC 8446 §4.2.11): the key exchange modes the client allows, the first usable
-/// PSK, its binder over the ClientHello up to the binders (after `transcript`, which holds
-/// any HelloRetryRequest exchange), the claim on a stateful ticket and the 0-RTT decision.
+/// PSK, its binder over `transcript` (any HelloRetryRequest exchange, then the ClientHello up
+/// to the binders), the claim on a stateful ticket and the 0-RTT decision.
 /// `None` means a full handshake. `has_key_share` is false for a hello with no key share,
 /// which only `psk_ke` can serve.
 ///
@@ -195,15 +195,11 @@ pub(super) fn accept(
     ) else {
         return Ok(None);
     };
-    let prefix = hello
+    // The caller hashed the hello up to the binders; a hello offering PSKs has them last.
+    hello
         .binder_prefix()
         .ok_or(PeerMisbehaved::UnexpectedMessage)?;
-    let verified = verify_binder(
-        candidate,
-        offered,
-        suite,
-        transcript.hash_with(prefix).as_ref(),
-    )?;
+    let verified = verify_binder(candidate, offered, suite, transcript.current().as_ref())?;
     // Another handshake may have taken this stateful ticket first: then this one is a full
     // handshake.
     if !claim(&cx.host.tickets, &verified) {

@@ -140,7 +140,13 @@ impl ExpectClientHello {
             Some(retry) => retry.transcript,
             None => Transcript::new(suite.hash()),
         };
+        // The hello is hashed once: up to its binders (what a binder covers), then the rest.
+        let (before_binders, binders) = hello
+            .bytes
+            .split_at(hello.binder_prefix().map_or(0, <[u8]>::len));
+        transcript.add(before_binders);
         let resumed = psk::accept(cx, &hello, suite, &transcript, !psk_only)?;
+        transcript.add(binders);
         if psk_only && resumed.is_none() {
             // No PSK to use and nothing to key an (EC)DHE exchange with (RFC 8446 §4.1.1).
             return Err(PeerIncompatible::NoCommonGroup.into());
@@ -153,7 +159,6 @@ impl ExpectClientHello {
         let ticket_early_limit = resumed.as_ref().map_or(0, |r| r.max_early_data());
         cx.outcome.auth_time = Some(resumed.as_ref().map_or(cx.now, |r| r.auth_time()));
         let offered_early = hello.has(ExtensionType::EarlyData);
-        transcript.add(&hello.bytes);
         let client_hello_hash = transcript.current();
         let use_dhe = resumed.as_ref().is_none_or(|r| r.dhe());
         let shared = emit_server_hello(cx, &mut transcript, &hello, suite, resumed.as_ref(), {
