@@ -419,10 +419,7 @@ pub fn tcp_client_connection(
         if conn.peer_closed() || done {
             break;
         }
-        let n = match stream.read(&mut buf) {
-            Ok(n) => n,
-            Err(e) => return Err(format!("read: {e}")),
-        };
+        let n = read_some(&mut stream, &mut buf).map_err(|e| format!("read: {e}"))?;
         if n == 0 {
             break;
         }
@@ -482,7 +479,7 @@ fn serve_one(
         let mut out = Vec::new();
         conn.write_tls(&mut out);
         stream.write_all(&out).map_err(|e| e.to_string())?;
-        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+        let n = read_some(stream, &mut buf).map_err(|e| e.to_string())?;
         if n == 0 {
             return Err("closed before a request".into());
         }
@@ -514,6 +511,17 @@ fn serve_one(
                 request,
                 alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
             });
+        }
+    }
+}
+
+/// One `read`, retried when a signal interrupts it (`EINTR`): on a loaded machine a signal
+/// can land in the middle of a blocking read, which is not the peer's doing.
+fn read_some(stream: &mut std::net::TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            result => return result,
         }
     }
 }
