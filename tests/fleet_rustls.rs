@@ -308,3 +308,19 @@ fn redis_down_means_full_handshakes_then_resumption_comes_back() {
         Some(HandshakeKind::Resumed)
     );
 }
+
+/// The cause of a fleet test seeing Redis still up after stopping it, and of a fleet start
+/// finding keys it cannot open: a free port can be taken between choosing it and
+/// `redis-server` binding it, and another server answering there (another test's) was taken
+/// for ours. A server that cannot listen must not pass for started.
+#[test]
+fn a_redis_server_that_cannot_listen_is_not_mistaken_for_the_one_already_there() {
+    let Some(theirs) = RedisServer::start("a_redis_server_that_cannot_listen") else {
+        return;
+    };
+    let ours = RedisServer::try_on_port(theirs.port());
+    assert!(
+        ours.is_none(),
+        "another server's answer was taken for a started one"
+    );
+}

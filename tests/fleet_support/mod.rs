@@ -36,6 +36,12 @@ impl RedisServer {
         Some(server)
     }
 
+    /// Starts one on `port` and waits until it answers; `None` when it does not.
+    pub fn try_on_port(port: u16) -> Option<Self> {
+        let mut server = Self { port, child: None };
+        server.spawn_and_wait().then_some(server)
+    }
+
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
@@ -74,6 +80,12 @@ impl RedisServer {
     /// Starts it (again) on the same port, empty, and waits until it answers.
     pub fn restart(&mut self) {
         self.stop();
+        if !self.spawn_and_wait() {
+            panic!("redis-server on port {} did not answer", self.port);
+        }
+    }
+
+    fn spawn_and_wait(&mut self) -> bool {
         let child = Command::new("redis-server")
             .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
             .args(["--port", &self.port.to_string()])
@@ -88,11 +100,11 @@ impl RedisServer {
                 .command(&["PING"])
                 .is_some_and(|r| r.starts_with("+PONG"))
             {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server on port {} did not answer", self.port);
+        false
     }
 
     /// Sends one command (RESP, binary-safe arguments) and returns the raw reply.
