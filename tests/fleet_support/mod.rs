@@ -30,13 +30,18 @@ impl RedisServer {
             eprintln!("{test}: skipped, redis-server is not installed");
             return None;
         }
-        let port = free_port();
-        let mut server = Self { port, child: None };
-        server.restart();
-        Some(server)
+        // The port was free when chosen, but any process may take it before redis-server
+        // binds it: then that server exits, and another free port is tried.
+        for _ in 0..20 {
+            if let Some(server) = Self::try_on_port(free_port()) {
+                return Some(server);
+            }
+        }
+        panic!("{test}: redis-server did not start on any of 20 free ports");
     }
 
-    /// Starts one on `port` and waits until it answers; `None` when it does not.
+    /// Starts one on `port` and waits until it answers; `None` when it cannot listen there
+    /// (whatever else may answer on the port) or does not answer.
     pub fn try_on_port(port: u16) -> Option<Self> {
         let mut server = Self { port, child: None };
         server.spawn_and_wait().then_some(server)
@@ -77,33 +82,50 @@ impl RedisServer {
         assert!(status.success());
     }
 
-    /// Starts it (again) on the same port, empty, and waits until it answers.
+    /// Starts it (again) on the same port, empty, and waits until it answers — retrying
+    /// while another process holds the port for a moment.
     pub fn restart(&mut self) {
         self.stop();
-        if !self.spawn_and_wait() {
-            panic!("redis-server on port {} did not answer", self.port);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.spawn_and_wait() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {} did not start",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
+    /// Spawns redis-server on the port and waits until that very process answers (`INFO`
+    /// names its PID): an answer on the port may come from another server, and ours then
+    /// exits for want of the port. `false` when ours exits or does not answer in time.
     fn spawn_and_wait(&mut self) -> bool {
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
             .args(["--port", &self.port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        self.child = Some(child);
+        let pid = format!("process_id:{}\r\n", child.id());
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
+            if !matches!(child.try_wait(), Ok(None)) {
+                let _ = child.wait();
+                return false;
+            }
             if self
-                .command(&["PING"])
-                .is_some_and(|r| r.starts_with("+PONG"))
+                .command(&["INFO", "server"])
+                .is_some_and(|r| r.contains(&pid))
             {
+                self.child = Some(child);
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         false
     }
 
