@@ -12,12 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_support::{fleet_key_bytes, free_port, RedisServer};
+use fleet_support::{fleet_key_bytes, free_port, patient_options, RedisServer};
 use peers::ours;
 use tls_resumption::crypto::aead::AeadAlgorithm;
-use tls_resumption::fleet::{
-    FleetKey, FleetKeys, Redis, RedisOptions, RedisReplayGuard, RedisSessionCache,
-};
+use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisReplayGuard, RedisSessionCache};
 use tls_resumption::ticket::{KeySource, RotatingSealer, Schedule};
 use tls_resumption::time::{Clock, ManualClock, Timestamp};
 use tls_resumption::{
@@ -33,7 +31,7 @@ fn instance(
 ) -> (ServerConfig, FleetKeys) {
     let fleet = FleetKey::from_bytes(fleet_key).unwrap();
     let handle = Arc::new(
-        Redis::open(&redis.url(), RedisOptions::default())
+        Redis::open(&redis.url(), patient_options())
             .unwrap()
             .with_failure_hook(Arc::new(|_| {})),
     );

@@ -9,12 +9,12 @@ mod peers;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fleet_support::{fleet_key_bytes, RedisServer};
+use fleet_support::{fleet_key_bytes, patient_options, RedisServer};
 use peers::rustls_pair::{client_config, connect, replay_first_flight, server_config};
 use rustls::server::NoServerSessionStorage;
 use rustls::HandshakeKind;
 use tls_resumption::crypto::aead::AeadAlgorithm;
-use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisOptions, RedisSessionCache};
+use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisSessionCache};
 use tls_resumption::rustls_adapter::Resumption;
 use tls_resumption::ticket::{KeySource, RotatingSealer, Schedule};
 use tls_resumption::time::{Clock, ManualClock, Timestamp};
@@ -50,7 +50,7 @@ impl Fleet {
             .map(|_| {
                 let fleet = FleetKey::from_bytes(&fleet_key).unwrap();
                 let handle = Arc::new(
-                    Redis::open(&redis.url(), RedisOptions::default())
+                    Redis::open(&redis.url(), patient_options())
                         .unwrap()
                         .with_failure_hook(Arc::new(|_| {})),
                 );

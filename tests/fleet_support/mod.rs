@@ -217,6 +217,14 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Connection settings for tests that are not about timeouts. The defaults (200 ms connect,
+/// 100 ms per command) are for servers on a quiet network; a loaded test machine can keep
+/// Redis or the test off the CPU for longer, and a miss there would fail a test about
+/// something else. A stopped Redis still fails at once: it refuses, nothing is waited on.
+pub fn patient_options() -> tls_resumption::fleet::RedisOptions {
+    tls_resumption::fleet::RedisOptions::default().timeouts_ms(5_000, 5_000)
+}
+
 /// A random 32-byte fleet key.
 pub fn fleet_key_bytes() -> [u8; 32] {
     use ring::rand::SecureRandom;
