@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_support::{fleet_key_bytes, free_port, patient_options, RedisServer};
+use fleet_support::{fleet_key_bytes, patient_options, RedisServer};
 use peers::ours;
 use tls_resumption::crypto::aead::AeadAlgorithm;
 use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisReplayGuard, RedisSessionCache};
@@ -192,11 +192,12 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Starts `examples/server` on a port the system picks when it binds (a port chosen free
+/// beforehand may be taken by then), read back from its log.
 fn start_example(args: &[&str]) -> ServerProcess {
-    let port = free_port();
     let pki = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pki/");
     let mut child = Command::new(peers::example_binary("server"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .args(["--cert", &format!("{pki}server.pem")])
         .args(["--key", &format!("{pki}server.key")])
         .args(args)
@@ -211,6 +212,12 @@ fn start_example(args: &[&str]) -> ServerProcess {
         line.clear();
     }
     assert!(line.contains("listening"), "examples/server did not start");
+    let port = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected line from examples/server: {line:?}"));
     // Keep draining its log so it never blocks on a full pipe.
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     ServerProcess { child, port }
