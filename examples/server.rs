@@ -176,7 +176,11 @@ fn run() -> Result<(), String> {
     }
     let config = Arc::new(config);
     let listener = TcpListener::bind(&listen).map_err(|e| format!("{listen}: {e}"))?;
-    eprintln!("server: listening on {listen}");
+    // The bound address, so `--listen 127.0.0.1:0` tells its caller the port chosen.
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("{listen}: {e}"))?;
+    eprintln!("server: listening on {bound}");
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         let config = config.clone();

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_support::{fleet_key_bytes, RedisServer};
+use fleet_support::{fleet_key_bytes, patient_options, RedisServer};
 use tls_resumption::crypto::aead::AeadAlgorithm;
-use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisOptions};
+use tls_resumption::fleet::{FleetKey, FleetKeys, Redis};
 use tls_resumption::ticket::keyfile::decode_key_file;
 use tls_resumption::ticket::{KeySource, KeyState, RotatingSealer, Schedule, TicketSealer};
 use tls_resumption::time::{ManualClock, Timestamp};
@@ -31,7 +31,7 @@ fn instance_with(
     clock: Arc<ManualClock>,
     schedule: Schedule,
 ) -> FleetKeys {
-    let redis = Redis::open(&server.url(), RedisOptions::default().prefix(b"f:"))
+    let redis = Redis::open(&server.url(), patient_options().prefix(b"f:"))
         .expect("valid url")
         .with_failure_hook(Arc::new(|_| {}));
     let sealer = RotatingSealer::with_options(

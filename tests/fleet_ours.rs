@@ -12,12 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_support::{fleet_key_bytes, free_port, RedisServer};
+use fleet_support::{fleet_key_bytes, patient_options, RedisServer};
 use peers::ours;
 use tls_resumption::crypto::aead::AeadAlgorithm;
-use tls_resumption::fleet::{
-    FleetKey, FleetKeys, Redis, RedisOptions, RedisReplayGuard, RedisSessionCache,
-};
+use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisReplayGuard, RedisSessionCache};
 use tls_resumption::ticket::{KeySource, RotatingSealer, Schedule};
 use tls_resumption::time::{Clock, ManualClock, Timestamp};
 use tls_resumption::{
@@ -33,7 +31,7 @@ fn instance(
 ) -> (ServerConfig, FleetKeys) {
     let fleet = FleetKey::from_bytes(fleet_key).unwrap();
     let handle = Arc::new(
-        Redis::open(&redis.url(), RedisOptions::default())
+        Redis::open(&redis.url(), patient_options())
             .unwrap()
             .with_failure_hook(Arc::new(|_| {})),
     );
@@ -194,11 +192,12 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Starts `examples/server` on a port the system picks when it binds (a port chosen free
+/// beforehand may be taken by then), read back from its log.
 fn start_example(args: &[&str]) -> ServerProcess {
-    let port = free_port();
     let pki = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pki/");
     let mut child = Command::new(peers::example_binary("server"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .args(["--cert", &format!("{pki}server.pem")])
         .args(["--key", &format!("{pki}server.key")])
         .args(args)
@@ -213,6 +212,12 @@ fn start_example(args: &[&str]) -> ServerProcess {
         line.clear();
     }
     assert!(line.contains("listening"), "examples/server did not start");
+    let port = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected line from examples/server: {line:?}"));
     // Keep draining its log so it never blocks on a full pipe.
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     ServerProcess { child, port }

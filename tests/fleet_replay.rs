@@ -6,16 +6,16 @@ mod fleet_support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fleet_support::RedisServer;
+use fleet_support::{patient_options, RedisServer};
 use tls_resumption::antireplay::{EarlyDataAttempt, ReplayGuard, Verdict};
-use tls_resumption::fleet::{Redis, RedisOptions, RedisReplayGuard};
+use tls_resumption::fleet::{Redis, RedisReplayGuard};
 use tls_resumption::time::{Clock, ManualClock, Timestamp};
 
 const ISSUED: Timestamp = Timestamp::from_secs(1_700_000_000);
 const WINDOW: Duration = Duration::from_secs(10);
 
 fn guard(server: &RedisServer) -> RedisReplayGuard {
-    let redis = Redis::open(&server.url(), RedisOptions::default().prefix(b"r:"))
+    let redis = Redis::open(&server.url(), patient_options().prefix(b"r:"))
         .expect("valid url")
         .with_failure_hook(Arc::new(|_| {}));
     RedisReplayGuard::new(Arc::new(redis), WINDOW)
@@ -249,7 +249,7 @@ fn an_unbounded_max_skew_or_window_is_capped_and_early_data_still_works() {
         Verdict::Fresh
     );
     assert!(huge.max_skew() <= hour, "{:?}", huge.max_skew());
-    let redis = Redis::open(&server.url(), RedisOptions::default().prefix(b"w:"))
+    let redis = Redis::open(&server.url(), patient_options().prefix(b"w:"))
         .expect("valid url")
         .with_failure_hook(Arc::new(|_| {}));
     let wide = RedisReplayGuard::new(Arc::new(redis), Duration::MAX);

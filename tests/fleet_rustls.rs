@@ -9,12 +9,12 @@ mod peers;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fleet_support::{fleet_key_bytes, RedisServer};
+use fleet_support::{fleet_key_bytes, patient_options, RedisServer};
 use peers::rustls_pair::{client_config, connect, replay_first_flight, server_config};
 use rustls::server::NoServerSessionStorage;
 use rustls::HandshakeKind;
 use tls_resumption::crypto::aead::AeadAlgorithm;
-use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisOptions, RedisSessionCache};
+use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisSessionCache};
 use tls_resumption::rustls_adapter::Resumption;
 use tls_resumption::ticket::{KeySource, RotatingSealer, Schedule};
 use tls_resumption::time::{Clock, ManualClock, Timestamp};
@@ -50,7 +50,7 @@ impl Fleet {
             .map(|_| {
                 let fleet = FleetKey::from_bytes(&fleet_key).unwrap();
                 let handle = Arc::new(
-                    Redis::open(&redis.url(), RedisOptions::default())
+                    Redis::open(&redis.url(), patient_options())
                         .unwrap()
                         .with_failure_hook(Arc::new(|_| {})),
                 );
@@ -306,5 +306,21 @@ fn redis_down_means_full_handshakes_then_resumption_comes_back() {
     assert_eq!(
         connect(&fresh, &b, None).unwrap().server_kind,
         Some(HandshakeKind::Resumed)
+    );
+}
+
+/// The cause of a fleet test seeing Redis still up after stopping it, and of a fleet start
+/// finding keys it cannot open: a free port can be taken between choosing it and
+/// `redis-server` binding it, and another server answering there (another test's) was taken
+/// for ours. A server that cannot listen must not pass for started.
+#[test]
+fn a_redis_server_that_cannot_listen_is_not_mistaken_for_the_one_already_there() {
+    let Some(theirs) = RedisServer::start("a_redis_server_that_cannot_listen") else {
+        return;
+    };
+    let ours = RedisServer::try_on_port(theirs.port());
+    assert!(
+        ours.is_none(),
+        "another server's answer was taken for a started one"
     );
 }

@@ -30,10 +30,21 @@ impl RedisServer {
             eprintln!("{test}: skipped, redis-server is not installed");
             return None;
         }
-        let port = free_port();
+        // The port was free when chosen, but any process may take it before redis-server
+        // binds it: then that server exits, and another free port is tried.
+        for _ in 0..20 {
+            if let Some(server) = Self::try_on_port(free_port()) {
+                return Some(server);
+            }
+        }
+        panic!("{test}: redis-server did not start on any of 20 free ports");
+    }
+
+    /// Starts one on `port` and waits until it answers; `None` when it cannot listen there
+    /// (whatever else may answer on the port) or does not answer.
+    pub fn try_on_port(port: u16) -> Option<Self> {
         let mut server = Self { port, child: None };
-        server.restart();
-        Some(server)
+        server.spawn_and_wait().then_some(server)
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -71,28 +82,51 @@ impl RedisServer {
         assert!(status.success());
     }
 
-    /// Starts it (again) on the same port, empty, and waits until it answers.
+    /// Starts it (again) on the same port, empty, and waits until it answers — retrying
+    /// while another process holds the port for a moment.
     pub fn restart(&mut self) {
         self.stop();
-        let child = Command::new("redis-server")
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.spawn_and_wait() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {} did not start",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Spawns redis-server on the port and waits until that very process answers (`INFO`
+    /// names its PID): an answer on the port may come from another server, and ours then
+    /// exits for want of the port. `false` when ours exits or does not answer in time.
+    fn spawn_and_wait(&mut self) -> bool {
+        let mut child = Command::new("redis-server")
             .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
             .args(["--port", &self.port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        self.child = Some(child);
+        let pid = format!("process_id:{}\r\n", child.id());
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
+            if !matches!(child.try_wait(), Ok(None)) {
+                let _ = child.wait();
+                return false;
+            }
             if self
-                .command(&["PING"])
-                .is_some_and(|r| r.starts_with("+PONG"))
+                .command(&["INFO", "server"])
+                .is_some_and(|r| r.contains(&pid))
             {
-                return;
+                self.child = Some(child);
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server on port {} did not answer", self.port);
+        let _ = child.kill();
+        let _ = child.wait();
+        false
     }
 
     /// Sends one command (RESP, binary-safe arguments) and returns the raw reply.
@@ -181,6 +215,14 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
+}
+
+/// Connection settings for tests that are not about timeouts. The defaults (200 ms connect,
+/// 100 ms per command) are for servers on a quiet network; a loaded test machine can keep
+/// Redis or the test off the CPU for longer, and a miss there would fail a test about
+/// something else. A stopped Redis still fails at once: it refuses, nothing is waited on.
+pub fn patient_options() -> tls_resumption::fleet::RedisOptions {
+    tls_resumption::fleet::RedisOptions::default().timeouts_ms(5_000, 5_000)
 }
 
 /// A random 32-byte fleet key.
