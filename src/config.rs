@@ -300,7 +300,7 @@ impl ServerConfig {
             allow_psk_ke: false,
             max_early_data: 0,
             replay_guard: None,
-            max_ticket_age_skew: Duration::from_secs(10),
+            max_ticket_age_skew: crate::antireplay::DEFAULT_WINDOW,
             rng,
             clock: Arc::new(SystemClock),
             key_log: Arc::new(NoKeyLog),

@@ -126,6 +126,14 @@ pub struct Tls13Session {
     pub auth_time: Option<Timestamp>,
 }
 
+impl Tls13Session {
+    /// When the full handshake that authenticated this session happened (RFC 8446 §4.6.1):
+    /// recorded for tickets issued on resumed connections, else the ticket's issue time.
+    pub fn auth_time(&self) -> Timestamp {
+        self.auth_time.unwrap_or(self.issued_at)
+    }
+}
+
 /// Resumable session state of either protocol version.
 #[derive(Debug)]
 pub enum SessionState {
@@ -169,7 +177,7 @@ impl SessionState {
     pub fn auth_time(&self) -> Timestamp {
         match self {
             Self::Tls12(s) => s.issued_at,
-            Self::Tls13(s) => s.auth_time.unwrap_or(s.issued_at),
+            Self::Tls13(s) => s.auth_time(),
         }
     }
 

@@ -3,7 +3,7 @@
 
 mod peers;
 // The probe's timeline and SVG writer, with their unit tests.
-#[allow(dead_code)]
+#[allow(dead_code)] // the tests use the timeline, not every item the probe uses
 #[path = "../examples/probe/timeline.rs"]
 mod timeline;
 

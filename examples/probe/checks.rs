@@ -430,7 +430,7 @@ impl Probe {
         // which stays secret; nothing but the fixed request above is sent.
         let mut byte = [0u8; 1];
         let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut byte);
-        #[allow(deprecated)]
+        #[allow(deprecated)] // ring keeps its fixed-bytes generator under a deprecated module
         let rng = Arc::new(FixedByteRandom {
             byte: 1 + byte[0] % 0x7f,
         });

@@ -33,6 +33,10 @@ use crate::session::{Tls13Session, MAX_TLS13_LIFETIME_SECS};
 use crate::store::ClientTls13Ticket;
 use crate::suites::CipherSuite;
 
+/// How many of the tickets it stored a connection remembers, to drop them again if it
+/// ends with a fatal alert (RFC 5246 §7.2.2).
+const MAX_TICKETS_REMEMBERED: usize = 16;
+
 /// The client's states.
 pub(super) enum State {
     ExpectServerHello(Box<ExpectServerHello>),
@@ -126,7 +130,7 @@ impl ExpectServerHello {
             .set_read_keys(&hs.server.traffic_keys(suite.aead()))?;
         cx.outcome.suite = Some(suite);
         cx.outcome.auth_time = Some(match (&self.offer.ticket, psk_selected) {
-            (Some(t), true) => t.state.auth_time.unwrap_or(t.state.issued_at),
+            (Some(t), true) => t.state.auth_time(),
             _ => cx.now,
         });
         // Early data can only be accepted for the ticket's own suite (RFC 8446 §4.2.10).
@@ -579,7 +583,13 @@ impl Connected {
                     // A store that cannot keep the ticket only costs a later resumption.
                     let stored = ticket.ticket.clone();
                     if store.insert_tls13_ticket(&self.server_name, ticket).is_ok() {
-                        cx.outcome.stored_tickets.push(stored);
+                        // Bounded: a server sending tickets without end must not grow this
+                        // list; the oldest are the first any store has evicted already.
+                        let remembered = &mut cx.outcome.stored_tickets;
+                        if remembered.len() == MAX_TICKETS_REMEMBERED {
+                            remembered.remove(0);
+                        }
+                        remembered.push(stored);
                     }
                 }
                 Ok(State::Connected(self))

@@ -27,12 +27,6 @@ impl<'a> Reader<'a> {
         self.buf.len() - self.pos
     }
 
-    #[allow(dead_code)] // for the handshake layers, which arrive later
-    /// How far into the buffer the reader is.
-    pub fn position(&self) -> usize {
-        self.pos
-    }
-
     /// True when everything was read.
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
@@ -98,7 +92,6 @@ impl<'a> Reader<'a> {
         Ok(u32::from_be_bytes(self.array(what)?))
     }
 
-    #[allow(dead_code)] // for the handshake layers, which arrive later
     /// A big-endian u64.
     pub fn u64(&mut self, what: &'static str) -> Result<u64, InvalidMessage> {
         Ok(u64::from_be_bytes(self.array(what)?))
@@ -184,12 +177,6 @@ impl Writer {
         }
     }
 
-    #[allow(dead_code)] // for the handshake layers, which arrive later
-    /// Writes into an existing buffer (appending).
-    pub fn from_vec(buf: Vec<u8>) -> Self {
-        Self { buf }
-    }
-
     /// The bytes written.
     pub fn into_vec(self) -> Vec<u8> {
         self.buf
@@ -205,8 +192,8 @@ impl Writer {
         self.buf.len()
     }
 
-    #[allow(dead_code)] // for the handshake layers, which arrive later
     /// True when nothing was written.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
@@ -226,8 +213,8 @@ impl Writer {
         self.bytes(&v.to_be_bytes());
     }
 
-    #[allow(dead_code)] // for the handshake layers, which arrive later
     /// A big-endian 24-bit integer; the top byte of `v` must be zero.
+    #[cfg(test)]
     pub fn u24(&mut self, v: u32) {
         debug_assert!(v < 1 << 24);
         self.bytes(&v.to_be_bytes()[1..]);

@@ -30,7 +30,8 @@ impl Codec for AlertMessage {
 }
 
 /// A ChangeCipherSpec record's body: always the single byte 1.
-// The TLS 1.2 handshake sends it; TLS 1.3 only drops the compatibility record.
+// The TLS 1.2 handshake sends it; in TLS 1.3 it is only the one middlebox-compatibility record
+// each side may send (RFC 8446 §D.4).
 #[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ChangeCipherSpec;

@@ -85,7 +85,7 @@ fn find(
             continue;
         }
         // RFC 8446 §4.6.1: no resumption past the original authentication's limit.
-        let auth_time = state.auth_time.unwrap_or(state.issued_at);
+        let auth_time = state.auth_time();
         if now >= auth_time.saturating_add(max_auth_lifetime) {
             continue;
         }
@@ -212,10 +212,7 @@ pub(super) fn accept(
         index: verified.candidate.index as u16,
         dhe,
         early_data,
-        auth_time: {
-            let state = &verified.candidate.state;
-            state.auth_time.unwrap_or(state.issued_at)
-        },
+        auth_time: verified.candidate.state.auth_time(),
         max_early_data: verified.candidate.state.max_early_data,
         early: verified.early,
     }))

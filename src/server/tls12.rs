@@ -115,7 +115,6 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
     let ems = hello
         .extension(ExtensionType::ExtendedMasterSecret)
         .is_some();
-    cx.outcome.server_name = parsed.server_name.clone();
     // RFC 7301 §3.1: negotiated on every handshake, abbreviated ones too.
     cx.outcome.alpn = choose_alpn(config, &parsed)?;
 

@@ -132,7 +132,6 @@ impl ExpectClientHello {
         if hello.hello.compression_methods != [0] {
             return Err(PeerMisbehaved::IllegalParameter("compression methods").into());
         }
-        cx.outcome.server_name = hello.server_name.clone();
         // Chosen before the PSK: 0-RTT depends on it (RFC 8446 §4.2.10).
         cx.outcome.alpn = choose_alpn(cx.config, &hello)?;
         let offered_early_before_retry = self.retry.as_ref().is_some_and(|r| r.offered_early);
@@ -373,7 +372,7 @@ fn emit_server_hello(
 /// The key schedule up to the handshake traffic secrets (RFC 8446 §7.1): from the accepted
 /// PSK or none, with the (EC)DHE secret or none; the early traffic secret when 0-RTT is
 /// accepted. Logs what it derives.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // each input is a distinct piece of the RFC 8446 §7.1 schedule
 fn schedule(
     cx: &Context<'_>,
     client_random: &[u8; 32],

@@ -328,17 +328,18 @@ impl RotatingSealer {
         material: TicketKeyMaterial,
         activates_at: Timestamp,
     ) -> Result<(), TicketError> {
+        // The key schedule is derived before the ring is locked: no handshake waits on it.
+        let key = Arc::new(TicketKey::new(material, self.algorithm)?);
         {
             let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
             // Erase what is due first: a key past its time must not take a new key's place.
             self.erase_due(&mut ring, self.ring_time(self.clock.now()));
-            if ring.iter().any(|k| k.key.name() == material.name()) {
+            if ring.iter().any(|k| k.key.name() == key.name()) {
                 return Err(TicketError::DuplicateKeyName);
             }
             if ring.len() >= self.import_capacity() {
                 return Err(TicketError::RingFull);
             }
-            let key = Arc::new(TicketKey::new(material, self.algorithm)?);
             let at = ring.partition_point(|k| k.activates_at <= activates_at);
             ring.insert(at, RingKey { key, activates_at });
         }
