@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use peers::ours;
 use tls_resumption::antireplay::StrikeRegister;
-use tls_resumption::store::{
-    ClientSessionStore, ClientTls12Session, ClientTls13Ticket, MemoryClientStore, StoreError,
-};
+use tls_resumption::store::{ClientSessionStore, MemoryClientStore};
 use tls_resumption::time::Timestamp;
 use tls_resumption::{
     AlertDescription, ClientConfig, ClientConnection, EarlyDataStatus, Error, HandshakeKind,
@@ -251,51 +249,16 @@ fn the_client_sends_no_early_data_when_the_tickets_protocol_is_no_longer_listed(
     assert_eq!(client.alpn_protocol(), Some(&b"http/1.1"[..]));
 }
 
-/// A client store that claims its tickets were made under another protocol, to stand for a
-/// server that accepts 0-RTT under a protocol that is not the ticket's.
-struct RelabellingStore {
-    inner: MemoryClientStore,
-    alpn: Mutex<Option<Vec<u8>>>,
-}
-
-impl ClientSessionStore for RelabellingStore {
-    fn set_tls12_session(&self, name: &str, s: ClientTls12Session) -> Result<(), StoreError> {
-        self.inner.set_tls12_session(name, s)
-    }
-
-    fn take_tls12_session(
-        &self,
-        name: &str,
-        now: Timestamp,
-    ) -> Result<Option<ClientTls12Session>, StoreError> {
-        self.inner.take_tls12_session(name, now)
-    }
-
-    fn insert_tls13_ticket(&self, name: &str, ticket: ClientTls13Ticket) -> Result<(), StoreError> {
-        self.inner.insert_tls13_ticket(name, ticket)
-    }
-
-    fn take_tls13_ticket(
-        &self,
-        name: &str,
-        now: Timestamp,
-    ) -> Result<Option<ClientTls13Ticket>, StoreError> {
-        let mut ticket = self.inner.take_tls13_ticket(name, now)?;
-        if let Some(t) = &mut ticket {
-            t.state.alpn = self.alpn.lock().unwrap().clone();
-        }
-        Ok(ticket)
-    }
-}
-
 /// RFC 8446 §4.2.10: a server that accepts 0-RTT but selects a protocol other than the one
 /// the early data was written for makes the client abort with illegal_parameter.
 #[test]
 fn the_client_aborts_when_early_data_is_accepted_under_another_protocol() {
-    let store = Arc::new(RelabellingStore {
-        inner: MemoryClientStore::new(4, 4),
-        alpn: Mutex::new(None),
-    });
+    // The client's store claims its tickets were made under the protocol in `label`.
+    let label: Arc<Mutex<Option<Vec<u8>>>> = Arc::new(Mutex::new(None));
+    let relabel = label.clone();
+    let store = Arc::new(ours::RewritingStore::new(move |t| {
+        t.state.alpn = relabel.lock().unwrap().clone();
+    }));
     let c = ours::client_config("server")
         .with_versions(&[TlsVersion::Tls13])
         .with_session_store(Some(store.clone()))
@@ -309,7 +272,7 @@ fn the_client_aborts_when_early_data_is_accepted_under_another_protocol() {
     assert_eq!(server.take_early_data(), b"GET /", "the honest case works");
 
     handshake(&c, &s, None).2.unwrap();
-    *store.alpn.lock().unwrap() = Some(b"h2".to_vec());
+    *label.lock().unwrap() = Some(b"h2".to_vec());
     let (client, _, result) = handshake(&c, &s, Some(b"GET /"));
     assert!(result.is_err());
     assert_eq!(

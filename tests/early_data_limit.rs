@@ -9,52 +9,12 @@ use std::time::Duration;
 use peers::ours;
 use tls_resumption::alert::AlertDescription;
 use tls_resumption::antireplay::StrikeRegister;
-use tls_resumption::store::{
-    ClientSessionStore, ClientTls12Session, ClientTls13Ticket, MemoryClientStore, StoreError,
-};
+use tls_resumption::store::MemoryClientStore;
 use tls_resumption::ticket::{AeadSealer, TicketKeyMaterial};
 use tls_resumption::time::Timestamp;
 use tls_resumption::{ClientConfig, ClientConnection, ServerConfig, ServerConnection, TicketMode};
 
 const NOW: Timestamp = Timestamp::from_secs(1_700_000_000);
-
-/// A client store whose tickets claim a larger max_early_data than the server gave: a client
-/// that sends more early data than its ticket allows.
-#[derive(Debug)]
-struct Overclaiming {
-    inner: MemoryClientStore,
-    claim: u32,
-}
-
-impl ClientSessionStore for Overclaiming {
-    fn set_tls12_session(&self, name: &str, s: ClientTls12Session) -> Result<(), StoreError> {
-        self.inner.set_tls12_session(name, s)
-    }
-
-    fn take_tls12_session(
-        &self,
-        name: &str,
-        now: Timestamp,
-    ) -> Result<Option<ClientTls12Session>, StoreError> {
-        self.inner.take_tls12_session(name, now)
-    }
-
-    fn insert_tls13_ticket(&self, name: &str, ticket: ClientTls13Ticket) -> Result<(), StoreError> {
-        self.inner.insert_tls13_ticket(name, ticket)
-    }
-
-    fn take_tls13_ticket(
-        &self,
-        name: &str,
-        now: Timestamp,
-    ) -> Result<Option<ClientTls13Ticket>, StoreError> {
-        let mut t = self.inner.take_tls13_ticket(name, now)?;
-        if let Some(t) = &mut t {
-            t.state.max_early_data = self.claim;
-        }
-        Ok(t)
-    }
-}
 
 fn early_server(max: u32, tickets: &TicketMode) -> Arc<ServerConfig> {
     Arc::new(
@@ -76,10 +36,9 @@ fn early_data_beyond_the_tickets_own_limit_is_refused_after_the_server_raised_it
     )
     .unwrap();
     let tickets = TicketMode::Stateless(Arc::new(sealer));
-    let store = Arc::new(Overclaiming {
-        inner: MemoryClientStore::new(4, 4),
-        claim: 5000,
-    });
+    // A client that sends more early data than its ticket allows: its store claims a larger
+    // max_early_data than the server gave.
+    let store = Arc::new(ours::RewritingStore::new(|t| t.state.max_early_data = 5000));
     let client: Arc<ClientConfig> = Arc::new(
         ours::client_config("server")
             .with_session_store(Some(store))

@@ -525,3 +525,67 @@ fn read_some(stream: &mut std::net::TcpStream, buf: &mut [u8]) -> std::io::Resul
         }
     }
 }
+
+/// A client store that rewrites each TLS 1.3 ticket as it hands it out: stands for a client
+/// offering something other than what the server issued (another protocol, a larger early
+/// data limit, ...). Everything else is a [`MemoryClientStore`] of 4 names × 4 tickets.
+///
+/// [`MemoryClientStore`]: tls_resumption::store::MemoryClientStore
+pub struct RewritingStore {
+    inner: tls_resumption::store::MemoryClientStore,
+    rewrite: RewriteTicket,
+}
+
+type RewriteTicket = Box<dyn Fn(&mut tls_resumption::store::ClientTls13Ticket) + Send + Sync>;
+
+impl RewritingStore {
+    /// A store applying `rewrite` to every TLS 1.3 ticket it returns.
+    pub fn new(
+        rewrite: impl Fn(&mut tls_resumption::store::ClientTls13Ticket) + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            inner: tls_resumption::store::MemoryClientStore::new(4, 4),
+            rewrite: Box::new(rewrite),
+        }
+    }
+}
+
+impl tls_resumption::store::ClientSessionStore for RewritingStore {
+    fn set_tls12_session(
+        &self,
+        name: &str,
+        session: tls_resumption::store::ClientTls12Session,
+    ) -> Result<(), tls_resumption::store::StoreError> {
+        self.inner.set_tls12_session(name, session)
+    }
+
+    fn take_tls12_session(
+        &self,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Option<tls_resumption::store::ClientTls12Session>, tls_resumption::store::StoreError>
+    {
+        self.inner.take_tls12_session(name, now)
+    }
+
+    fn insert_tls13_ticket(
+        &self,
+        name: &str,
+        ticket: tls_resumption::store::ClientTls13Ticket,
+    ) -> Result<(), tls_resumption::store::StoreError> {
+        self.inner.insert_tls13_ticket(name, ticket)
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Option<tls_resumption::store::ClientTls13Ticket>, tls_resumption::store::StoreError>
+    {
+        let mut ticket = self.inner.take_tls13_ticket(name, now)?;
+        if let Some(t) = &mut ticket {
+            (self.rewrite)(t);
+        }
+        Ok(ticket)
+    }
+}
