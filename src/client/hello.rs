@@ -8,7 +8,6 @@ use crate::conn::core::Core;
 use crate::conn::{log_secret, Transcript};
 use crate::crypto::kx::{KeyShare, KxGroup};
 use crate::crypto::sign::SignatureAlgorithm;
-use crate::crypto::HashAlgorithm;
 use crate::error::Error;
 use crate::error::PeerIncompatible;
 use crate::kdf::tls13::{BinderKind, EarlySecret, KeySchedule, TrafficSecret};
@@ -32,7 +31,7 @@ pub(super) struct Sent {
     pub(super) hello_bytes: Vec<u8>,
     /// The transcript through this hello (after any retry exchange), when a PSK binder
     /// already hashed it: the hash it was taken with, and the running hash.
-    pub(super) hello_transcript: Option<(HashAlgorithm, Transcript)>,
+    pub(super) hello_transcript: Option<Transcript>,
 }
 
 /// What the first flight offered: what either version's half needs once the ServerHello
@@ -111,7 +110,7 @@ pub(super) fn start(
         let suite = CipherSuite::from_u16(t.state.cipher_suite)
             .ok_or(Error::InvalidState("ticket of an unknown suite"))?;
         let hash = match &hello.transcript {
-            Some((alg, t)) if *alg == suite.hash() => t.current(),
+            Some(t) if t.algorithm() == suite.hash() => t.current(),
             _ => Transcript::new(suite.hash()).hash_with(&hello.bytes),
         };
         let secret = early.client_early_traffic_secret(hash.as_ref())?;
@@ -216,7 +215,7 @@ pub(super) struct Hello {
     pub(super) early: Option<EarlySecret>,
     /// With a PSK offered: the transcript through this hello (after the binder's `prefix`),
     /// in the hash of the PSK's suite, which the binder hashed on the way.
-    pub(super) transcript: Option<(HashAlgorithm, Transcript)>,
+    pub(super) transcript: Option<Transcript>,
 }
 
 /// The parts of a ClientHello that stay the same across a HelloRetryRequest.
@@ -273,7 +272,7 @@ pub(super) fn build(
                 bytes,
                 share,
                 early: Some(early),
-                transcript: Some((suite.hash(), transcript)),
+                transcript: Some(transcript),
             })
         }
         None => Ok(Hello {

@@ -89,7 +89,7 @@ impl ExpectServerHello {
     fn hello_transcript(&mut self, suite: CipherSuite) -> Transcript {
         let retry = self.retry.take();
         match self.offer.sent.hello_transcript.take() {
-            Some((alg, t)) if alg == suite.hash() => t,
+            Some(t) if t.algorithm() == suite.hash() => t,
             _ => {
                 let mut t = match retry {
                     Some((t, _)) => t,
@@ -293,8 +293,8 @@ impl ExpectServerHello {
             _ => None,
         };
         let mut transcript = match self.offer.sent.hello_transcript.take() {
-            Some((alg, t)) if alg == suite.hash() => {
-                Transcript::after_retry_hash(alg, t.current().as_ref())
+            Some(t) if t.algorithm() == suite.hash() => {
+                Transcript::after_retry_hash(t.algorithm(), t.current().as_ref())
             }
             _ => Transcript::after_retry(suite.hash(), &self.offer.sent.hello_bytes),
         };

@@ -45,13 +45,20 @@ impl Message {
 #[derive(Clone)]
 pub(crate) struct Transcript {
     hasher: Hasher,
+    hash: HashAlgorithm,
 }
 
 impl Transcript {
     pub(crate) fn new(hash: HashAlgorithm) -> Self {
         Self {
             hasher: Hasher::new(hash),
+            hash,
         }
+    }
+
+    /// The hash this transcript runs.
+    pub(crate) fn algorithm(&self) -> HashAlgorithm {
+        self.hash
     }
 
     /// A transcript that starts after a HelloRetryRequest: the first ClientHello is replaced
