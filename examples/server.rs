@@ -298,16 +298,6 @@ fn add_vhost(
     Ok(config)
 }
 
-/// The IANA name of a suite.
-fn suite_name(suite: Option<CipherSuite>) -> &'static str {
-    match suite {
-        Some(CipherSuite::Aes128GcmSha256) => "TLS_AES_128_GCM_SHA256",
-        Some(CipherSuite::Aes256GcmSha384) => "TLS_AES_256_GCM_SHA384",
-        Some(CipherSuite::ChaCha20Poly1305Sha256) => "TLS_CHACHA20_POLY1305_SHA256",
-        None => "(none)",
-    }
-}
-
 /// One connection: the exchange, then (answered or failed) the socket is kept open until the
 /// client closes or a short while passes, so that bytes it is still sending are read rather than
 /// answered with a TCP reset that would hide our reply or alert from it.
@@ -379,7 +369,7 @@ fn exchange(stream: &mut TcpStream, config: Arc<ServerConfig>) -> Result<String,
                 Some(suite) => format!("{status}, TLSv1.2, Cipher is {suite}"),
                 None => format!(
                     "{status}, TLSv1.3, Cipher is {}",
-                    suite_name(conn.cipher_suite())
+                    conn.cipher_suite().map_or("(none)", CipherSuite::name)
                 ),
             };
             let mut page =

@@ -18,6 +18,15 @@ pub enum CipherSuite {
 }
 
 impl CipherSuite {
+    /// The IANA name (RFC 8446 §B.4), as OpenSSL prints TLS 1.3 suites.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Aes128GcmSha256 => "TLS_AES_128_GCM_SHA256",
+            Self::Aes256GcmSha384 => "TLS_AES_256_GCM_SHA384",
+            Self::ChaCha20Poly1305Sha256 => "TLS_CHACHA20_POLY1305_SHA256",
+        }
+    }
+
     /// The suite with this wire code point, if it is one of the three.
     pub fn from_u16(code: u16) -> Option<Self> {
         match code {
@@ -144,6 +153,12 @@ impl Tls12CipherSuite {
                 | Self::EcdheRsaAes256GcmSha384
                 | Self::EcdheRsaChaCha20Poly1305Sha256
         )
+    }
+}
+
+impl core::fmt::Display for CipherSuite {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

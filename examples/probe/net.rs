@@ -168,7 +168,7 @@ pub fn connect(
     let _ = stream.write_all(&out);
     let suite = match (conn.tls12_cipher_suite(), conn.cipher_suite()) {
         (Some(s), _) => s.to_string(),
-        (None, Some(s)) => format!("{s:?}"),
+        (None, Some(s)) => s.to_string(),
         (None, None) => "(none)".into(),
     };
     Ok(Done {
