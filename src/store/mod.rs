@@ -6,12 +6,17 @@
 //!   callers that bring their own value encoding.
 //! - [`ClientSessionStore`]: where a client keeps what it needs to resume, by server name.
 //!   [`MemoryClientStore`] is the in-process implementation.
+//! - [`AsyncSessionCache`]: a session cache that answers later (a network store on an async
+//!   runtime), looked up without blocking the handshake; every [`SessionCache`] behind an
+//!   `Arc` is one that answers at once.
 
 mod client;
 mod memory;
+mod pending;
 
 pub use client::{ClientSessionStore, ClientTls12Session, ClientTls13Ticket, MemoryClientStore};
 pub use memory::{MemoryCache, MemoryCacheBuilder, MAX_KEY_LEN};
+pub use pending::{AsyncSessionCache, Fetch, LookupKey, LookupResult, StoreFuture};
 
 use crate::crypto::secret::SecretVec;
 use crate::session::{SessionError, SessionState};
