@@ -241,6 +241,10 @@ pub struct ServerConfig {
     pub(crate) max_auth_lifetime: Duration,
     /// The key of HelloRetryRequest cookies, when the server does stateless retry.
     pub(crate) retry_cookie_key: Option<Arc<SecretArray<32>>>,
+    /// Whether session lookups and stores are handed to the caller instead of made inline.
+    pub(crate) pending_lookups: bool,
+    /// The most keys one ClientHello's pending lookup names.
+    pub(crate) max_lookup_keys: usize,
 }
 
 impl core::fmt::Debug for ServerConfig {
@@ -263,6 +267,14 @@ pub const MAX_TLS12_SESSION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// How long resumptions may go on after the full handshake that authenticated a session:
 /// seven days, the longest a TLS 1.3 ticket may live (RFC 8446 §4.6.1).
 pub const DEFAULT_MAX_AUTH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The most keys one ClientHello's pending lookup names by default (see
+/// [`ServerConfig::with_pending_lookups`]): an honest client offers one or two tickets.
+pub const DEFAULT_MAX_LOOKUP_KEYS: usize = 2;
+
+/// The most keys a pending lookup may name: the server looks at no more PSK identities than
+/// this on either path.
+pub const MAX_LOOKUP_KEYS: usize = 4;
 
 /// Why a server configuration could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -312,6 +324,8 @@ impl ServerConfig {
             alpn_protocols: Vec::new(),
             max_auth_lifetime: DEFAULT_MAX_AUTH_LIFETIME,
             retry_cookie_key: None,
+            pending_lookups: false,
+            max_lookup_keys: DEFAULT_MAX_LOOKUP_KEYS,
         })
     }
 
@@ -446,6 +460,43 @@ impl ServerConfig {
     /// Where traffic secrets are logged (NSS key-log format).
     pub fn with_key_log(mut self, key_log: Arc<dyn KeyLog>) -> Self {
         self.key_log = key_log;
+        self
+    }
+
+    /// Pending lookups: the server never calls its session caches to find or keep a session
+    /// (TLS 1.2 session IDs, TLS 1.3 stateful tickets), so a store that answers later (a
+    /// network store on an async runtime, an
+    /// [`AsyncSessionCache`](crate::store::AsyncSessionCache)) never blocks a handshake.
+    ///
+    /// When a ClientHello needs a lookup, [`process`](crate::ServerConnection::process)
+    /// stops there and [`pending_lookup`](crate::ServerConnection::pending_lookup) names the
+    /// keys: the session ID to read ([`Fetch::Get`](crate::store::Fetch::Get)) or the
+    /// stateful ticket identities to take ([`Fetch::Take`](crate::store::Fetch::Take)), only
+    /// those of the length this server issues, at most
+    /// [`with_max_lookup_keys`](Self::with_max_lookup_keys) of them, under the keys the
+    /// host's caches would use. The caller answers with
+    /// [`complete_lookup`](crate::ServerConnection::complete_lookup) (or gives up with
+    /// [`abandon_lookup`](crate::ServerConnection::abandon_lookup): every key a miss, a full
+    /// handshake) and calls `process` again, which checks what it got as it checks what a
+    /// cache returns. New sessions and tickets are handed out by
+    /// [`take_pending_stores`](crate::ServerConnection::take_pending_stores) instead of
+    /// stored. The caches configured still say what is issued (session IDs when a session
+    /// cache is set, stateful tickets) and still get the removals of a connection that ends
+    /// with a fatal alert (RFC 5246 §7.2.2).
+    ///
+    /// A stateful ticket is taken when it is fetched, before its binder is checked (one
+    /// round trip to the store): a ClientHello replaying a ticket's identity with a forged
+    /// binder uses it up, where the inline path takes it only after the binder verified.
+    pub fn with_pending_lookups(mut self) -> Self {
+        self.pending_lookups = true;
+        self
+    }
+
+    /// The most keys one ClientHello's pending lookup names (default
+    /// [`DEFAULT_MAX_LOOKUP_KEYS`], at most [`MAX_LOOKUP_KEYS`]); identities past it are
+    /// misses. 0 looks nothing up.
+    pub fn with_max_lookup_keys(mut self, max: usize) -> Self {
+        self.max_lookup_keys = max.min(MAX_LOOKUP_KEYS);
         self
     }
 

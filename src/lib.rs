@@ -149,7 +149,7 @@ pub use config::{ClientConfig, ServerConfig, TicketMode, TlsVersion, VirtualHost
 pub use conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
 pub use error::Error;
 pub use kdf::Side;
-pub use server::ServerConnection;
+pub use server::{LookupError, PendingStore, ServerConnection};
 // Public API re-export (users write `tls_resumption::Tls12CipherSuite` for
 // `with_tls12_suites`); the crate itself imports `crate::suites`.
 pub use suites::Tls12CipherSuite;

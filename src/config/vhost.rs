@@ -37,6 +37,9 @@ pub struct VirtualHost {
     pub(crate) key: Arc<SigningKey>,
     pub(crate) tickets: TicketMode,
     pub(crate) session_cache: Option<Arc<dyn SessionCache>>,
+    /// SHA-256 of the name this host's cache keys are namespaced under; the keys a server
+    /// with pending lookups hands out are the ones its caches would use.
+    namespace: [u8; 32],
 }
 
 impl core::fmt::Debug for VirtualHost {
@@ -74,6 +77,7 @@ impl VirtualHost {
             key: Arc::new(key),
             tickets: TicketMode::Stateless(Arc::new(sealer)),
             session_cache: Some(Arc::new(MemoryCache::new(1024))),
+            namespace: namespace_of(DEFAULT_HOST_NAMESPACE),
         })
     }
 
@@ -107,7 +111,14 @@ impl VirtualHost {
             .session_cache
             .map(|cache| namespaced_cache(name, cache));
         self.tickets = namespaced_tickets(name, self.tickets);
+        self.namespace = namespace_of(name);
         self
+    }
+
+    /// The key `key` (a session ID or stateful ticket) is kept under in a store shared with
+    /// other hosts: what [`NamespacedCache`] passes to the cache it wraps.
+    pub(crate) fn storage_key(&self, key: &[u8]) -> Vec<u8> {
+        namespaced_key(&self.namespace, key).as_ref().to_vec()
     }
 }
 
@@ -212,18 +223,31 @@ pub(crate) struct NamespacedCache {
     inner: Arc<dyn SessionCache>,
 }
 
+/// SHA-256(name): the namespace of one host's keys.
+fn namespace_of(name: &str) -> [u8; 32] {
+    let mut namespace = [0u8; 32];
+    namespace.copy_from_slice(digest::digest(&digest::SHA256, name.as_bytes()).as_ref());
+    namespace
+}
+
+/// SHA-256(namespace ‖ key): where `key` is kept for the host of `namespace`.
+fn namespaced_key(namespace: &[u8; 32], key: &[u8]) -> digest::Digest {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(namespace);
+    ctx.update(key);
+    ctx.finish()
+}
+
 impl NamespacedCache {
     pub(crate) fn new(name: &str, inner: Arc<dyn SessionCache>) -> Self {
-        let mut namespace = [0u8; 32];
-        namespace.copy_from_slice(digest::digest(&digest::SHA256, name.as_bytes()).as_ref());
-        Self { namespace, inner }
+        Self {
+            namespace: namespace_of(name),
+            inner,
+        }
     }
 
     fn key(&self, key: &[u8]) -> digest::Digest {
-        let mut ctx = digest::Context::new(&digest::SHA256);
-        ctx.update(&self.namespace);
-        ctx.update(key);
-        ctx.finish()
+        namespaced_key(&self.namespace, key)
     }
 }
 

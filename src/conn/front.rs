@@ -21,6 +21,16 @@ pub(crate) trait Outcome: Default {
     fn tls12_suite(&self) -> Option<Tls12CipherSuite>;
 }
 
+/// Whether a state waits for something the caller supplies rather than a record.
+pub(crate) enum Wait {
+    /// It takes records.
+    No,
+    /// It waits, and what it waits for is not there yet: no record is handled.
+    Blocked,
+    /// What it waited for is there: [`SideState::wake`] moves it on.
+    Ready,
+}
+
 /// A side's state machine as the front drives it.
 pub(crate) trait SideState: Sized {
     /// The side's configuration.
@@ -43,6 +53,22 @@ pub(crate) trait SideState: Sized {
         outcome: &mut Self::Outcome,
         incoming: Incoming,
     ) -> Result<Self, Error>;
+
+    /// Whether the state waits for the caller (a pending session lookup on the server).
+    fn wait(&self, _outcome: &Self::Outcome) -> Wait {
+        Wait::No
+    }
+
+    /// Moves on without a record once [`wait`](Self::wait) says `Ready`.
+    fn wake(
+        self,
+        _config: &Self::Config,
+        _core: &mut Core,
+        _now: Timestamp,
+        _outcome: &mut Self::Outcome,
+    ) -> Result<Self, Error> {
+        Ok(self)
+    }
 }
 
 /// The record core, the state, the outcome and the queued application data of one side.
@@ -78,6 +104,15 @@ impl<S: SideState> Front<S> {
 
     fn process_inner(&mut self, config: &S::Config, now: Timestamp) -> Result<(), Error> {
         loop {
+            match self.state.wait(&self.outcome) {
+                Wait::No => {}
+                Wait::Blocked => break,
+                Wait::Ready => {
+                    let state = core::mem::replace(&mut self.state, S::failed());
+                    self.state = state.wake(config, &mut self.core, now, &mut self.outcome)?;
+                    continue;
+                }
+            }
             let handshaking = self.state.is_handshaking();
             let Some(incoming) = self.core.next_incoming(handshaking)? else {
                 break;

@@ -9,6 +9,7 @@
 
 mod cookie;
 mod hello;
+mod lookup;
 mod psk;
 mod retry;
 mod tls12;
@@ -18,14 +19,17 @@ use std::sync::Arc;
 
 use crate::config::{ServerConfig, TicketMode, TlsVersion, VirtualHost};
 use crate::conn::core::{Core, Incoming};
-use crate::conn::front::{self, Front, SideState};
+use crate::conn::front::{self, Front, SideState, Wait};
 use crate::conn::HandshakeKind;
 use crate::error::{Error, PeerMisbehaved};
 use crate::msgs::handshake::Version;
 use crate::suites::{CipherSuite, Tls12CipherSuite};
 use crate::time::Timestamp;
 
+use crate::store::{LookupKey, LookupResult};
 use hello::Hello;
+use lookup::Lookup;
+pub use lookup::{LookupError, PendingStore};
 
 /// What a step of either half works with.
 pub(super) struct Context<'a> {
@@ -74,6 +78,11 @@ pub(super) struct Outcome {
     /// What this connection made resumable or resumed: taken back if it ends with a fatal
     /// alert (RFC 5246 §7.2.2).
     pub(super) resumable: Resumable,
+    /// The pending lookup of the ClientHello being answered (pending lookups only).
+    pub(super) lookup: Lookup,
+    /// Sessions and stateful tickets made here, for the caller to store (pending lookups
+    /// only).
+    pub(super) stores: Vec<PendingStore>,
 }
 
 /// Cache keys of the sessions a connection made resumable or resumed.
@@ -178,6 +187,44 @@ impl SideState for ServerState {
             (Self::Failed, _) => Err(Error::InvalidState("connection failed")),
         }
     }
+
+    fn wait(&self, outcome: &Outcome) -> Wait {
+        let waiting = match self {
+            Self::Tls12(_, s) => s.is_waiting(),
+            Self::Tls13(_, s) => s.is_waiting(),
+            Self::ExpectClientHello | Self::Failed => false,
+        };
+        match (waiting, outcome.lookup.is_answered()) {
+            (false, _) => Wait::No,
+            (true, false) => Wait::Blocked,
+            (true, true) => Wait::Ready,
+        }
+    }
+
+    /// The lookup answered: the step that asked for it runs again on the same hello, and
+    /// reads the answers where the inline path reads the cache. The answers are dropped
+    /// after it, whatever it decided.
+    fn wake(
+        self,
+        config: &ServerConfig,
+        core: &mut Core,
+        now: Timestamp,
+        outcome: &mut Outcome,
+    ) -> Result<Self, Error> {
+        let next = match self {
+            Self::Tls12(host, s) => {
+                let cx = &mut Context::new(config, &host, core, now, outcome);
+                s.wake(cx).map(|next| Self::Tls12(host, next))
+            }
+            Self::Tls13(host, s) => {
+                let cx = &mut Context::new(config, &host, core, now, outcome);
+                s.wake(cx).map(|next| Self::Tls13(host, next))
+            }
+            other => Ok(other),
+        };
+        outcome.lookup = Lookup::Idle;
+        next
+    }
 }
 
 /// The first ClientHello, decoded once (in its TLS 1.2 form, as nothing is negotiated yet),
@@ -254,8 +301,47 @@ impl ServerConnection {
         let result = self.front.process(&self.config, now);
         if result.is_err() && !self.front.core.ended_by_warning() {
             self.front.outcome.resumable.forget();
+            // Nothing of a connection that failed is kept: what was not taken yet is dropped.
+            self.front.outcome.stores.clear();
         }
         result
+    }
+
+    /// With [`ServerConfig::with_pending_lookups`]: the keys this connection waits for,
+    /// while it waits. [`process`](Self::process) handles nothing more until
+    /// [`complete_lookup`](Self::complete_lookup) or [`abandon_lookup`](Self::abandon_lookup).
+    /// Fetch each key as its [`Fetch`](crate::store::Fetch) says, for instance with
+    /// [`AsyncSessionCache::fetch`](crate::store::AsyncSessionCache::fetch).
+    pub fn pending_lookup(&self) -> Option<&[LookupKey]> {
+        self.front.outcome.lookup.asked()
+    }
+
+    /// Answers the pending lookup: one result per key of
+    /// [`pending_lookup`](Self::pending_lookup), in its order (a failed read is a miss).
+    /// Call [`process`](Self::process) next: the handshake goes on from the ClientHello
+    /// with these values, checked as values from a cache are.
+    ///
+    /// # Errors
+    /// [`LookupError::NotPending`] when no lookup waits, [`LookupError::WrongCount`] when
+    /// the results do not match the keys; the lookup still waits after the latter.
+    pub fn complete_lookup(&mut self, results: Vec<LookupResult>) -> Result<(), LookupError> {
+        self.front.outcome.lookup.complete(results)
+    }
+
+    /// Gives up on the pending lookup (a store too slow or down): every key is a miss, and
+    /// the next [`process`](Self::process) goes on with a full handshake.
+    ///
+    /// # Errors
+    /// [`LookupError::NotPending`] when no lookup waits.
+    pub fn abandon_lookup(&mut self) -> Result<(), LookupError> {
+        self.front.outcome.lookup.abandon()
+    }
+
+    /// With [`ServerConfig::with_pending_lookups`]: takes the sessions and stateful tickets
+    /// this connection made so far, for the caller to store; none is resumable before it
+    /// is stored. What a connection made before it failed is dropped, never handed out.
+    pub fn take_pending_stores(&mut self) -> Vec<PendingStore> {
+        core::mem::take(&mut self.front.outcome.stores)
     }
 
     /// The negotiated protocol version, once the ClientHello is answered.

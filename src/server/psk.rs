@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::antireplay::{ticket_age, EarlyDataAttempt};
-use crate::config::{ServerConfig, TicketMode};
+use crate::config::{ServerConfig, TicketMode, VirtualHost, MAX_LOOKUP_KEYS};
 use crate::conn::Transcript;
 use crate::error::{Error, PeerMisbehaved};
 use crate::kdf::tls13::EarlySecret;
@@ -21,11 +21,17 @@ use crate::ticket::{open_session, seal_session};
 use crate::time::Timestamp;
 
 use super::hello::Hello;
+use super::lookup::{keep, read, PendingStore};
 use super::Context;
+use crate::store::Fetch;
 
 /// How many PSK identities are looked at: each costs a ticket decryption or a cache lookup,
-/// and an honest client offers one or two.
-const MAX_IDENTITIES_TRIED: usize = 4;
+/// and an honest client offers one or two. A pending lookup names no more of them.
+const MAX_IDENTITIES_TRIED: usize = MAX_LOOKUP_KEYS;
+
+/// The length of the stateful ticket identities this server issues: the only ones a pending
+/// lookup asks for.
+const TICKET_ID_LEN: usize = 32;
 
 /// A PSK the server found and will use, its binder not yet checked.
 struct Candidate {
@@ -45,13 +51,12 @@ struct Candidate {
 /// Stateful tickets are only looked at here; [`claim`] takes them once the binder verified,
 /// so an identity replayed with a forged binder cannot burn the client's ticket.
 fn find(
-    tickets: &TicketMode,
+    cx: &Context<'_>,
     offered: &OfferedPsks,
     suite: CipherSuite,
     server_name: Option<&str>,
-    max_auth_lifetime: Duration,
-    now: Timestamp,
 ) -> Option<Candidate> {
+    let (tickets, now) = (&cx.host.tickets, cx.now);
     for (index, identity) in offered
         .identities
         .iter()
@@ -66,10 +71,18 @@ fn find(
                     Err(_) => continue,
                 }
             }
-            TicketMode::Stateful { cache, .. } => match cache.get(&identity.identity) {
-                Ok(Some(state)) if !state.is_expired(now) => (state, true),
-                _ => continue,
-            },
+            // With pending lookups the caller's answer stands for the cache.
+            TicketMode::Stateful { cache, .. } => {
+                match read(
+                    cx.config,
+                    &cx.outcome.lookup,
+                    cache.as_ref(),
+                    &identity.identity,
+                ) {
+                    Ok(Some(state)) if !state.is_expired(now) => (state, true),
+                    _ => continue,
+                }
+            }
         };
         let SessionState::Tls13(state) = state else {
             continue;
@@ -86,7 +99,7 @@ fn find(
         }
         // RFC 8446 §4.6.1: no resumption past the original authentication's limit.
         let auth_time = state.auth_time();
-        if now >= auth_time.saturating_add(max_auth_lifetime) {
+        if now >= auth_time.saturating_add(cx.config.max_auth_lifetime) {
             continue;
         }
         // RFC 8446 §4.2.11: a PSK may only be used with a suite of the same hash.
@@ -169,30 +182,11 @@ pub(super) fn accept(
     has_key_share: bool,
 ) -> Result<Option<Accepted>, Error> {
     let config = cx.config;
-    let modes: &[PskKeyExchangeMode] =
-        match hello.hello.extension(ExtensionType::PskKeyExchangeModes) {
-            Some(ClientExtension::PskKeyExchangeModes(m)) => m,
-            // RFC 8446 §4.2.9: a client offering a PSK must say how it may be used.
-            _ if hello.hello.offered_psks().is_some() => {
-                return Err(PeerMisbehaved::MissingExtension("psk_key_exchange_modes").into())
-            }
-            _ => &[],
-        };
-    // Without a key share only psk_ke is possible (RFC 8446 §4.2.9).
-    let dhe = has_key_share && modes.contains(&PskKeyExchangeMode::PskDheKe);
-    let ke = !dhe && config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe);
-    let Some(offered) = hello.hello.offered_psks().filter(|_| dhe || ke) else {
+    let Some((offered, dhe)) = usable_offer(config, hello, has_key_share)? else {
         return Ok(None);
     };
     let name = hello.server_name.as_deref();
-    let Some(candidate) = find(
-        &cx.host.tickets,
-        offered,
-        suite,
-        name,
-        config.max_auth_lifetime,
-        cx.now,
-    ) else {
+    let Some(candidate) = find(cx, offered, suite, name) else {
         return Ok(None);
     };
     // The caller hashed the hello up to the binders; a hello offering PSKs has them last.
@@ -202,7 +196,7 @@ pub(super) fn accept(
     let verified = verify_binder(candidate, offered, suite, transcript.current().as_ref())?;
     // Another handshake may have taken this stateful ticket first: then this one is a full
     // handshake.
-    if !claim(&cx.host.tickets, &verified) {
+    if !claim(config, &cx.host.tickets, &verified) {
         return Ok(None);
     }
     let early_data = hello.has(ExtensionType::EarlyData)
@@ -216,6 +210,67 @@ pub(super) fn accept(
         max_early_data: verified.candidate.state.max_early_data,
         early: verified.early,
     }))
+}
+
+/// The offered PSKs, if the key exchange modes the client allows leave one usable, and
+/// whether it is `psk_dhe_ke` (else `psk_ke`).
+///
+/// # Errors
+/// `missing_extension` for PSKs without psk_key_exchange_modes (RFC 8446 §4.2.9).
+fn usable_offer<'h>(
+    config: &ServerConfig,
+    hello: &'h Hello,
+    has_key_share: bool,
+) -> Result<Option<(&'h OfferedPsks, bool)>, Error> {
+    let modes: &[PskKeyExchangeMode] =
+        match hello.hello.extension(ExtensionType::PskKeyExchangeModes) {
+            Some(ClientExtension::PskKeyExchangeModes(m)) => m,
+            // RFC 8446 §4.2.9: a client offering a PSK must say how it may be used.
+            _ if hello.hello.offered_psks().is_some() => {
+                return Err(PeerMisbehaved::MissingExtension("psk_key_exchange_modes").into())
+            }
+            _ => &[],
+        };
+    // Without a key share only psk_ke is possible (RFC 8446 §4.2.9).
+    let dhe = has_key_share && modes.contains(&PskKeyExchangeMode::PskDheKe);
+    let ke = !dhe && config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe);
+    Ok(hello
+        .hello
+        .offered_psks()
+        .filter(|_| dhe || ke)
+        .map(|offered| (offered, dhe)))
+}
+
+/// What [`accept`] would read from the stateful ticket cache, for a pending lookup: among
+/// the identities it looks at, those of the length this server issues, each once, at most
+/// the configured number of them, to take (RFC 8446 §8.1: single use). Nothing for
+/// stateless tickets, which open without a store.
+///
+/// # Errors
+/// As [`accept`] for a hello offering PSKs without psk_key_exchange_modes.
+pub(super) fn lookup_keys(
+    cx: &Context<'_>,
+    hello: &Hello,
+    has_key_share: bool,
+) -> Result<Vec<(Fetch, Vec<u8>)>, Error> {
+    let config = cx.config;
+    if !config.pending_lookups || !matches!(cx.host.tickets, TicketMode::Stateful { .. }) {
+        return Ok(Vec::new());
+    }
+    let Some((offered, _)) = usable_offer(config, hello, has_key_share)? else {
+        return Ok(Vec::new());
+    };
+    let mut keys: Vec<(Fetch, Vec<u8>)> = Vec::new();
+    for identity in offered.identities.iter().take(MAX_IDENTITIES_TRIED) {
+        let id = &identity.identity;
+        if keys.len() == config.max_lookup_keys {
+            break;
+        }
+        if id.len() == TICKET_ID_LEN && !keys.iter().any(|(_, k)| k == id) {
+            keys.push((Fetch::Take, id.clone()));
+        }
+    }
+    Ok(keys)
 }
 
 /// A PSK whose binder verified: the candidate, its Early Secret, and the proof.
@@ -254,10 +309,12 @@ fn verify_binder(
 
 /// Makes a verified PSK this handshake's: a stateful ticket is taken from the cache, and of
 /// any number of handshakes presenting it only the one whose take succeeds resumes (the
-/// others fall back to a full handshake). Stateless tickets need nothing.
-fn claim(tickets: &TicketMode, verified: &Verified) -> bool {
+/// others fall back to a full handshake). Stateless tickets need nothing, nor does a ticket
+/// a pending lookup found: the caller took it from the store (`Fetch::Take`).
+fn claim(config: &ServerConfig, tickets: &TicketMode, verified: &Verified) -> bool {
     let candidate = &verified.candidate;
     match tickets {
+        TicketMode::Stateful { .. } if config.pending_lookups => true,
         TicketMode::Stateful { cache, .. } if candidate.stateful => {
             matches!(cache.take_encoded(&candidate.identity), Ok(Some(_)))
         }
@@ -327,15 +384,18 @@ pub(super) struct TicketContext<'a> {
     pub(super) now: Timestamp,
 }
 
-/// Makes `count` NewSessionTickets from the resumption master secret. A ticket that cannot
-/// be sealed or stored is left out: the connection works, it just resumes less.
+/// Makes `count` NewSessionTickets from the resumption master secret for `host`. A ticket
+/// that cannot be sealed or stored is left out: the connection works, it just resumes less.
+/// With pending lookups, stateful tickets' state goes to `stores` instead of the cache.
 pub(super) fn issue_tickets(
     config: &ServerConfig,
-    tickets: &TicketMode,
+    host: &VirtualHost,
+    stores: &mut Vec<PendingStore>,
     resumption: &ResumptionMasterSecret,
     count: usize,
     cx: &TicketContext<'_>,
 ) -> Vec<NewSessionTicket13> {
+    let tickets = &host.tickets;
     let lifetime = match tickets {
         TicketMode::Disabled => return Vec::new(),
         TicketMode::Stateless(sealer) => sealer.lifetime(),
@@ -380,7 +440,7 @@ pub(super) fn issue_tickets(
             issued_at: cx.now,
             auth_time: cx.auth_time,
         });
-        let Some(ticket) = make_ticket(config, tickets, &state, cx.now) else {
+        let Some(ticket) = make_ticket(config, host, stores, &state, cx.now) else {
             continue;
         };
         let extensions = if max_early_data > 0 {
@@ -401,21 +461,22 @@ pub(super) fn issue_tickets(
 
 fn make_ticket(
     config: &ServerConfig,
-    tickets: &TicketMode,
+    host: &VirtualHost,
+    stores: &mut Vec<PendingStore>,
     state: &SessionState,
     now: Timestamp,
 ) -> Option<Vec<u8>> {
-    match tickets {
+    match &host.tickets {
         TicketMode::Disabled => None,
         TicketMode::Stateless(sealer) => seal_session(sealer.as_ref(), state).ok(),
         TicketMode::Stateful { cache, .. } => {
-            let mut id = [0u8; 32];
+            let mut id = [0u8; TICKET_ID_LEN];
             config.rng.fill(&mut id).ok()?;
             let expires = now.saturating_add(Duration::from_secs(u64::from(match state {
                 SessionState::Tls13(s) => s.lifetime_secs,
                 SessionState::Tls12(s) => s.lifetime_secs,
             })));
-            cache.put(&id, state, expires).ok()?;
+            keep(config, host, cache.as_ref(), stores, &id, state, expires).ok()?;
             Some(id.to_vec())
         }
     }

@@ -39,14 +39,18 @@ use crate::session::{SessionState, Tls12Session};
 use crate::suites::Tls12CipherSuite;
 
 use super::hello::{choose_alpn, choose_group, choose_scheme, Hello};
+use super::lookup::keep;
 use super::Context;
 
 mod resume;
 
-use resume::{find_session, resume, send_ticket};
+use resume::{find_session, lookup_keys, resume, send_ticket};
 
 /// The server's TLS 1.2 states.
 pub(super) enum State {
+    /// The ClientHello, waiting for a pending session lookup (`lookup.rs`); answered again
+    /// from the start once it is in.
+    ExpectLookup(Box<Hello>),
     ExpectClientKeyExchange(Box<ExpectClientKeyExchange>),
     ExpectFinished(Box<ExpectFinished>),
     ExpectResumedFinished(Box<ExpectResumedFinished>),
@@ -58,16 +62,31 @@ impl State {
         !matches!(self, Self::Connected(_))
     }
 
+    /// Whether the state waits for a pending session lookup.
+    pub(super) fn is_waiting(&self) -> bool {
+        matches!(self, Self::ExpectLookup(_))
+    }
+
+    /// The lookup answered: the ClientHello is answered with it.
+    pub(super) fn wake(self, cx: &mut Context<'_>) -> Result<Self, Error> {
+        match self {
+            Self::ExpectLookup(hello) => start(cx, *hello),
+            other => Ok(other),
+        }
+    }
+
     pub(super) fn handle(self, cx: &mut Context<'_>, incoming: Incoming) -> Result<Self, Error> {
         match (self, incoming) {
             (Self::Connected(s), Incoming::ApplicationData(data)) => {
                 cx.core.plaintext.extend_from_slice(&data);
                 Ok(Self::Connected(s))
             }
+            (Self::ExpectLookup(_), _) => Err(Error::InvalidState("session lookup pending")),
             (_, Incoming::ApplicationData(_)) => Err(PeerMisbehaved::UnexpectedMessage.into()),
             (state, Incoming::Handshake(bytes)) => {
                 let message = common::decode(bytes)?;
                 match state {
+                    Self::ExpectLookup(_) => Err(Error::InvalidState("session lookup pending")),
                     Self::ExpectClientKeyExchange(s) => s.handle(cx, message),
                     Self::ExpectFinished(s) => s.handle(cx, message),
                     Self::ExpectResumedFinished(s) => s.handle(cx, message),
@@ -84,7 +103,9 @@ impl State {
 }
 
 /// Answers the ClientHello (RFC 5246 §7.4.1.3), with an abbreviated handshake when the
-/// offered session is usable.
+/// offered session is usable. With pending lookups, a session ID to look up parks the hello
+/// first (nothing is sent before that); the front calls this again once the lookup is
+/// answered.
 pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error> {
     // No cookie takes a TLS 1.2 hello past a change_cipher_spec before it.
     super::hello::check_change_cipher_spec_before_hello(cx.core, false)?;
@@ -118,6 +139,10 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
     // RFC 7301 §3.1: negotiated on every handshake, abbreviated ones too.
     cx.outcome.alpn = choose_alpn(config, &parsed)?;
 
+    let wanted = lookup_keys(cx, hello);
+    if cx.outcome.lookup.ask(config, cx.host, wanted) {
+        return Ok(State::ExpectLookup(Box::new(parsed)));
+    }
     let resumable = find_session(cx, hello, ems)?;
     if !ems && config.require_ems {
         return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
@@ -431,7 +456,15 @@ impl ExpectFinished {
         if !self.session_id.is_empty() {
             if let Some(cache) = &cx.host.session_cache {
                 // A store failure only means the session cannot be resumed by ID.
-                let _ = cache.put(&self.session_id, &state, state.expires_at());
+                let _ = keep(
+                    cx.config,
+                    cx.host,
+                    cache.as_ref(),
+                    &mut cx.outcome.stores,
+                    &self.session_id,
+                    &state,
+                    state.expires_at(),
+                );
                 let ids = &mut cx.outcome.resumable.session_ids;
                 ids.push(self.session_id);
             }

@@ -43,6 +43,9 @@ use super::Context;
 /// The server's TLS 1.3 states.
 pub(super) enum State {
     ExpectClientHello(ExpectClientHello),
+    /// A ClientHello waiting for a pending lookup of its stateful tickets (`lookup.rs`),
+    /// with the state that answers it once the lookup is in.
+    ExpectLookup(Box<(ExpectClientHello, Hello)>),
     ExpectEarlyData(ExpectEarlyData),
     ExpectFinished(ExpectFinished),
     Connected(Connected),
@@ -53,8 +56,25 @@ impl State {
         !matches!(self, Self::Connected(_))
     }
 
+    /// Whether the state waits for a pending session lookup.
+    pub(super) fn is_waiting(&self) -> bool {
+        matches!(self, Self::ExpectLookup(_))
+    }
+
+    /// The lookup answered: the ClientHello is answered with it.
+    pub(super) fn wake(self, cx: &mut Context<'_>) -> Result<Self, Error> {
+        match self {
+            Self::ExpectLookup(parked) => {
+                let (step, hello) = *parked;
+                step.handle(cx, hello)
+            }
+            other => Ok(other),
+        }
+    }
+
     pub(super) fn handle(self, cx: &mut Context<'_>, incoming: Incoming) -> Result<Self, Error> {
         match (self, incoming) {
+            (Self::ExpectLookup(_), _) => Err(Error::InvalidState("session lookup pending")),
             (Self::ExpectEarlyData(s), Incoming::ApplicationData(data)) => s.early_data(cx, &data),
             (Self::Connected(s), Incoming::ApplicationData(data)) => {
                 cx.core.plaintext.extend_from_slice(&data);
@@ -70,6 +90,7 @@ impl State {
                 let message = Message::decode(bytes)?;
                 match state {
                     Self::ExpectClientHello(_) => Err(PeerMisbehaved::UnexpectedMessage.into()),
+                    Self::ExpectLookup(_) => Err(Error::InvalidState("session lookup pending")),
                     Self::ExpectEarlyData(s) => s.handle(cx, message),
                     Self::ExpectFinished(s) => s.handle(cx, message),
                     Self::Connected(s) => s.handle(cx, message),
@@ -134,6 +155,12 @@ impl ExpectClientHello {
         }
         // Chosen before the PSK: 0-RTT depends on it (RFC 8446 §4.2.10).
         cx.outcome.alpn = choose_alpn(cx.config, &hello)?;
+        // Nothing went out for this hello yet: with pending lookups it waits here, and all
+        // of the above runs again on it once the lookup is in.
+        let wanted = psk::lookup_keys(cx, &hello, !psk_only)?;
+        if cx.outcome.lookup.ask(cx.config, cx.host, wanted) {
+            return Ok(State::ExpectLookup(Box::new((self, hello))));
+        }
         let offered_early_before_retry = self.retry.as_ref().is_some_and(|r| r.offered_early);
         let mut transcript = match self.retry {
             Some(retry) => retry.transcript,
@@ -610,7 +637,8 @@ impl ExpectFinished {
         };
         let tickets = psk::issue_tickets(
             cx.config,
-            &cx.host.tickets,
+            cx.host,
+            &mut cx.outcome.stores,
             &resumption,
             count,
             &psk::TicketContext {

@@ -16,8 +16,11 @@ use crate::msgs::extensions::ClientExtension;
 use crate::msgs::handshake::HandshakePayload;
 use crate::msgs::ticket::NewSessionTicket12;
 use crate::session::{SessionState, Tls12Session};
+use crate::store::Fetch;
 use crate::suites::Tls12CipherSuite;
 use crate::ticket::{open_session, seal_session};
+
+use crate::server::lookup::read;
 
 /// A session the client offered and the server can resume.
 pub(super) struct Resumable {
@@ -25,6 +28,39 @@ pub(super) struct Resumable {
     suite: Tls12CipherSuite,
     mechanism: ResumptionMechanism,
     renew: bool,
+}
+
+/// The length of the session IDs this server issues: the only ones a pending lookup asks for.
+const SESSION_ID_LEN: usize = 32;
+
+/// The TLS 1.2 session in the client's RFC 5077 ticket, if it opens (and whether to renew it).
+fn ticket_session(cx: &Context<'_>, hello: &ClientHello) -> Option<(Tls12Session, bool)> {
+    let (Some(ClientExtension::SessionTicket(ticket)), TicketMode::Stateless(sealer)) = (
+        hello.extension(ExtensionType::SessionTicket),
+        &cx.host.tickets,
+    ) else {
+        return None;
+    };
+    if ticket.is_empty() {
+        return None;
+    }
+    match open_session(sealer.as_ref(), ticket, cx.now) {
+        Ok((SessionState::Tls12(session), renew)) => Some((session, renew)),
+        _ => None,
+    }
+}
+
+/// What [`find_session`] would read from the session cache, for a pending lookup: the
+/// session ID when a cache keeps sessions, no ticket opens first, and the ID has the length
+/// this server issues (no other is in the cache).
+pub(super) fn lookup_keys(cx: &Context<'_>, hello: &ClientHello) -> Vec<(Fetch, Vec<u8>)> {
+    if cx.host.session_cache.is_none()
+        || hello.session_id.len() != SESSION_ID_LEN
+        || ticket_session(cx, hello).is_some()
+    {
+        return Vec::new();
+    }
+    vec![(Fetch::Get, hello.session_id.clone())]
 }
 
 /// Looks up the session the client offers: its ticket first (RFC 5077 §3.4), then its
@@ -36,25 +72,20 @@ pub(super) fn find_session(
     ems: bool,
 ) -> Result<Option<Resumable>, Error> {
     let config = cx.config;
-    let mut found = None;
-    if let (Some(ClientExtension::SessionTicket(ticket)), TicketMode::Stateless(sealer)) = (
-        hello.extension(ExtensionType::SessionTicket),
-        &cx.host.tickets,
-    ) {
-        if !ticket.is_empty() {
-            if let Ok((SessionState::Tls12(session), renew)) =
-                open_session(sealer.as_ref(), ticket, cx.now)
-            {
-                found = Some((session, ResumptionMechanism::Ticket, renew));
-            }
-        }
-    }
+    let mut found = ticket_session(cx, hello)
+        .map(|(session, renew)| (session, ResumptionMechanism::Ticket, renew));
     if found.is_none() && !hello.session_id.is_empty() {
         if let Some(cache) = &cx.host.session_cache {
             // A cache failure is a miss (the cache contract): a full handshake follows.
             // The cache checks expiry on its own clock; the session is also checked against
-            // this connection's `now`, as tickets are.
-            match cache.get(&hello.session_id) {
+            // this connection's `now`, as tickets are. With pending lookups the caller's
+            // answer stands for the cache.
+            match read(
+                config,
+                &cx.outcome.lookup,
+                cache.as_ref(),
+                &hello.session_id,
+            ) {
                 Ok(Some(state)) if state.is_expired(cx.now) => {}
                 Ok(Some(SessionState::Tls12(session))) => {
                     found = Some((session, ResumptionMechanism::SessionId, false));
