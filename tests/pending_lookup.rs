@@ -1,0 +1,588 @@
+//! Pending session lookups (`ServerConfig::with_pending_lookups`): our server stops at the
+//! cache lookup, the caller fetches the keys from a store that answers later (here an
+//! in-memory cache behind a delay) and completes the lookup; new sessions and stateful tickets
+//! are handed out for the caller to store. In memory, our client against our server.
+
+mod peers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use peers::ours;
+use tls_resumption::antireplay::StrikeRegister;
+use tls_resumption::store::{
+    AsyncSessionCache, Fetch, LookupKey, LookupResult, MemoryCache, MemoryClientStore, StoreError,
+    StoreFuture,
+};
+use tls_resumption::time::{ManualClock, Timestamp};
+use tls_resumption::{
+    ClientConfig, ClientConnection, EarlyDataStatus, Error, HandshakeKind, LookupError,
+    PendingStore, ResumptionMechanism, ServerConfig, ServerConnection, TicketMode, TlsVersion,
+};
+
+const NOW: Timestamp = Timestamp::from_secs(1_700_000_000);
+const FULL: Option<HandshakeKind> = Some(HandshakeKind::Full);
+const BY_ID: Option<HandshakeKind> = Some(HandshakeKind::Resumed {
+    mechanism: ResumptionMechanism::SessionId,
+    early_data: EarlyDataStatus::NotOffered,
+});
+
+fn resumed13(early_data: EarlyDataStatus) -> Option<HandshakeKind> {
+    Some(HandshakeKind::Resumed {
+        mechanism: ResumptionMechanism::Tls13Psk { dhe: true },
+        early_data,
+    })
+}
+
+/// A store that answers after `delay`, in front of an in-memory cache on the test's clock.
+struct SlowStore {
+    cache: Arc<MemoryCache>,
+    delay: Duration,
+}
+
+impl SlowStore {
+    fn new(delay: Duration) -> Arc<Self> {
+        let clock = Arc::new(ManualClock::new(NOW));
+        let cache = MemoryCache::builder().capacity(64).clock(clock).build();
+        Arc::new(Self {
+            cache: Arc::new(cache),
+            delay,
+        })
+    }
+}
+
+impl AsyncSessionCache for SlowStore {
+    fn fetch<'a>(&'a self, keys: &'a [LookupKey]) -> StoreFuture<'a, Vec<LookupResult>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.cache.fetch(keys).await
+        })
+    }
+
+    fn store<'a>(
+        &'a self,
+        key: &'a [u8],
+        value: &'a [u8],
+        expires_at: Timestamp,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.cache.store(key, value, expires_at).await
+        })
+    }
+}
+
+/// A store that never answers a fetch.
+struct DeadStore;
+
+impl AsyncSessionCache for DeadStore {
+    fn fetch<'a>(&'a self, _keys: &'a [LookupKey]) -> StoreFuture<'a, Vec<LookupResult>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn store<'a>(
+        &'a self,
+        _key: &'a [u8],
+        _value: &'a [u8],
+        _expires_at: Timestamp,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// The caller of a pending-lookup server: answers each lookup from `store` within
+/// `deadline` (else abandons it), and keeps what the server hands out to store.
+struct Caller {
+    store: Arc<dyn AsyncSessionCache>,
+    deadline: Duration,
+    asked: Vec<Vec<LookupKey>>,
+    handed_out: Vec<PendingStore>,
+}
+
+impl Caller {
+    fn new(store: Arc<dyn AsyncSessionCache>) -> Self {
+        Self {
+            store,
+            deadline: Duration::from_secs(5),
+            asked: Vec::new(),
+            handed_out: Vec::new(),
+        }
+    }
+
+    /// Stores everything handed out so far.
+    async fn store_handed_out(&mut self) {
+        for s in self.handed_out.drain(..) {
+            self.store
+                .store(s.key(), s.value().expose_secret(), s.expires_at())
+                .await
+                .unwrap();
+        }
+    }
+
+    async fn answer(&mut self, server: &mut ServerConnection) -> Result<(), Error> {
+        while let Some(keys) = server.pending_lookup() {
+            let keys = keys.to_vec();
+            self.asked.push(keys.clone());
+            // Waiting, the server handles nothing more.
+            server.process(NOW)?;
+            assert!(server.pending_lookup().is_some());
+            match tokio::time::timeout(self.deadline, self.store.fetch(&keys)).await {
+                Ok(results) => server.complete_lookup(results).unwrap(),
+                Err(_) => server.abandon_lookup().unwrap(),
+            }
+            server.process(NOW)?;
+        }
+        Ok(())
+    }
+
+    async fn feed_server(
+        &mut self,
+        server: &mut ServerConnection,
+        mut bytes: &[u8],
+    ) -> Result<(), Error> {
+        loop {
+            let n = server.read_tls(bytes);
+            bytes = &bytes[n..];
+            server.process(NOW)?;
+            self.answer(server).await?;
+            if bytes.is_empty() {
+                break;
+            }
+            assert!(n > 0, "server stopped reading");
+        }
+        self.handed_out.extend(server.take_pending_stores());
+        Ok(())
+    }
+
+    async fn pump(
+        &mut self,
+        client: &mut ClientConnection,
+        server: &mut ServerConnection,
+    ) -> Result<(), Error> {
+        for _ in 0..32 {
+            let mut buf = Vec::new();
+            client.write_tls(&mut buf);
+            let mut moved = buf.len();
+            self.feed_server(server, &buf).await?;
+            let mut buf = Vec::new();
+            server.write_tls(&mut buf);
+            moved += buf.len();
+            ours::feed_client(client, &buf, NOW)?;
+            if moved == 0 {
+                return Ok(());
+            }
+        }
+        panic!("the pair did not settle in 32 rounds");
+    }
+
+    /// One connection: handshake (with early data when given and allowed), a message each
+    /// way. Returns the server's view and the early data it took.
+    async fn connect(
+        &mut self,
+        client: &Arc<ClientConfig>,
+        server: &Arc<ServerConfig>,
+        early: Option<&[u8]>,
+    ) -> Result<(Option<HandshakeKind>, Vec<u8>), Error> {
+        let mut c = ClientConnection::new(client.clone(), "localhost", NOW)?;
+        let mut s = ServerConnection::new(server.clone());
+        if let Some(data) = early.filter(|_| c.early_data_allowance() > 0) {
+            c.send_early_data(data)?;
+        }
+        self.pump(&mut c, &mut s).await?;
+        assert!(!c.is_handshaking() && !s.is_handshaking());
+        c.send_plaintext(b"ping")?;
+        s.send_plaintext(b"pong")?;
+        self.pump(&mut c, &mut s).await?;
+        assert_eq!(c.take_plaintext(), b"pong");
+        assert_eq!(s.take_plaintext(), b"ping");
+        assert_eq!(c.handshake_kind(), s.handshake_kind());
+        Ok((s.handshake_kind(), s.take_early_data()))
+    }
+}
+
+/// A client with its own store.
+fn client(versions: &[TlsVersion]) -> Arc<ClientConfig> {
+    let store = Arc::new(MemoryClientStore::new(4, 4));
+    Arc::new(
+        ours::client_config("server")
+            .with_versions(versions)
+            .with_session_store(Some(store)),
+    )
+}
+
+/// The synchronous cache configured on a pending-lookup server: it says session IDs are
+/// issued, and must never be written by the handshake.
+fn untouched_cache() -> Arc<MemoryCache> {
+    let clock = Arc::new(ManualClock::new(NOW));
+    Arc::new(MemoryCache::builder().capacity(64).clock(clock).build())
+}
+
+/// A TLS 1.2 server resuming by session ID only, with pending lookups.
+fn tls12_server(cache: &Arc<MemoryCache>) -> Arc<ServerConfig> {
+    Arc::new(
+        ours::server_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_tickets(TicketMode::Disabled)
+            .with_session_cache(Some(cache.clone()))
+            .with_pending_lookups(),
+    )
+}
+
+/// A TLS 1.3 server with stateful tickets, with pending lookups.
+fn stateful_server(cache: &Arc<MemoryCache>) -> ServerConfig {
+    ours::server_config("server")
+        .with_tickets(TicketMode::Stateful {
+            cache: cache.clone(),
+            lifetime: Duration::from_secs(3600),
+        })
+        .with_pending_lookups()
+}
+
+#[tokio::test]
+async fn tls12_resumes_by_session_id_through_a_lookup_answered_late() {
+    let store = SlowStore::new(Duration::from_millis(20));
+    let mut caller = Caller::new(store.clone());
+    let cache = untouched_cache();
+    let (c, s) = (client(&[TlsVersion::Tls12]), tls12_server(&cache));
+    assert_eq!(caller.connect(&c, &s, None).await.unwrap().0, FULL);
+    assert_eq!(caller.handed_out.len(), 1, "the new session is handed out");
+    caller.store_handed_out().await;
+    caller.asked.clear();
+    for _ in 0..2 {
+        assert_eq!(caller.connect(&c, &s, None).await.unwrap().0, BY_ID);
+    }
+    // One lookup per connection, the session ID read (not taken), under a 32-byte key.
+    assert_eq!(caller.asked.len(), 2);
+    for keys in &caller.asked {
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].fetch, Fetch::Get);
+        assert_eq!(keys[0].key.len(), 32);
+    }
+    assert!(cache.is_empty(), "the configured cache is never written");
+}
+
+#[tokio::test]
+async fn tls13_stateful_ticket_resumes_through_a_lookup_answered_late_once_each() {
+    let store = SlowStore::new(Duration::from_millis(20));
+    let mut caller = Caller::new(store.clone());
+    let cache = untouched_cache();
+    let (c, s) = (
+        client(&[TlsVersion::Tls13]),
+        Arc::new(stateful_server(&cache)),
+    );
+    assert_eq!(caller.connect(&c, &s, None).await.unwrap().0, FULL);
+    assert_eq!(caller.handed_out.len(), 2, "both tickets handed out");
+    assert!(
+        caller.asked.is_empty(),
+        "a hello without a ticket asks nothing"
+    );
+    caller.store_handed_out().await;
+    let resumed = caller.connect(&c, &s, None).await.unwrap().0;
+    assert_eq!(resumed, resumed13(EarlyDataStatus::NotOffered));
+    let keys = caller.asked.pop().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].fetch, Fetch::Take);
+    // The ticket was taken: the store holds the other one and the resumption's new one,
+    // once stored.
+    assert_eq!(store.cache.len(), 1);
+    caller.store_handed_out().await;
+    assert_eq!(store.cache.len(), 2);
+    assert!(cache.is_empty(), "the configured cache is never written");
+}
+
+#[tokio::test]
+async fn tls13_stateful_ticket_with_0rtt_through_a_pending_lookup() {
+    let store = SlowStore::new(Duration::from_millis(20));
+    let mut caller = Caller::new(store.clone());
+    let cache = untouched_cache();
+    let guard = Arc::new(StrikeRegister::new(100, Duration::from_secs(10)));
+    let s = Arc::new(stateful_server(&cache).with_early_data(1024, guard));
+    let store_c = Arc::new(MemoryClientStore::new(4, 4));
+    let c = Arc::new(
+        ours::client_config("server")
+            .with_session_store(Some(store_c))
+            .with_early_data(true),
+    );
+    caller.connect(&c, &s, None).await.unwrap();
+    caller.store_handed_out().await;
+    let (kind, early) = caller.connect(&c, &s, Some(b"early")).await.unwrap();
+    assert_eq!(kind, resumed13(EarlyDataStatus::Accepted));
+    assert_eq!(early, b"early");
+}
+
+#[tokio::test]
+async fn a_lookup_never_answered_is_abandoned_at_the_deadline_into_a_full_handshake() {
+    // The sessions are made against a store that works, then looked up in one that never
+    // answers.
+    let working = SlowStore::new(Duration::ZERO);
+    let mut caller = Caller::new(working.clone());
+    let cache = untouched_cache();
+    let (c12, s12) = (client(&[TlsVersion::Tls12]), tls12_server(&cache));
+    let (c13, s13) = (
+        client(&[TlsVersion::Tls13]),
+        Arc::new(stateful_server(&cache)),
+    );
+    caller.connect(&c12, &s12, None).await.unwrap();
+    caller.connect(&c13, &s13, None).await.unwrap();
+    caller.store_handed_out().await;
+    let mut dead = Caller::new(Arc::new(DeadStore));
+    dead.deadline = Duration::from_millis(30);
+    assert_eq!(dead.connect(&c12, &s12, None).await.unwrap().0, FULL);
+    assert_eq!(dead.connect(&c13, &s13, None).await.unwrap().0, FULL);
+    assert_eq!(dead.asked.len(), 2, "each connection asked, and gave up");
+}
+
+#[tokio::test]
+async fn stores_are_handed_out_and_resume_only_once_the_caller_stores_them() {
+    let store = SlowStore::new(Duration::ZERO);
+    let mut caller = Caller::new(store.clone());
+    let cache = untouched_cache();
+    let (c, s) = (client(&[TlsVersion::Tls12]), tls12_server(&cache));
+    caller.connect(&c, &s, None).await.unwrap();
+    let handed = caller.handed_out.len();
+    assert_eq!(handed, 1);
+    assert!(store.cache.is_empty() && cache.is_empty());
+    // Not stored yet: the session ID is looked up and missed.
+    assert_eq!(caller.connect(&c, &s, None).await.unwrap().0, FULL);
+    // The second full handshake handed out its own session; store both.
+    caller.store_handed_out().await;
+    assert_eq!(store.cache.len(), 2);
+    assert_eq!(caller.connect(&c, &s, None).await.unwrap().0, BY_ID);
+    assert!(cache.is_empty());
+}
+
+#[tokio::test]
+async fn stateless_tickets_ask_for_no_lookup() {
+    let store = SlowStore::new(Duration::ZERO);
+    let mut caller = Caller::new(store);
+    let cache = untouched_cache();
+    // TLS 1.3 stateless tickets, and TLS 1.2 tickets beside a session cache: a ticket that
+    // opens needs no store.
+    let s13 = Arc::new(ours::server_config("server").with_pending_lookups());
+    let s12 = Arc::new(
+        ours::server_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_session_cache(Some(cache.clone()))
+            .with_pending_lookups(),
+    );
+    for (c, s) in [
+        (client(&[TlsVersion::Tls13]), s13),
+        (client(&[TlsVersion::Tls12]), s12),
+    ] {
+        caller.connect(&c, &s, None).await.unwrap();
+        caller.asked.clear();
+        let kind = caller.connect(&c, &s, None).await.unwrap().0;
+        assert!(matches!(kind, Some(HandshakeKind::Resumed { .. })));
+        assert!(caller.asked.is_empty(), "{:?}", caller.asked);
+    }
+}
+
+/// A ClientHello (handshake message) for TLS 1.3 offering `identities` as PSKs (each with a
+/// zero binder), with an X25519 share so a full handshake can follow.
+fn hello_with_identities(identities: &[Vec<u8>]) -> Vec<u8> {
+    fn u16_prefixed(body: &[u8]) -> Vec<u8> {
+        [&(body.len() as u16).to_be_bytes()[..], body].concat()
+    }
+    fn extension(typ: u16, body: &[u8]) -> Vec<u8> {
+        [&typ.to_be_bytes()[..], &u16_prefixed(body)].concat()
+    }
+    let ids: Vec<u8> = identities
+        .iter()
+        .flat_map(|id| [u16_prefixed(id), vec![0, 0, 0, 0]].concat())
+        .collect();
+    let binders: Vec<u8> = identities
+        .iter()
+        .flat_map(|_| [[32u8].as_slice(), &[0u8; 32]].concat())
+        .collect();
+    let share = [&0x001du16.to_be_bytes()[..], &u16_prefixed(&[9u8; 32])].concat();
+    let extensions = [
+        extension(
+            0,
+            &u16_prefixed(&[&[0u8][..], &u16_prefixed(b"localhost")].concat()),
+        ),
+        extension(43, &[2, 3, 4]),
+        extension(10, &u16_prefixed(&0x001du16.to_be_bytes())),
+        extension(13, &u16_prefixed(&0x0403u16.to_be_bytes())),
+        extension(51, &u16_prefixed(&share)),
+        extension(45, &[1, 1]),
+        extension(41, &[u16_prefixed(&ids), u16_prefixed(&binders)].concat()),
+    ]
+    .concat();
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[7u8; 32]);
+    body.push(0);
+    body.extend_from_slice(&u16_prefixed(&0x1301u16.to_be_bytes()));
+    body.extend_from_slice(&[1, 0]);
+    body.extend_from_slice(&u16_prefixed(&extensions));
+    let mut hello = vec![1, 0];
+    hello.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    hello.extend_from_slice(&body);
+    hello
+}
+
+fn record(handshake: &[u8]) -> Vec<u8> {
+    [
+        &[22u8, 3, 1][..],
+        &(handshake.len() as u16).to_be_bytes(),
+        handshake,
+    ]
+    .concat()
+}
+
+/// Sends `hello` to `server`; the keys it asks for.
+fn asked_for(server: &Arc<ServerConfig>, hello: &[u8]) -> (ServerConnection, Vec<LookupKey>) {
+    let mut conn = ServerConnection::new(server.clone());
+    assert_eq!(conn.read_tls(&record(hello)), hello.len() + 5);
+    conn.process(NOW).unwrap();
+    let keys = conn.pending_lookup().map(<[_]>::to_vec).unwrap_or_default();
+    (conn, keys)
+}
+
+#[test]
+fn a_hello_with_many_identities_asks_for_at_most_the_capped_number_of_our_shape() {
+    let cache = untouched_cache();
+    let id = |n: u8, len: usize| vec![n; len];
+    // Odd lengths first, a repeat, then many of ours.
+    let mut identities = vec![id(1, 31), id(2, 32), id(2, 32), id(4, 32), id(3, 33)];
+    identities.extend((10..200).map(|n| id(n, 32)));
+    let hello = hello_with_identities(&identities);
+    for (cap, expected) in [
+        (None, vec![2u8, 4]),
+        (Some(1), vec![2]),
+        (Some(100), vec![2, 4]),
+    ] {
+        let mut config = stateful_server(&cache);
+        if let Some(cap) = cap {
+            config = config.with_max_lookup_keys(cap);
+        }
+        let (mut conn, keys) = asked_for(&Arc::new(config), &hello);
+        // Only the first identities the server looks at, of our length, each once, and
+        // no more than the cap (the store keys are namespaced, so compare by count).
+        assert_eq!(keys.len(), expected.len(), "cap {cap:?}");
+        assert!(keys
+            .iter()
+            .all(|k| k.fetch == Fetch::Take && k.key.len() == 32));
+        // Answered with misses, the handshake goes on as a full one.
+        let misses = keys.iter().map(|_| Ok(None)).collect();
+        conn.complete_lookup(misses).unwrap();
+        conn.process(NOW).unwrap();
+        assert_eq!(conn.handshake_kind(), FULL);
+        assert!(conn.wants_write());
+    }
+    // Identities of no length this server issues: nothing asked, a full handshake at once.
+    let odd = hello_with_identities(&[id(1, 16), id(2, 31), id(3, 33), id(4, 300)]);
+    let (conn, keys) = asked_for(&Arc::new(stateful_server(&cache)), &odd);
+    assert!(keys.is_empty());
+    assert_eq!(conn.handshake_kind(), FULL);
+    // A cap of 0 looks nothing up.
+    let none = Arc::new(stateful_server(&cache).with_max_lookup_keys(0));
+    let (conn, keys) = asked_for(&none, &hello);
+    assert!(keys.is_empty());
+    assert_eq!(conn.handshake_kind(), FULL);
+}
+
+/// A TLS 1.2 ClientHello with `session_id`, the extended master secret and one ECDHE suite.
+fn tls12_hello(session_id: &[u8]) -> Vec<u8> {
+    fn ext(typ: u16, body: &[u8]) -> Vec<u8> {
+        [
+            &typ.to_be_bytes()[..],
+            &(body.len() as u16).to_be_bytes(),
+            body,
+        ]
+        .concat()
+    }
+    let extensions = [
+        ext(10, &[0, 2, 0, 0x17]),
+        ext(11, &[1, 0]),
+        ext(13, &[0, 2, 4, 3]),
+        ext(23, &[]),
+        ext(0xff01, &[0]),
+    ]
+    .concat();
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[7u8; 32]);
+    body.push(session_id.len() as u8);
+    body.extend_from_slice(session_id);
+    body.extend_from_slice(&[0, 2, 0xc0, 0x2b, 1, 0]);
+    body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    body.extend_from_slice(&extensions);
+    let mut hello = vec![1, 0];
+    hello.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    hello.extend_from_slice(&body);
+    hello
+}
+
+#[test]
+fn a_session_id_of_a_length_we_never_issue_is_not_looked_up() {
+    let cache = untouched_cache();
+    let server = tls12_server(&cache);
+    for len in [1, 16, 31] {
+        let (conn, keys) = asked_for(&server, &tls12_hello(&vec![5; len]));
+        assert!(keys.is_empty(), "{len}-byte session ID");
+        assert_eq!(conn.handshake_kind(), FULL);
+    }
+    let (_, keys) = asked_for(&server, &tls12_hello(&[5; 32]));
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].fetch, Fetch::Get);
+}
+
+#[test]
+fn completing_with_the_wrong_count_or_with_nothing_pending_is_a_typed_error() {
+    let cache = untouched_cache();
+    let server = tls12_server(&cache);
+    let mut idle = ServerConnection::new(server.clone());
+    assert_eq!(
+        idle.complete_lookup(Vec::new()),
+        Err(LookupError::NotPending)
+    );
+    assert_eq!(idle.abandon_lookup(), Err(LookupError::NotPending));
+    let (mut conn, keys) = asked_for(&server, &tls12_hello(&[5; 32]));
+    assert_eq!(keys.len(), 1);
+    for got in [0, 2, 5] {
+        let results = (0..got).map(|_| Ok(None)).collect();
+        assert_eq!(
+            conn.complete_lookup(results),
+            Err(LookupError::WrongCount { expected: 1, got })
+        );
+        // Still waiting, still nothing sent.
+        conn.process(NOW).unwrap();
+        assert!(conn.pending_lookup().is_some());
+        assert!(!conn.wants_write());
+    }
+    // A store error is a miss; garbage from the store is a miss too.
+    let garbage = tls_resumption::crypto::secret::SecretVec::from_slice(b"not a session");
+    conn.complete_lookup(vec![Ok(Some(garbage))]).unwrap();
+    assert_eq!(
+        conn.complete_lookup(vec![Ok(None)]),
+        Err(LookupError::NotPending)
+    );
+    conn.process(NOW).unwrap();
+    assert_eq!(conn.handshake_kind(), FULL);
+    assert!(conn.pending_lookup().is_none());
+    let (mut conn, _) = asked_for(&server, &tls12_hello(&[5; 32]));
+    conn.complete_lookup(vec![Err(StoreError::Unavailable)])
+        .unwrap();
+    conn.process(NOW).unwrap();
+    assert_eq!(conn.handshake_kind(), FULL);
+}
+
+/// Without the option nothing is pending and nothing is handed out: the cache is written
+/// inline.
+#[test]
+fn the_synchronous_path_stays_the_default() {
+    let cache = untouched_cache();
+    let config = Arc::new(
+        ours::server_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_tickets(TicketMode::Disabled)
+            .with_session_cache(Some(cache.clone())),
+    );
+    let c = client(&[TlsVersion::Tls12]);
+    let first = ours::connect(&c, &config, NOW, None).unwrap();
+    assert_eq!(first.server_kind, FULL);
+    assert_eq!(cache.len(), 1, "stored inline");
+    let (_, keys) = asked_for(&config, &tls12_hello(&[5; 32]));
+    assert!(keys.is_empty(), "never pending");
+    let mut conn = ServerConnection::new(config);
+    assert!(conn.take_pending_stores().is_empty());
+}
