@@ -48,18 +48,18 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tls_resumption::antireplay::{EarlyDataAttempt, ReplayGuard, StrikeRegister, Verdict};
 use tls_resumption::crypto::secret::SecretArray;
-use tls_resumption::kdf::tls13::CipherSuite;
 use tls_resumption::keylog::{KeyLog, KeyLogFile};
 use tls_resumption::store::{MemoryCache, SessionCache};
 use tls_resumption::ticket::{RotatingSealer, Schedule};
 use tls_resumption::time::Timestamp;
-use tls_resumption::{
-    HandshakeKind, ServerConfig, ServerConnection, TicketMode, TlsVersion, VirtualHost,
-};
+use tls_resumption::{ServerConfig, ServerConnection, TicketMode, TlsVersion, VirtualHost};
+
+#[path = "serve/page.rs"]
+mod page;
+
+use page::{load, request_complete};
 
 fn main() {
     if let Err(e) = run() {
@@ -244,19 +244,6 @@ fn retry_cookie_key(file: Option<&str>) -> Result<SecretArray<32>, String> {
     Ok(key)
 }
 
-/// Reads a PEM certificate chain and private key.
-fn load(
-    cert: &str,
-    key: &str,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
-    let certs = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| format!("{cert}: {e}"))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{cert}: {e}"))?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{key}: {e}"))?;
-    Ok((certs, key))
-}
-
 /// Adds the virtual host of `--vhost NAME:CERT:KEY`: its certificate, a rotating ticket key
 /// of its own (or stateful tickets in the shared cache, as `--no-tickets` says), and the
 /// shared session cache, which the configuration namespaces by name.
@@ -325,13 +312,6 @@ fn linger(stream: &mut TcpStream) {
     }
 }
 
-/// Whether an HTTP request is whole: its header ends with a blank line. Like `s_server -www`,
-/// the page is sent only then.
-fn request_complete(early: &[u8], request: &[u8]) -> bool {
-    let all = [early, request].concat();
-    all.windows(4).any(|w| w == b"\r\n\r\n") || all.windows(2).any(|w| w == b"\n\n")
-}
-
 fn exchange(stream: &mut TcpStream, config: Arc<ServerConfig>) -> Result<String, String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -363,32 +343,12 @@ fn exchange(stream: &mut TcpStream, config: Arc<ServerConfig>) -> Result<String,
         early.extend(conn.take_early_data());
         request.extend(conn.take_plaintext());
         if !conn.is_handshaking() && request_complete(&early, &request) {
-            let kind = conn.handshake_kind().unwrap_or(HandshakeKind::Full);
-            let status = if kind.is_resumed() { "Reused" } else { "New" };
-            let first = match conn.tls12_cipher_suite() {
-                Some(suite) => format!("{status}, TLSv1.2, Cipher is {suite}"),
-                None => format!(
-                    "{status}, TLSv1.3, Cipher is {}",
-                    conn.cipher_suite().map_or("(none)", CipherSuite::name)
-                ),
-            };
-            let mut page =
-                format!("HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n{first}\n{kind}\n");
-            if let Some(protocol) = conn.alpn_protocol() {
-                page.push_str("ALPN protocol: ");
-                page.push_str(&String::from_utf8_lossy(protocol));
-                page.push('\n');
-            }
-            if !early.is_empty() {
-                page.push_str("early data: ");
-                page.push_str(&String::from_utf8_lossy(&early));
-                page.push('\n');
-            }
+            let (line, page) = page::page(&conn, &early);
             conn.send_plaintext(page.as_bytes())
                 .map_err(|e| e.to_string())?;
             conn.send_close_notify().map_err(|e| e.to_string())?;
             flush(&mut conn, stream)?;
-            return Ok(format!("{first}; {kind}"));
+            return Ok(line);
         }
         if conn.peer_closed() {
             return Err("peer closed before a request".into());

@@ -1,0 +1,287 @@
+//! Our own server on a tokio runtime, looking sessions up without blocking: the server is
+//! configured with pending lookups, so a handshake that needs a session ID or a stateful
+//! ticket stops, the connection's task fetches the keys from an asynchronous store and
+//! completes the lookup (or abandons it at the deadline: a full handshake), and the sessions
+//! and tickets the server makes are stored by spawned tasks. It answers like `openssl s_server
+//! -www` (the page `examples/server` sends).
+//!
+//! ```text
+//! cargo run --release --example async_server -- --listen 127.0.0.1:4433 --cert cert.pem \
+//!     --key key.pem [--tls13|--tls12] [--stateful] [--naccept N] \
+//!     [--lookup-delay-ms N] [--lookup-timeout-ms N]
+//! ```
+//!
+//! The first line on stdout is `listening on ADDR` (`--listen 127.0.0.1:0` picks a free
+//! port). The store is an in-memory cache behind the asynchronous interface;
+//! `--lookup-delay-ms N` makes each of its answers take N ms, as a remote store would, and
+//! `--lookup-timeout-ms N` (default 100) is how long a handshake waits for a lookup.
+//! `--stateful` issues TLS 1.3 stateful tickets (taken from the store when used); TLS 1.2
+//! resumes by session ID. `--naccept N` serves N connections, then exits.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tls_resumption::store::{
+    AsyncSessionCache, LookupKey, LookupResult, MemoryCache, SessionCache, StoreError, StoreFuture,
+};
+use tls_resumption::time::Timestamp;
+use tls_resumption::{ServerConfig, ServerConnection, TicketMode, TlsVersion};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[path = "serve/page.rs"]
+mod page;
+
+/// What the command line asks for.
+struct Options {
+    listen: String,
+    cert: String,
+    key: String,
+    versions: Vec<TlsVersion>,
+    stateful: bool,
+    naccept: Option<u64>,
+    delay: Duration,
+    timeout: Duration,
+}
+
+fn parse() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let (mut listen, mut cert, mut key) = (None, None, None);
+    let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
+    let (mut stateful, mut naccept) = (false, None);
+    let (mut delay, mut timeout) = (Duration::ZERO, Duration::from_millis(100));
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--listen" => listen = Some(value()?),
+            "--cert" => cert = Some(value()?),
+            "--key" => key = Some(value()?),
+            "--tls13" => versions = vec![TlsVersion::Tls13],
+            "--tls12" => versions = vec![TlsVersion::Tls12],
+            "--stateful" => stateful = true,
+            "--naccept" => naccept = Some(number(&value()?, &arg)?),
+            "--lookup-delay-ms" => delay = Duration::from_millis(number(&value()?, &arg)?),
+            "--lookup-timeout-ms" => timeout = Duration::from_millis(number(&value()?, &arg)?),
+            "--redis" | "--redis-cluster" | "--fleet-key" => {
+                return Err(format!(
+                    "{arg}: not available in this build (the asynchronous Redis store is not \
+                     wired into this example yet)"
+                ))
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(Options {
+        listen: listen.ok_or("--listen is required")?,
+        cert: cert.ok_or("--cert is required")?,
+        key: key.ok_or("--key is required")?,
+        versions,
+        stateful,
+        naccept,
+        delay,
+        timeout,
+    })
+}
+
+fn number(text: &str, flag: &str) -> Result<u64, String> {
+    text.parse().map_err(|e| format!("{flag}: {e}"))
+}
+
+/// An in-memory cache answering through the asynchronous interface after `delay`, as a
+/// store across the network would.
+struct DelayedStore {
+    cache: Arc<MemoryCache>,
+    delay: Duration,
+}
+
+impl AsyncSessionCache for DelayedStore {
+    fn fetch<'a>(&'a self, keys: &'a [LookupKey]) -> StoreFuture<'a, Vec<LookupResult>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.cache.fetch(keys).await
+        })
+    }
+
+    fn store<'a>(
+        &'a self,
+        key: &'a [u8],
+        value: &'a [u8],
+        expires_at: Timestamp,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.cache.store(key, value, expires_at).await
+        })
+    }
+}
+
+/// What every connection's task shares.
+struct Shared {
+    config: Arc<ServerConfig>,
+    store: Arc<dyn AsyncSessionCache>,
+    timeout: Duration,
+    /// Lookups given up at the deadline.
+    abandoned: AtomicU64,
+}
+
+fn main() {
+    let result = parse().and_then(|options| {
+        let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+        runtime.block_on(run(options))
+    });
+    if let Err(e) = result {
+        eprintln!("async_server: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(options: Options) -> Result<(), String> {
+    let (certs, key) = page::load(&options.cert, &options.key)?;
+    let cache = Arc::new(MemoryCache::new(10_000));
+    // The configured cache says what is issued (session IDs; stateful tickets with
+    // `--stateful`) and takes back what a failed connection made resumable; lookups and
+    // stores go through `store`, the same cache behind the asynchronous interface.
+    let shared_cache: Arc<dyn SessionCache> = cache.clone();
+    let mut config = ServerConfig::new(certs, &key)
+        .map_err(|e| e.to_string())?
+        .with_versions(&options.versions)
+        .with_session_cache(Some(shared_cache.clone()))
+        .with_pending_lookups();
+    if options.stateful {
+        config = config.with_tickets(TicketMode::Stateful {
+            cache: shared_cache,
+            lifetime: Duration::from_secs(7200),
+        });
+    }
+    let shared = Arc::new(Shared {
+        config: Arc::new(config),
+        store: Arc::new(DelayedStore {
+            cache,
+            delay: options.delay,
+        }),
+        timeout: options.timeout,
+        abandoned: AtomicU64::new(0),
+    });
+    let listener = TcpListener::bind(&options.listen)
+        .await
+        .map_err(|e| format!("{}: {e}", options.listen))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on {bound}");
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut accepted = 0u64;
+    while options.naccept.is_none_or(|n| accepted < n) {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        accepted += 1;
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            match serve(stream, &shared).await {
+                Ok(line) => eprintln!("async_server: {peer}: {line}"),
+                Err(e) => eprintln!("async_server: {peer}: failed: {e}"),
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let abandoned = shared.abandoned.load(Ordering::Relaxed);
+    eprintln!("async_server: {accepted} connections, {abandoned} lookups abandoned");
+    Ok(())
+}
+
+/// One connection: the exchange, then a short linger so the client reads our reply or alert
+/// rather than a reset.
+async fn serve(mut stream: TcpStream, shared: &Shared) -> Result<String, String> {
+    let result = exchange(&mut stream, shared).await;
+    let _ = stream.shutdown().await;
+    let mut buf = [0u8; 4096];
+    let linger = async { while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {} };
+    let _ = tokio::time::timeout(Duration::from_secs(2), linger).await;
+    result
+}
+
+async fn exchange(stream: &mut TcpStream, shared: &Shared) -> Result<String, String> {
+    let clock = shared.config.clock().clone();
+    let mut conn = ServerConnection::new(shared.config.clone());
+    let (mut early, mut request) = (Vec::new(), Vec::new());
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        flush(&mut conn, stream).await?;
+        let read = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf));
+        let n = read
+            .await
+            .map_err(|_| "read timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("peer closed before a request".into());
+        }
+        let mut data = &buf[..n];
+        while !data.is_empty() {
+            let taken = conn.read_tls(data);
+            data = &data[taken..];
+            let mut result = conn.process(clock.now());
+            if result.is_ok() && conn.pending_lookup().is_some() {
+                look_up(&mut conn, shared).await;
+                result = conn.process(clock.now());
+            }
+            hand_out_stores(&mut conn, shared);
+            if let Err(e) = result {
+                let _ = flush(&mut conn, stream).await;
+                return Err(e.to_string());
+            }
+            if taken == 0 {
+                break;
+            }
+        }
+        early.extend(conn.take_early_data());
+        request.extend(conn.take_plaintext());
+        if !conn.is_handshaking() && page::request_complete(&early, &request) {
+            let (line, page) = page::page(&conn, &early);
+            conn.send_plaintext(page.as_bytes())
+                .map_err(|e| e.to_string())?;
+            conn.send_close_notify().map_err(|e| e.to_string())?;
+            flush(&mut conn, stream).await?;
+            return Ok(line);
+        }
+        if conn.peer_closed() {
+            return Err("peer closed before a request".into());
+        }
+    }
+}
+
+/// Fetches the keys the connection waits for, within the deadline; gives up after it.
+async fn look_up(conn: &mut ServerConnection, shared: &Shared) {
+    let Some(keys) = conn.pending_lookup().map(<[LookupKey]>::to_vec) else {
+        return;
+    };
+    let answered = tokio::time::timeout(shared.timeout, shared.store.fetch(&keys)).await;
+    let done = match answered {
+        Ok(results) => conn.complete_lookup(results),
+        Err(_) => {
+            shared.abandoned.fetch_add(1, Ordering::Relaxed);
+            conn.abandon_lookup()
+        }
+    };
+    if let Err(e) = done {
+        eprintln!("async_server: lookup: {e}");
+    }
+}
+
+/// Stores what the connection made from spawned tasks, off the handshake's path.
+fn hand_out_stores(conn: &mut ServerConnection, shared: &Shared) {
+    for pending in conn.take_pending_stores() {
+        let store = shared.store.clone();
+        tokio::spawn(async move {
+            let (key, value, expires_at) = pending.into_parts();
+            if let Err(e) = store.store(&key, value.expose_secret(), expires_at).await {
+                eprintln!("async_server: store: {e}");
+            }
+        });
+    }
+}
+
+async fn flush(conn: &mut ServerConnection, stream: &mut TcpStream) -> Result<(), String> {
+    let mut out = Vec::new();
+    conn.write_tls(&mut out);
+    stream.write_all(&out).await.map_err(|e| e.to_string())
+}
