@@ -89,6 +89,17 @@
 //!   sealing and opening are `server/cookie.rs`.
 //! - **PSK acceptance, 0-RTT and ticket issue**: `server/psk.rs`; the replay guard itself is
 //!   [`antireplay`](crate::antireplay).
+//! - **Pending session lookups** ([`ServerConfig::with_pending_lookups`](crate::ServerConfig::with_pending_lookups)):
+//!   `server/lookup.rs`. The ClientHello step that reads a cache (`tls12.rs` `start`
+//!   before `find_session`, with `tls12/resume.rs` `lookup_keys`; `tls13.rs`
+//!   `ExpectClientHello::handle` before `psk::accept`, with `psk.rs` `lookup_keys`) first
+//!   asks (`Lookup::ask`, in the server's `Outcome`) and, nothing sent yet, parks in its
+//!   half's `ExpectLookup` state. The front (`conn::front`, `SideState::wait`/`wake`) handles
+//!   no record while it waits; once the caller answered it runs the same step again on the
+//!   same hello, which reads the answers through `lookup::read` where the inline path calls
+//!   the cache, so every check after the lookup is shared. New sessions and stateful tickets
+//!   go through `lookup::keep`: into the cache inline, into the `Outcome`'s pending stores
+//!   otherwise.
 //! - **Negotiation both versions share** (server): `server/hello.rs` `choose_group`,
 //!   `choose_scheme`, `choose_alpn`; the client's offer is `client/hello.rs`
 //!   `common_extensions` (plus `tls12_extensions` for what only TLS 1.2 reads).

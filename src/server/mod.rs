@@ -6,6 +6,7 @@
 //! whenever both sides enable it); the TLS 1.3 handshake lives in `tls13.rs` (with `psk.rs`
 //! for resumption and `retry.rs` for the HelloRetryRequest), the TLS 1.2 one in `tls12.rs`.
 //! Neither half imports the other.
+//! `lookup.rs` holds the pending session lookups both halves may stop at.
 
 mod cookie;
 mod hello;
