@@ -586,3 +586,20 @@ fn the_synchronous_path_stays_the_default() {
     let mut conn = ServerConnection::new(config);
     assert!(conn.take_pending_stores().is_empty());
 }
+
+#[tokio::test]
+async fn after_a_hello_retry_request_the_second_hello_is_looked_up() {
+    use tls_resumption::crypto::kx::KxGroup;
+    let store = SlowStore::new(Duration::from_millis(5));
+    let mut caller = Caller::new(store);
+    let cache = untouched_cache();
+    // Our client sends an X25519 share first; a server taking only P-256 asks for another.
+    let s = Arc::new(stateful_server(&cache).with_groups(&[KxGroup::Secp256r1]));
+    let c = client(&[TlsVersion::Tls13]);
+    assert_eq!(caller.connect(&c, &s, None).await.unwrap().0, FULL);
+    caller.store_handed_out().await;
+    let kind = caller.connect(&c, &s, None).await.unwrap().0;
+    assert_eq!(kind, resumed13(EarlyDataStatus::NotOffered));
+    // One lookup, for the second hello only: the first was answered with a retry.
+    assert_eq!(caller.asked.len(), 1);
+}
