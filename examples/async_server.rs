@@ -2,8 +2,9 @@
 //! configured with pending lookups, so a handshake that needs a session ID or a stateful
 //! ticket stops, the connection's task fetches the keys from an asynchronous store and
 //! completes the lookup (or abandons it at the deadline: a full handshake), and the sessions
-//! and tickets the server makes are stored by spawned tasks. It answers like `openssl s_server
-//! -www` (the page `examples/server` sends).
+//! and tickets the server makes are stored by spawned tasks while the handshake goes on. It
+//! answers like `openssl s_server -www` (the page `examples/server` sends), once the
+//! connection's stores are done, so a client coming back right after the page resumes.
 //!
 //! ```text
 //! cargo run --release --example async_server -- --listen 127.0.0.1:4433 --cert cert.pem \
@@ -29,6 +30,7 @@ use tls_resumption::time::Timestamp;
 use tls_resumption::{ServerConfig, ServerConnection, TicketMode, TlsVersion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 
 #[path = "serve/page.rs"]
 mod page;
@@ -204,6 +206,7 @@ async fn exchange(stream: &mut TcpStream, shared: &Shared) -> Result<String, Str
     let clock = shared.config.clock().clone();
     let mut conn = ServerConnection::new(shared.config.clone());
     let (mut early, mut request) = (Vec::new(), Vec::new());
+    let mut stores = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         flush(&mut conn, stream).await?;
@@ -224,7 +227,7 @@ async fn exchange(stream: &mut TcpStream, shared: &Shared) -> Result<String, Str
                 look_up(&mut conn, shared).await;
                 result = conn.process(clock.now());
             }
-            hand_out_stores(&mut conn, shared);
+            hand_out_stores(&mut conn, shared, &mut stores);
             if let Err(e) = result {
                 let _ = flush(&mut conn, stream).await;
                 return Err(e.to_string());
@@ -236,6 +239,11 @@ async fn exchange(stream: &mut TcpStream, shared: &Shared) -> Result<String, Str
         early.extend(conn.take_early_data());
         request.extend(conn.take_plaintext());
         if !conn.is_handshaking() && page::request_complete(&early, &request) {
+            // The handshake did not wait for the stores; the reply does, so a client coming
+            // back as soon as it has the page finds its session stored.
+            for store in stores.drain(..) {
+                let _ = store.await;
+            }
             let (line, page) = page::page(&conn, &early);
             conn.send_plaintext(page.as_bytes())
                 .map_err(|e| e.to_string())?;
@@ -267,16 +275,17 @@ async fn look_up(conn: &mut ServerConnection, shared: &Shared) {
     }
 }
 
-/// Stores what the connection made from spawned tasks, off the handshake's path.
-fn hand_out_stores(conn: &mut ServerConnection, shared: &Shared) {
+/// Stores what the connection made from spawned tasks, off the handshake's path; their
+/// handles go to `stores`.
+fn hand_out_stores(conn: &mut ServerConnection, shared: &Shared, stores: &mut Vec<JoinHandle<()>>) {
     for pending in conn.take_pending_stores() {
         let store = shared.store.clone();
-        tokio::spawn(async move {
+        stores.push(tokio::spawn(async move {
             let (key, value, expires_at) = pending.into_parts();
             if let Err(e) = store.store(&key, value.expose_secret(), expires_at).await {
                 eprintln!("async_server: store: {e}");
             }
-        });
+        }));
     }
 }
 

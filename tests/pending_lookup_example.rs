@@ -121,7 +121,7 @@ fn a_store_slower_than_the_deadline_gives_full_handshakes() {
         "--naccept",
         "2",
         "--lookup-delay-ms",
-        "2000",
+        "300",
         "--lookup-timeout-ms",
         "20",
     ]);
