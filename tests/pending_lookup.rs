@@ -524,6 +524,11 @@ fn a_session_id_of_a_length_we_never_issue_is_not_looked_up() {
     let (_, keys) = asked_for(&server, &tls12_hello(&[5; 32]));
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].fetch, Fetch::Get);
+    // A cap of 0 looks nothing up, in TLS 1.2 too.
+    let none = Arc::new(Arc::unwrap_or_clone(server).with_max_lookup_keys(0));
+    let (conn, keys) = asked_for(&none, &tls12_hello(&[5; 32]));
+    assert!(keys.is_empty());
+    assert_eq!(conn.handshake_kind(), FULL);
 }
 
 #[test]
@@ -602,4 +607,37 @@ async fn after_a_hello_retry_request_the_second_hello_is_looked_up() {
     assert_eq!(kind, resumed13(EarlyDataStatus::NotOffered));
     // One lookup, for the second hello only: the first was answered with a retry.
     assert_eq!(caller.asked.len(), 1);
+}
+
+/// The keys a pending lookup names are the ones the inline path gives its cache (namespaced
+/// per host): a session made by a server writing inline resumes on a server with pending
+/// lookups sharing the store, and the other way round.
+#[tokio::test]
+async fn inline_and_pending_servers_sharing_one_store_resume_each_others_sessions() {
+    let store = SlowStore::new(Duration::ZERO);
+    let mut caller = Caller::new(store.clone());
+    let shared: Arc<MemoryCache> = store.cache.clone();
+    let config = |pending: bool| {
+        let config = ours::server_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_tickets(TicketMode::Disabled)
+            .with_session_cache(Some(shared.clone()));
+        Arc::new(if pending {
+            config.with_pending_lookups()
+        } else {
+            config
+        })
+    };
+    let (inline, pending) = (config(false), config(true));
+    let c = client(&[TlsVersion::Tls12]);
+    assert_eq!(
+        ours::connect(&c, &inline, NOW, None).unwrap().server_kind,
+        FULL
+    );
+    assert_eq!(caller.connect(&c, &pending, None).await.unwrap().0, BY_ID);
+    let c = client(&[TlsVersion::Tls12]);
+    assert_eq!(caller.connect(&c, &pending, None).await.unwrap().0, FULL);
+    caller.store_handed_out().await;
+    let resumed = ours::connect(&c, &inline, NOW, None).unwrap();
+    assert_eq!(resumed.server_kind, BY_ID);
 }
