@@ -98,15 +98,17 @@ impl core::fmt::Debug for Lookup {
 }
 
 impl Lookup {
-    /// With pending lookups on: asks for `wanted` (fetch and the key as the client sent it)
-    /// unless this hello's answers are in already. True when the step must wait for them.
-    /// Without them (the inline path) or with nothing wanted, never waits.
+    /// With pending lookups on: asks for `wanted` (fetch and the key as the client sent it,
+    /// at most the configured number of keys) unless this hello's answers are in already.
+    /// True when the step must wait for them. Without them (the inline path) or with nothing
+    /// wanted, never waits.
     pub(super) fn ask(
         &mut self,
         config: &ServerConfig,
         host: &VirtualHost,
-        wanted: Vec<(Fetch, Vec<u8>)>,
+        mut wanted: Vec<(Fetch, Vec<u8>)>,
     ) -> bool {
+        wanted.truncate(config.max_lookup_keys);
         if !config.pending_lookups || wanted.is_empty() || matches!(self, Self::Answered(_)) {
             return false;
         }
