@@ -641,3 +641,30 @@ async fn inline_and_pending_servers_sharing_one_store_resume_each_others_session
     let resumed = ours::connect(&c, &inline, NOW, None).unwrap();
     assert_eq!(resumed.server_kind, BY_ID);
 }
+
+/// RFC 5246 §7.2.2: a connection that ends with a fatal alert is not resumed; what it made
+/// and nobody took yet is dropped rather than handed out.
+#[test]
+fn a_failed_connection_hands_out_nothing_it_made() {
+    let cache = untouched_cache();
+    let config = Arc::new(stateful_server(&cache));
+    for fail in [false, true] {
+        let c = client(&[TlsVersion::Tls13]);
+        let mut client = ClientConnection::new(c, "localhost", NOW).unwrap();
+        let mut server = ServerConnection::new(config.clone());
+        ours::pump(&mut client, &mut server, NOW).unwrap();
+        assert!(!server.is_handshaking());
+        if fail {
+            // A record that does not decrypt: bad_record_mac.
+            let garbage = [
+                23u8, 3, 3, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+                19, 20,
+            ];
+            server.read_tls(&garbage);
+            assert!(server.process(NOW).is_err());
+        }
+        let expected = if fail { 0 } else { 2 };
+        assert_eq!(server.take_pending_stores().len(), expected, "fail: {fail}");
+    }
+    assert!(cache.is_empty());
+}
