@@ -668,3 +668,25 @@ fn a_failed_connection_hands_out_nothing_it_made() {
     }
     assert!(cache.is_empty());
 }
+
+#[tokio::test]
+async fn early_data_behind_an_abandoned_lookup_is_skipped_and_the_full_handshake_works() {
+    let working = SlowStore::new(Duration::ZERO);
+    let mut caller = Caller::new(working);
+    let cache = untouched_cache();
+    let guard = Arc::new(StrikeRegister::new(100, Duration::from_secs(10)));
+    let s = Arc::new(stateful_server(&cache).with_early_data(1024, guard));
+    let c = Arc::new(
+        ours::client_config("server")
+            .with_session_store(Some(Arc::new(MemoryClientStore::new(4, 4))))
+            .with_early_data(true),
+    );
+    caller.connect(&c, &s, None).await.unwrap();
+    caller.store_handed_out().await;
+    let mut dead = Caller::new(Arc::new(DeadStore));
+    dead.deadline = Duration::from_millis(20);
+    let (kind, early) = dead.connect(&c, &s, Some(b"early")).await.unwrap();
+    assert_eq!(kind, FULL);
+    assert!(early.is_empty());
+    assert_eq!(dead.asked.len(), 1);
+}
