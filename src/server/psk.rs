@@ -16,6 +16,7 @@ use crate::msgs::extensions::OfferedPsks;
 use crate::msgs::server_extensions::ServerExtension;
 use crate::msgs::ticket::NewSessionTicket13;
 use crate::session::{SessionState, Tls13Session, MAX_TLS13_LIFETIME_SECS};
+use crate::store::Fetch;
 use crate::suites::CipherSuite;
 use crate::ticket::{open_session, seal_session};
 use crate::time::Timestamp;
@@ -23,7 +24,6 @@ use crate::time::Timestamp;
 use super::hello::Hello;
 use super::lookup::{keep, read, PendingStore};
 use super::Context;
-use crate::store::Fetch;
 
 /// How many PSK identities are looked at: each costs a ticket decryption or a cache lookup,
 /// and an honest client offers one or two. A pending lookup names no more of them.
@@ -49,7 +49,9 @@ struct Candidate {
 /// means a full handshake, never a failure (RFC 8446 §4.2.11).
 ///
 /// Stateful tickets are only looked at here; [`claim`] takes them once the binder verified,
-/// so an identity replayed with a forged binder cannot burn the client's ticket.
+/// so an identity replayed with a forged binder cannot burn the client's ticket. With pending
+/// lookups the store took them already, in the one round trip the lookup makes (see
+/// [`ServerConfig::with_pending_lookups`]).
 fn find(
     cx: &Context<'_>,
     offered: &OfferedPsks,
