@@ -16,6 +16,7 @@ use crate::conn::core::{Core, Incoming};
 use crate::conn::front::{self, Front, SideState};
 use crate::conn::tls12::decode as decode12;
 use crate::conn::{HandshakeKind, Message};
+use crate::crypto::kx::KxGroup;
 use crate::error::{Error, PeerMisbehaved};
 use crate::suites::{CipherSuite, Tls12CipherSuite};
 use crate::time::Timestamp;
@@ -41,6 +42,8 @@ pub(super) struct Outcome {
     pub(super) tickets_received: usize,
     /// The application protocol the server selected (RFC 7301).
     pub(super) alpn: Option<Vec<u8>>,
+    /// The group of the handshake's (EC)DHE, once known.
+    pub(super) group: Option<KxGroup>,
     /// What this connection stored for resumption: dropped if it ends with a fatal alert
     /// (RFC 5246 §7.2.2). The TLS 1.2 session by its ticket (or its ID without one).
     pub(super) stored_tls12: Option<Vec<u8>>,
@@ -374,6 +377,13 @@ impl ClientConnection {
     /// The negotiated suite, once known.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
         self.front.outcome.suite
+    }
+
+    /// The key-exchange group of the handshake's (EC)DHE, once known (TLS 1.3: after the
+    /// ServerHello; TLS 1.2: after the ServerKeyExchange). `None` for a handshake without
+    /// one: a TLS 1.2 abbreviated handshake, a TLS 1.3 psk_ke resumption.
+    pub fn kx_group(&self) -> Option<KxGroup> {
+        self.front.outcome.group
     }
 
     /// How many NewSessionTickets arrived on this connection.

@@ -314,6 +314,7 @@ impl Handshaking {
         verify(cert.as_ref(), algorithm, &content, &ske.signed.signature)
             .map_err(|_| PeerMisbehaved::BadCertificateVerify)?;
         self.transcript.add(&message.bytes);
+        cx.outcome.group = Some(group);
         let public = ske.params.public.clone();
         Ok(State::ExpectServerHelloDone(self, group, public))
     }
