@@ -143,3 +143,30 @@ fn a_renewed_tls12_ticket_is_refused_past_the_lifetime_advertised_with_it() {
         "a renewed TLS 1.2 ticket was accepted past the lifetime advertised with it"
     );
 }
+
+/// The hint of a renewed ticket counts from when it arrives (RFC 5077 §3.3), not from the
+/// session's first full handshake: the client keeps offering it for that long.
+#[test]
+fn the_client_offers_a_renewed_tls12_ticket_for_its_whole_hint() {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let server = server(&clock);
+    let (client, _store) = new_client();
+    ours::connect(&client, &server, NOW, None).unwrap();
+    // Renewed at 25 minutes (its key only decrypts by then), for another 50.
+    let now = at(&clock, 25 * MIN);
+    assert_eq!(
+        ours::connect(&client, &server, now, None)
+            .unwrap()
+            .server_kind,
+        BY_TICKET
+    );
+    // 60 minutes: past the first ticket's hint, within the renewed one's.
+    let now = at(&clock, 60 * MIN);
+    assert_eq!(
+        ours::connect(&client, &server, now, None)
+            .unwrap()
+            .client_kind,
+        BY_TICKET,
+        "the client dropped a renewed ticket before the end of its hint"
+    );
+}
