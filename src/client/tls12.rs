@@ -457,11 +457,20 @@ impl Handshaking {
             Some(p) => (p.state.issued_at, p.ticket.clone()),
             None => (cx.now, None),
         };
+        // A new ticket's hint counts from its arrival (RFC 5077 §3.3); the session's lifetime
+        // counts from `issued_at`, its first full handshake.
+        let since = cx.now.saturating_duration_since(issued_at).as_secs();
         let (ticket, lifetime) = match this.new_ticket {
             Some((ticket, hint))
                 if !ticket.is_empty() && ticket.len() <= super::MAX_STORED_TICKET_LEN =>
             {
-                (Some(ticket), hint)
+                let from_now = match hint {
+                    0 => 0,
+                    hint => {
+                        u32::try_from(since.saturating_add(u64::from(hint))).unwrap_or(u32::MAX)
+                    }
+                };
+                (Some(ticket), from_now)
             }
             _ => (
                 old_ticket,
