@@ -13,6 +13,14 @@
 //! Each finding is a row: the check, a one-word verdict, what happened and what it means.
 //! `--json` prints the same rows as one JSON document.
 //!
+//! TLS 1.2 also gets: a stored session ID offered beside a ticket the server cannot open
+//! (does it fall back to its cache?) and beside a valid ticket of another session (which one
+//! does it resume? the client holds one session's master secret at a time, so only the
+//! resumed session's completes); and which key-exchange group the server picks from the same
+//! groups offered in two orders (the client's first, or its own order). A NewSessionTicket the
+//! client cannot read is reported as a malformed ticket when the same handshake without the
+//! session_ticket extension completes.
+//!
 //! `--watch 1h --every 5m` (durations in `s`, `m`, `h`, or plain seconds) then, every
 //! interval, makes a full handshake and resumes with a ticket kept from each earlier round:
 //! the ticket key names seen (first 16 bytes of each ticket, the RFC 5077 layout) with when
@@ -37,6 +45,8 @@ mod report;
 mod store;
 #[path = "probe/timeline.rs"]
 mod timeline;
+#[path = "probe/tls12.rs"]
+mod tls12;
 #[path = "probe/watch.rs"]
 mod watch;
 #[path = "probe/webpki.rs"]
@@ -235,6 +245,8 @@ fn probe(args: &Args) -> Result<Vec<Row>, Vec<Row>> {
     if let Some(config) = &tls12 {
         probe.tls12_session_id(config, &mut rows);
         probe.tls12_ticket(config, &mut rows);
+        probe.tls12_id_with_ticket(config, &mut rows);
+        probe.tls12_groups(config, &mut rows);
     }
     if let Some((duration, every)) = args.watch {
         let tl = watch::watch(&mut probe, tls13, tls12.as_ref(), duration, every);

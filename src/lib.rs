@@ -144,7 +144,7 @@ pub mod verify;
 pub mod fuzzing;
 
 pub use alert::AlertDescription;
-pub use client::ClientConnection;
+pub use client::{ClientConnection, ConnectOptions};
 pub use config::{ClientConfig, ServerConfig, TicketMode, TlsVersion, VirtualHost};
 pub use conn::{EarlyDataStatus, HandshakeKind, ResumptionMechanism};
 pub use error::Error;

@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use peers::fault_proxy::{Fault, FaultProxy};
 use peers::openssl_server::{free_port, SServer};
 
 fn pki(name: &str) -> String {
@@ -120,7 +121,12 @@ fn defaults_resume_every_way_refuse_psk_ke_and_the_probe_is_fast() {
         ("tls12", "supported"),
         ("tls12.session_id", "resumes"),
         ("tls12.ticket", "resumes"),
+        // The ticket is looked at first, the session ID when it does not open.
+        ("tls12.id_bad_ticket", "resumes"),
+        ("tls12.id_vs_ticket", "ticket"),
+        ("tls12.group_choice", "server-order"),
     ]);
+    assert!(p.out.contains("its order: X25519 > Secp256r1"), "{}", p.out);
     assert!(p.took < Duration::from_secs(5), "took {:?}", p.took);
 }
 
@@ -141,6 +147,8 @@ fn stateful_tickets_are_single_use_and_tls12_resumes_by_id_only() {
         ("tls13.ticket_reuse", "single-use"),
         ("tls12.session_id", "resumes"),
         ("tls12.ticket", "none"),
+        ("tls12.id_bad_ticket", "resumes"),
+        ("tls12.id_vs_ticket", "n/a"),
     ]);
 }
 
@@ -153,6 +161,8 @@ fn no_tickets_and_no_cache_resume_nothing() {
         ("tls13.psk_ke", "n/a"),
         ("tls12.session_id", "no"),
         ("tls12.ticket", "none"),
+        ("tls12.id_bad_ticket", "n/a"),
+        ("tls12.id_vs_ticket", "n/a"),
     ]);
 }
 
@@ -160,7 +170,12 @@ fn no_tickets_and_no_cache_resume_nothing() {
 fn no_session_cache_resumes_tls12_by_ticket_only() {
     let (_s, addr) = ours(&["--no-session-cache"]);
     let p = probe_pinned(&addr);
-    p.expect(&[("tls12.session_id", "no"), ("tls12.ticket", "resumes")]);
+    p.expect(&[
+        ("tls12.session_id", "no"),
+        ("tls12.ticket", "resumes"),
+        ("tls12.id_bad_ticket", "n/a"),
+        ("tls12.id_vs_ticket", "n/a"),
+    ]);
 }
 
 #[test]
@@ -243,6 +258,29 @@ fn a_server_closing_mid_handshake_and_a_non_tls_port_are_rows() {
     assert_eq!(http.verdict("tls12"), "failed", "{}", http.out);
 }
 
+#[test]
+fn a_malformed_tls12_ticket_is_its_own_row_not_a_generic_failure() {
+    let (_s, addr) = ours(&[]);
+    let proxy = FaultProxy::start(addr.parse().unwrap(), Fault::TicketLengthOverrun);
+    let p = probe_pinned(&proxy.addr.to_string());
+    assert!(proxy.corrupted() > 0, "the proxy corrupted no ticket");
+    p.expect(&[
+        ("tls13", "supported"),
+        ("tls13.psk_dhe_ke", "resumes"),
+        ("tls12", "supported"),
+        ("tls12.session_id", "resumes"),
+        ("tls12.ticket", "malformed"),
+        ("tls12.id_bad_ticket", "n/a"),
+        ("tls12.group_choice", "server-order"),
+    ]);
+    assert!(
+        p.out.contains("the server sent a malformed ticket"),
+        "{}",
+        p.out
+    );
+    assert!(p.took < Duration::from_secs(5), "took {:?}", p.took);
+}
+
 /// `openssl s_server` with `flags`; echo mode (no `-www`) when 0-RTT is on.
 fn openssl(flags: &[&str]) -> Option<SServer> {
     if !peers::openssl::available("probe") {
@@ -262,15 +300,41 @@ fn openssl_default_and_no_ticket_and_no_cache() {
         ("tls13.early_data", "not-offered"),
         ("tls12.session_id", "resumes"),
         ("tls12.ticket", "resumes"),
+        // A ticket that does not open is not followed by a cache lookup.
+        ("tls12.id_bad_ticket", "no"),
+        ("tls12.id_vs_ticket", "ticket"),
+        ("tls12.group_choice", "client-order"),
     ]);
     drop(s);
     let s = openssl(&["-www", "-no_ticket"]).unwrap();
-    probe_pinned(&s.addr.to_string())
-        .expect(&[("tls12.session_id", "resumes"), ("tls12.ticket", "none")]);
+    probe_pinned(&s.addr.to_string()).expect(&[
+        ("tls12.session_id", "resumes"),
+        ("tls12.ticket", "none"),
+        // Tickets off, the offered one is ignored and the session ID looked up.
+        ("tls12.id_bad_ticket", "resumes"),
+        ("tls12.id_vs_ticket", "n/a"),
+    ]);
     drop(s);
     let s = openssl(&["-www", "-no_cache"]).unwrap();
-    probe_pinned(&s.addr.to_string())
-        .expect(&[("tls12.session_id", "no"), ("tls12.ticket", "resumes")]);
+    probe_pinned(&s.addr.to_string()).expect(&[
+        ("tls12.session_id", "no"),
+        ("tls12.ticket", "resumes"),
+        ("tls12.id_bad_ticket", "n/a"),
+        ("tls12.id_vs_ticket", "n/a"),
+    ]);
+}
+
+#[test]
+fn openssl_tls12_group_choice_follows_serverpref() {
+    let flags = ["-www", "-serverpref", "-groups", "P-384:P-256:X25519"];
+    let Some(s) = openssl(&flags) else { return };
+    let p = probe_pinned(&s.addr.to_string());
+    p.expect(&[("tls12.group_choice", "server-order")]);
+    assert!(
+        p.out.contains("its order: Secp384r1 > Secp256r1"),
+        "{}",
+        p.out
+    );
 }
 
 #[test]
@@ -362,11 +426,15 @@ fn watch_against_fixed_keys_sees_one_key_name_for_the_whole_watch() {
     assert!(oldest >= 0.9, "{}", p.out);
 }
 
+/// How `examples/rustls_server` is told to listen on a free loopback port.
+#[cfg(feature = "rustls")]
+const RUSTLS_SERVER_LISTEN: [&str; 2] = ["--port", "0"];
+
 /// `examples/rustls_server` (feature `rustls`) on a free port; `extra` flags.
 #[cfg(feature = "rustls")]
 fn rustls_server(extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(peers::example_binary("rustls_server"))
-        .args(["--port", "0"])
+        .args(RUSTLS_SERVER_LISTEN)
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -392,12 +460,18 @@ fn rustls_server_stateless_and_stateful_tickets() {
         ("tls13.ticket_reuse", "reusable"),
         ("tls12.session_id", "resumes"),
         ("tls12.ticket", "resumes"),
+        // A ticket offered means the session ID is not looked up.
+        ("tls12.id_bad_ticket", "no"),
+        ("tls12.id_vs_ticket", "ticket"),
+        ("tls12.group_choice", "client-order"),
     ]);
     let (_s, addr) = rustls_server(&["--stateful"]);
     probe(&addr, &["--no-verify"]).expect(&[
         ("tls13.psk_dhe_ke", "resumes"),
         ("tls13.ticket_reuse", "single-use"),
         ("tls12.session_id", "resumes"),
+        ("tls12.id_bad_ticket", "no"),
+        ("tls12.id_vs_ticket", "n/a"),
     ]);
 }
 

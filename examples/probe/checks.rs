@@ -28,9 +28,11 @@ pub struct Probe {
     pub pool: Vec<ClientTls13Ticket>,
     /// Whether the same TLS 1.3 ticket resumed twice, once that was tried.
     pub reusable: Option<bool>,
+    /// Why a TLS 1.2 handshake failed only when tickets were offered, if it did.
+    pub ticket_fault: Option<String>,
 }
 
-fn mechanism(kind: HandshakeKind) -> Option<ResumptionMechanism> {
+pub fn mechanism(kind: HandshakeKind) -> Option<ResumptionMechanism> {
     match kind {
         HandshakeKind::Resumed { mechanism, .. } => Some(mechanism),
         _ => None,
@@ -54,7 +56,7 @@ fn alpn_text(alpn: &Option<Vec<u8>>) -> String {
         .map_or("none".into(), |p| String::from_utf8_lossy(p).into_owned())
 }
 
-fn failure_row(check: &'static str, e: &Failure) -> Row {
+pub fn failure_row(check: &'static str, e: &Failure) -> Row {
     let verdict = match e {
         Failure::Unreachable(_) => "unreachable",
         Failure::Timeout => "timeout",
@@ -74,6 +76,7 @@ impl Probe {
             tries,
             pool: Vec::new(),
             reusable: None,
+            ticket_fault: None,
         }
     }
 
@@ -174,18 +177,34 @@ impl Probe {
         ));
     }
 
+    /// A full TLS 1.2 handshake with `config`; when it fails in TLS and the same handshake
+    /// without the session_ticket extension completes, the failure is the server's ticket's,
+    /// kept in `ticket_fault`.
+    fn tls12_full(&mut self, config: &ClientConfig) -> Result<Done, Failure> {
+        self.store.offer12(None);
+        match self.run(config, &Plan::default()) {
+            Err(Failure::Tls(e)) => {
+                let without = config.clone().with_tls12_tickets(false);
+                let done = self
+                    .run(&without, &Plan::default())
+                    .map_err(|_| Failure::Tls(e.clone()))?;
+                self.ticket_fault = Some(e);
+                Ok(done)
+            }
+            other => other,
+        }
+    }
+
     /// TLS 1.2 basics (suite, EMS, ALPN). `Some(config)` is the configuration that worked.
     pub fn tls12_basics(&mut self, rows: &mut Vec<Row>) -> Option<ClientConfig> {
         let strict = self.config(&[TlsVersion::Tls12]);
         let mut ems = "yes";
-        self.store.offer12(None);
-        let first = self.run(&strict, &Plan::default());
-        let (done, config) = match first {
+        let (done, config) = match self.tls12_full(&strict) {
             Ok(done) => (done, strict),
             Err(Failure::Tls(_)) => {
                 let lax = strict.clone().with_require_extended_master_secret(false);
                 ems = "no";
-                match self.run(&lax, &Plan::default()) {
+                match self.tls12_full(&lax) {
                     Ok(done) => (done, lax),
                     Err(e) => {
                         rows.push(failure_row("tls12", &e));
@@ -232,6 +251,16 @@ impl Probe {
 
     /// TLS 1.2 resumption by RFC 5077 ticket: rate, lifetime hint, renewal, key names.
     pub fn tls12_ticket(&mut self, config: &ClientConfig, rows: &mut Vec<Row>) {
+        if let Some(e) = &self.ticket_fault {
+            return rows.push(
+                Row::new(
+                    "tls12.ticket",
+                    "malformed",
+                    format!("the server sent a malformed ticket: {e}; the same handshake without the session_ticket extension completes"),
+                )
+                .meaning("clients that offer tickets cannot connect to this server"),
+            );
+        }
         let (hits, tried, sessions) = self.tls12_rate(config, ResumptionMechanism::Ticket);
         let tickets: Vec<&ClientTls12Session> =
             sessions.iter().filter(|s| s.ticket.is_some()).collect();

@@ -6,8 +6,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tls_resumption::crypto::kx::KxGroup;
 use tls_resumption::time::Timestamp;
-use tls_resumption::{ClientConfig, ClientConnection, HandshakeKind, TlsVersion};
+use tls_resumption::{ClientConfig, ClientConnection, ConnectOptions, HandshakeKind, TlsVersion};
 
 /// Where and how to connect.
 #[derive(Clone, Debug)]
@@ -32,6 +33,8 @@ pub struct Plan<'a> {
     pub replay: Option<&'a [u8]>,
     /// After the handshake, wait briefly for TLS 1.3 NewSessionTickets.
     pub collect_tickets: bool,
+    /// Offer the TLS 1.2 session's own ID beside its ticket, not a random one.
+    pub id_with_ticket: bool,
 }
 
 /// How a completed handshake went.
@@ -41,6 +44,8 @@ pub struct Done {
     pub suite: String,
     pub alpn: Option<Vec<u8>>,
     pub tickets: usize,
+    /// The (EC)DHE group, if the handshake made one.
+    pub group: Option<KxGroup>,
     /// The first flight this connection produced itself.
     pub first_flight: Vec<u8>,
     /// With a replay: whether the connection's own first flight equalled the replayed bytes.
@@ -88,7 +93,8 @@ pub fn connect(
     let deadline = Instant::now() + target.timeout;
     let clock = config.clock().clone();
     let now = plan.now.unwrap_or_else(|| clock.now());
-    let mut conn = ClientConnection::new(config.clone(), &target.name, now)
+    let options = ConnectOptions::default().with_tls12_session_id_with_ticket(plan.id_with_ticket);
+    let mut conn = ClientConnection::with_options(config.clone(), &target.name, now, options)
         .map_err(|e| Failure::Tls(e.to_string()))?;
     let mut early_sent = 0;
     if let Some(data) = plan.early {
@@ -176,6 +182,7 @@ pub fn connect(
         suite,
         alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
         tickets: conn.tickets_received(),
+        group: conn.kx_group(),
         first_flight,
         identical,
         early_sent,

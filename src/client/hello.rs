@@ -28,6 +28,9 @@ pub(super) struct Sent {
     pub(super) server_name: String,
     pub(super) random: [u8; 32],
     pub(super) session_id: Vec<u8>,
+    /// True when `session_id` is the stored TLS 1.2 session's own ID sent beside its ticket
+    /// ([`ConnectOptions::with_tls12_session_id_with_ticket`](super::ConnectOptions)).
+    pub(super) id_with_ticket: bool,
     pub(super) hello_bytes: Vec<u8>,
     /// The transcript through this hello (after any retry exchange), when a PSK binder
     /// already hashed it: the hash it was taken with, and the running hash.
@@ -58,6 +61,7 @@ pub(super) fn start(
     core: &mut Core,
     server_name: &str,
     now: Timestamp,
+    options: super::ConnectOptions,
 ) -> Result<Offer, Error> {
     // The random, then the legacy_session_id (RFC 8446 §D.4: non-empty for middlebox
     // compatibility, cleared below when that mode is off and no TLS 1.2 session needs it),
@@ -72,6 +76,14 @@ pub(super) fn start(
     random.copy_from_slice(random_part);
     let mut session_id = session_id_part.to_vec();
     let tls12 = take_tls12_session(config, server_name, now, &mut session_id);
+    let id_with_ticket = options.tls12_session_id_with_ticket()
+        && config.tls12_tickets
+        && tls12
+            .as_ref()
+            .is_some_and(|s| s.ticket.is_some() && !s.session_id.is_empty());
+    if let (true, Some(s)) = (id_with_ticket, &tls12) {
+        session_id.clone_from(&s.session_id);
+    }
     if !config.middlebox_compat && tls12.is_none() {
         session_id.clear();
     }
@@ -128,6 +140,7 @@ pub(super) fn start(
             server_name: server_name.to_owned(),
             random,
             session_id,
+            id_with_ticket,
             hello_bytes: hello.bytes,
             hello_transcript: hello.transcript,
         },

@@ -16,6 +16,7 @@ use crate::conn::core::{Core, Incoming};
 use crate::conn::front::{self, Front, SideState};
 use crate::conn::tls12::decode as decode12;
 use crate::conn::{HandshakeKind, Message};
+use crate::crypto::kx::KxGroup;
 use crate::error::{Error, PeerMisbehaved};
 use crate::suites::{CipherSuite, Tls12CipherSuite};
 use crate::time::Timestamp;
@@ -41,6 +42,8 @@ pub(super) struct Outcome {
     pub(super) tickets_received: usize,
     /// The application protocol the server selected (RFC 7301).
     pub(super) alpn: Option<Vec<u8>>,
+    /// The group of the handshake's (EC)DHE, once known.
+    pub(super) group: Option<KxGroup>,
     /// What this connection stored for resumption: dropped if it ends with a fatal alert
     /// (RFC 5246 §7.2.2). The TLS 1.2 session by its ticket (or its ID without one).
     pub(super) stored_tls12: Option<Vec<u8>>,
@@ -185,6 +188,36 @@ pub(crate) fn verify_server_chain<'a>(
     Ok(end_entity)
 }
 
+/// Choices for one connection beyond its [`ClientConfig`]. The default is what
+/// [`ClientConnection::new`] does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    tls12_session_id_with_ticket: bool,
+}
+
+impl ConnectOptions {
+    /// With `true`, a stored TLS 1.2 session that has both a session ID and a ticket offers
+    /// both: its ID in `legacy_session_id` beside its ticket in `session_ticket`, instead of a
+    /// fresh random ID (RFC 5077 §3.4 lets a client send either). A server that cannot open
+    /// the ticket may then still resume by the ID. Default `false`.
+    ///
+    /// The server echoes the ID whichever of the two it resumed, so the ServerHello cannot say
+    /// which: the handshake is reported as resumed by ticket and continues with the stored
+    /// session's master secret. An ID and a ticket of the same session lead to the same
+    /// secret; when they belong to different sessions (as a probe may offer them), a server
+    /// that resumed the other one fails the handshake at its Finished, which tells them apart.
+    #[must_use]
+    pub fn with_tls12_session_id_with_ticket(mut self, on: bool) -> Self {
+        self.tls12_session_id_with_ticket = on;
+        self
+    }
+
+    /// Whether a stored TLS 1.2 session ID is offered beside its ticket.
+    pub fn tls12_session_id_with_ticket(&self) -> bool {
+        self.tls12_session_id_with_ticket
+    }
+}
+
 /// A client connection, sans-IO: the ClientHello is queued at creation; move bytes with
 /// [`write_tls`](Self::write_tls) and [`read_tls`](Self::read_tls) and call
 /// [`process`](Self::process).
@@ -216,8 +249,21 @@ impl ClientConnection {
         server_name: &str,
         now: Timestamp,
     ) -> Result<Self, Error> {
+        Self::with_options(config, server_name, now, ConnectOptions::default())
+    }
+
+    /// [`new`](Self::new) with `options` for this connection.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_options(
+        config: Arc<ClientConfig>,
+        server_name: &str,
+        now: Timestamp,
+        options: ConnectOptions,
+    ) -> Result<Self, Error> {
         let mut core = Core::new();
-        let start = hello::start(&config, &mut core, server_name, now)?;
+        let start = hello::start(&config, &mut core, server_name, now, options)?;
         let early_data_limit = start
             .ticket
             .as_ref()
@@ -331,6 +377,13 @@ impl ClientConnection {
     /// The negotiated suite, once known.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
         self.front.outcome.suite
+    }
+
+    /// The key-exchange group of the handshake's (EC)DHE, once known (TLS 1.3: after the
+    /// ServerHello; TLS 1.2: after the ServerKeyExchange). `None` for a handshake without
+    /// one: a TLS 1.2 abbreviated handshake, a TLS 1.3 psk_ke resumption.
+    pub fn kx_group(&self) -> Option<KxGroup> {
+        self.front.outcome.group
     }
 
     /// How many NewSessionTickets arrived on this connection.

@@ -11,7 +11,8 @@
 //!
 //! The client offers the one stored TLS 1.2 session: its ticket in `session_ticket` with a
 //! fresh random session ID (RFC 5077 §3.4: an echo of that ID is how acceptance shows), or
-//! its session ID. Renegotiation is never performed: a HelloRequest is answered with a
+//! its session ID; with [`ConnectOptions`](super::ConnectOptions) asking, its own ID beside
+//! its ticket. Renegotiation is never performed: a HelloRequest is answered with a
 //! `no_renegotiation` warning (RFC 5246 §7.4.1.1), and the connection ends after a few.
 
 use rustls_pki_types::CertificateDer;
@@ -313,6 +314,7 @@ impl Handshaking {
         verify(cert.as_ref(), algorithm, &content, &ske.signed.signature)
             .map_err(|_| PeerMisbehaved::BadCertificateVerify)?;
         self.transcript.add(&message.bytes);
+        cx.outcome.group = Some(group);
         let public = ske.params.public.clone();
         Ok(State::ExpectServerHelloDone(self, group, public))
     }
@@ -455,11 +457,20 @@ impl Handshaking {
             Some(p) => (p.state.issued_at, p.ticket.clone()),
             None => (cx.now, None),
         };
+        // A new ticket's hint counts from its arrival (RFC 5077 §3.3); the session's lifetime
+        // counts from `issued_at`, its first full handshake.
+        let since = cx.now.saturating_duration_since(issued_at).as_secs();
         let (ticket, lifetime) = match this.new_ticket {
             Some((ticket, hint))
                 if !ticket.is_empty() && ticket.len() <= super::MAX_STORED_TICKET_LEN =>
             {
-                (Some(ticket), hint)
+                let from_now = match hint {
+                    0 => 0,
+                    hint => {
+                        u32::try_from(since.saturating_add(u64::from(hint))).unwrap_or(u32::MAX)
+                    }
+                };
+                (Some(ticket), from_now)
             }
             _ => (
                 old_ticket,
@@ -472,8 +483,10 @@ impl Handshaking {
             Some(p) if p.ticket.is_none() => p.session_id.clone(),
             _ => this.server_session_id.clone(),
         };
-        // RFC 5077 §3.4: with a ticket, the server's echo of our random ID means nothing later.
-        let session_id = if ticket.is_some() && session_id == this.sent.session_id {
+        // RFC 5077 §3.4: with a ticket, the server's echo of our random ID means nothing later
+        // (the session's own ID sent beside its ticket stays).
+        let random_echo = !this.sent.id_with_ticket && session_id == this.sent.session_id;
+        let session_id = if ticket.is_some() && random_echo {
             Vec::new()
         } else {
             session_id

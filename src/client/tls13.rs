@@ -123,7 +123,9 @@ impl ExpectServerHello {
         let mut transcript = self.hello_transcript(suite);
         transcript.add(&message.bytes);
 
+        let group = self.offer.share.as_ref().map(KeyShare::group);
         let (handshake, psk_selected, dhe) = self.handshake_secret(cx, sh, suite)?;
+        cx.outcome.group = group.filter(|_| dhe);
         let hs = handshake.traffic_secrets(transcript.current().as_ref())?;
         log_handshake_secrets(cx.config.key_log.as_ref(), &self.offer.sent.random, &hs);
         cx.core

@@ -1,6 +1,7 @@
 //! Real peers for interop tests: rustls driven in memory, and the `openssl` command-line tool.
 #![allow(dead_code)] // Each test binary uses the part it needs.
 
+pub mod fault_proxy;
 pub mod openssl;
 pub mod openssl_server;
 pub mod ours;

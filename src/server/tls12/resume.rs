@@ -1,6 +1,8 @@
 //! Resumption on the TLS 1.2 server: finding the offered session (RFC 5077 ticket first, then
 //! the session ID), the RFC 7627 §5.3 rules, the abbreviated handshake, and issuing tickets.
 
+use std::time::Duration;
+
 use super::{hello_extensions, server_hello, Context, ExpectResumedFinished, Hello, State};
 use crate::config::TicketMode;
 use crate::conn::tls12::{log_master_secret, protection, send_finished};
@@ -202,12 +204,22 @@ pub(super) fn send_ticket(
     let TicketMode::Stateless(sealer) = &cx.host.tickets else {
         return Err(Error::InvalidState("ticket without a sealer"));
     };
-    let (ticket, hint) = match seal_session(sealer.as_ref(), state) {
-        Ok(ticket) => {
-            let remaining = state.expires_at().saturating_duration_since(cx.now);
-            let hint = remaining.min(sealer.lifetime()).as_secs();
-            (ticket, u32::try_from(hint).unwrap_or(u32::MAX))
-        }
+    // The session lives `tls12_session_lifetime` from its full handshake; the state sealed
+    // ends with the hint sent (the sealer's lifetime bounds what it seals), since the key's
+    // decrypt window alone would keep the ticket openable past it. A renewal starts anew.
+    let session_end = state
+        .issued_at()
+        .saturating_add(cx.config.tls12_session_lifetime);
+    let remaining = session_end.saturating_duration_since(cx.now);
+    let hint = u32::try_from(remaining.min(sealer.lifetime()).as_secs()).unwrap_or(u32::MAX);
+    let mut sealed = state.duplicate();
+    if let SessionState::Tls12(s) = &mut sealed {
+        let end = cx.now.saturating_add(Duration::from_secs(u64::from(hint)));
+        let secs = end.saturating_duration_since(s.issued_at).as_secs();
+        s.lifetime_secs = u32::try_from(secs).unwrap_or(u32::MAX);
+    }
+    let (ticket, hint) = match seal_session(sealer.as_ref(), &sealed) {
+        Ok(ticket) => (ticket, hint),
         Err(_) => (Vec::new(), 0),
     };
     crate::conn::send(
