@@ -18,6 +18,11 @@
 //! - [`RedisReplayGuard`]: a fleet-wide strike register for 0-RTT (RFC 8446 §8.2) on
 //!   `SET NX PX`.
 //!
+//! - [`AsyncRedis`] and [`AsyncRedisSessionCache`] (feature `redis-async`): the same cache for
+//!   async code on tokio, with the same key names and sealing (a value stored by one is read by
+//!   the other), answering every key of one lookup in one round trip (a pipeline; on a cluster,
+//!   one concurrent request per key).
+//!
 //! Every Redis failure is a miss (cache), a rejected early-data attempt (replay guard) or a
 //! skipped step (keys): it is counted ([`RedisStats`]), reported to a hook (by default a
 //! rate-limited line on stderr) and never fails a handshake. Every call is bounded by the
@@ -25,15 +30,27 @@
 //! and rebuilt on a later call, and calls fail fast during a short back-off rather than each
 //! paying the connect timeout.
 
+#[cfg(feature = "redis-async")]
+mod aio;
+#[cfg(feature = "redis-async")]
+mod async_cache;
+mod bounded;
 mod cache;
 mod connection;
 mod keys;
 mod replay;
+mod sealing;
+mod telemetry;
 
+#[cfg(feature = "redis-async")]
+pub use aio::AsyncRedis;
+#[cfg(feature = "redis-async")]
+pub use async_cache::AsyncRedisSessionCache;
 pub use cache::{KeyShape, RedisSessionCache, MAX_KEY_LEN, SERVER_ID_LEN};
-pub use connection::{Failure, FailureHook, Redis, RedisOptions, RedisStats};
+pub use connection::{Redis, RedisOptions};
 pub use keys::{FleetKeys, SyncReport};
 pub use replay::RedisReplayGuard;
+pub use telemetry::{Failure, FailureHook, RedisStats};
 
 use std::path::Path;
 
