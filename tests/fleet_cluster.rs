@@ -444,3 +444,159 @@ fn a_master_killed_mid_run_costs_no_connection_and_resumption_recovers_after_pro
         }
     });
 }
+
+#[cfg(feature = "redis-async")]
+mod asynchronous {
+    use super::*;
+    use tls_resumption::fleet::{AsyncRedis, AsyncRedisSessionCache};
+    use tls_resumption::store::{AsyncSessionCache, Fetch, LookupKey};
+
+    fn lookup(fetch: Fetch, id: u8) -> LookupKey {
+        LookupKey {
+            fetch,
+            key: vec![id; 32],
+        }
+    }
+
+    async fn async_cache(
+        cluster: &RedisCluster,
+        key: &FleetKey,
+        clock: &Arc<ManualClock>,
+        options: RedisOptions,
+    ) -> Arc<AsyncRedisSessionCache> {
+        let redis = AsyncRedis::open_cluster(&cluster.nodes(), options)
+            .await
+            .expect("valid nodes")
+            .with_failure_hook(Arc::new(|_| {}));
+        assert!(redis.is_cluster());
+        Arc::new(AsyncRedisSessionCache::new(redis, key, clock.clone()))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_async_cache_shares_values_with_the_sync_one_over_a_cluster() {
+        let _one = ONE_CLUSTER_AT_A_TIME
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(cluster) =
+            tokio::task::block_in_place(|| RedisCluster::start("fleet_cluster_async"))
+        else {
+            return;
+        };
+        let clock = now_clock();
+        let key = FleetKey::from_bytes(&fleet_key_bytes()).unwrap();
+        let sync = RedisSessionCache::new(handle(&cluster, options()), &key, clock.clone());
+        let cache = async_cache(&cluster, &key, &clock, options()).await;
+        let later = clock.now().saturating_add(Duration::from_secs(3600));
+        for i in 0..30u8 {
+            if i % 2 == 0 {
+                cache.store(&[i; 32], &[i; 10], later).await.unwrap();
+            } else {
+                tokio::task::block_in_place(|| sync.put_encoded(&[i; 32], &[i; 10], later))
+                    .unwrap();
+            }
+        }
+        for i in 0..30u8 {
+            let got = tokio::task::block_in_place(|| sync.get_encoded(&[i; 32])).unwrap();
+            assert_eq!(got.unwrap().expose_secret(), &[i; 10]);
+        }
+        // Every master learns the take script (a NOSCRIPT then EVAL on each, once).
+        let takes: Vec<LookupKey> = (0..30).map(|i| lookup(Fetch::Take, i)).collect();
+        let got = cache.fetch(&takes).await;
+        for (i, r) in got.into_iter().enumerate() {
+            assert_eq!(r.unwrap().unwrap().expose_secret(), &[i as u8; 10]);
+        }
+        for i in [1u8, 2, 3] {
+            cache.store(&[i; 32], &[i; 10], later).await.unwrap();
+        }
+        // One request per key, sent together: three for three keys in three slots.
+        let before = cache.redis().stats().round_trips;
+        let keys = [
+            lookup(Fetch::Get, 1),
+            lookup(Fetch::Take, 2),
+            lookup(Fetch::Get, 3),
+        ];
+        let got = cache.fetch(&keys).await;
+        assert!(got.iter().all(|r| matches!(r, Ok(Some(_)))), "{got:?}");
+        assert_eq!(cache.redis().stats().round_trips - before, 3);
+
+        // Single use among concurrent takers.
+        cache.store(&[9; 32], b"once", later).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..12 {
+            let cache = Arc::clone(&cache);
+            tasks.push(tokio::spawn(async move {
+                matches!(cache.fetch(&[lookup(Fetch::Take, 9)]).await[0], Ok(Some(_)))
+            }));
+        }
+        let mut winners = 0;
+        for t in tasks {
+            winners += usize::from(t.await.unwrap());
+        }
+        assert_eq!(winners, 1);
+        assert_eq!(cache.redis().stats().failures, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_async_cache_recovers_after_a_failover_and_never_hangs() {
+        let _one = ONE_CLUSTER_AT_A_TIME
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(mut cluster) =
+            tokio::task::block_in_place(|| RedisCluster::start("fleet_cluster_async_failover"))
+        else {
+            return;
+        };
+        let clock = now_clock();
+        let key = FleetKey::from_bytes(&fleet_key_bytes()).unwrap();
+        let opts = RedisOptions::default().timeouts_ms(1_000, 1_000);
+        let cache = async_cache(&cluster, &key, &clock, opts).await;
+        let later = clock.now().saturating_add(Duration::from_secs(3600));
+        // Store then read back 30 sessions; the share that made it.
+        let round = |n: u8| {
+            let cache = Arc::clone(&cache);
+            async move {
+                let mut ok = 0usize;
+                for i in 0..30u8 {
+                    let mut id = [0u8; 32];
+                    (id[0], id[1]) = (n, i);
+                    let t = Instant::now();
+                    let stored = cache.store(&id, b"v", later).await.is_ok();
+                    let keys = [LookupKey {
+                        fetch: Fetch::Take,
+                        key: id.to_vec(),
+                    }];
+                    let found = matches!(cache.fetch(&keys).await[0], Ok(Some(_)));
+                    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+                    ok += usize::from(stored && found);
+                }
+                ok
+            }
+        };
+        assert_eq!(round(0).await, 30);
+        let (master, replica) = cluster.masters_and_replicas()[0];
+        tokio::task::block_in_place(|| cluster.kill(master));
+        let mut n = 1u8;
+        let promoted = loop {
+            round(n).await;
+            n = n.wrapping_add(1);
+            let role = tokio::task::block_in_place(|| cluster.command(replica, &["ROLE"]));
+            if role.is_some_and(|r| r.contains("master")) {
+                break Instant::now();
+            }
+            assert!(n < 200, "the replica was never promoted");
+        };
+        loop {
+            let ok = round(n).await;
+            n = n.wrapping_add(1);
+            if ok * 100 >= 30 * 95 {
+                eprintln!("recovered {:?} after the promotion", promoted.elapsed());
+                break;
+            }
+            assert!(
+                promoted.elapsed() < Duration::from_secs(10),
+                "only {ok} of 30 sessions stored and found {:?} after the promotion",
+                promoted.elapsed()
+            );
+        }
+    }
+}
