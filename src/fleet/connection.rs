@@ -9,8 +9,11 @@
 //! Against a Redis Cluster ([`Redis::open_cluster`]) each pooled connection is the `redis`
 //! crate's cluster connection: it knows the slot map, sends each command to the master of its
 //! key's slot, follows one `MOVED`/`ASK` redirection and refreshes its map on the way. One
-//! retry is allowed, so a call there waits at most about twice the connect plus command
-//! timeouts.
+//! retry is allowed, so a command there waits at most about twice the connect plus command
+//! timeouts. A new cluster connection tries the given nodes in order until one answers
+//! (each attempt bounded by the connect timeout; a node that is down refuses at once), so
+//! list reachable nodes first. After a failed call the pooled connections are dropped and the
+//! next call builds one with a fresh slot map: that is how a promoted replica is found.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
