@@ -472,20 +472,31 @@ mod asynchronous {
         Arc::new(AsyncRedisSessionCache::new(redis, key, clock.clone()))
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_async_cache_shares_values_with_the_sync_one_over_a_cluster() {
+    /// A two-thread runtime: the cluster (and the lock on it) stays outside it.
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    }
+
+    #[test]
+    fn the_async_cache_shares_values_with_the_sync_one_over_a_cluster() {
         let _one = ONE_CLUSTER_AT_A_TIME
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let Some(cluster) =
-            tokio::task::block_in_place(|| RedisCluster::start("fleet_cluster_async"))
-        else {
+        let Some(cluster) = RedisCluster::start("fleet_cluster_async") else {
             return;
         };
+        runtime().block_on(shares_values(&cluster));
+    }
+
+    async fn shares_values(cluster: &RedisCluster) {
         let clock = now_clock();
         let key = FleetKey::from_bytes(&fleet_key_bytes()).unwrap();
-        let sync = RedisSessionCache::new(handle(&cluster, options()), &key, clock.clone());
-        let cache = async_cache(&cluster, &key, &clock, options()).await;
+        let sync = RedisSessionCache::new(handle(cluster, options()), &key, clock.clone());
+        let cache = async_cache(cluster, &key, &clock, options()).await;
         let later = clock.now().saturating_add(Duration::from_secs(3600));
         for i in 0..30u8 {
             if i % 2 == 0 {
@@ -536,20 +547,22 @@ mod asynchronous {
         assert_eq!(cache.redis().stats().failures, 0);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_async_cache_recovers_after_a_failover_and_never_hangs() {
+    #[test]
+    fn the_async_cache_recovers_after_a_failover_and_never_hangs() {
         let _one = ONE_CLUSTER_AT_A_TIME
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let Some(mut cluster) =
-            tokio::task::block_in_place(|| RedisCluster::start("fleet_cluster_async_failover"))
-        else {
+        let Some(mut cluster) = RedisCluster::start("fleet_cluster_async_failover") else {
             return;
         };
+        runtime().block_on(recovers_after_a_failover(&mut cluster));
+    }
+
+    async fn recovers_after_a_failover(cluster: &mut RedisCluster) {
         let clock = now_clock();
         let key = FleetKey::from_bytes(&fleet_key_bytes()).unwrap();
         let opts = RedisOptions::default().timeouts_ms(1_000, 1_000);
-        let cache = async_cache(&cluster, &key, &clock, opts).await;
+        let cache = async_cache(cluster, &key, &clock, opts).await;
         let later = clock.now().saturating_add(Duration::from_secs(3600));
         // Store then read back 30 sessions; the share that made it.
         let round = |n: u8| {
