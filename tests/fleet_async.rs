@@ -249,8 +249,10 @@ async fn a_frozen_redis_fails_each_fetch_within_the_timeouts() {
             (got, t.elapsed())
         }));
     }
+    let mut slowest = Duration::ZERO;
     for t in tasks {
         let (got, took) = t.await.unwrap();
+        slowest = slowest.max(took);
         assert!(
             got.iter()
                 .all(|r| matches!(r, Err(StoreError::Unavailable))),
@@ -260,6 +262,7 @@ async fn a_frozen_redis_fails_each_fetch_within_the_timeouts() {
         // slack for a loaded machine, far below a hang.
         assert!(took < Duration::from_millis(1500), "a fetch took {took:?}");
     }
+    eprintln!("frozen Redis: the slowest of 8 concurrent fetches failed after {slowest:?}");
     assert!(cache.redis().stats().failures >= 8);
     server.freeze(false);
     // Thawed, it answers again (the take above never ran).

@@ -219,7 +219,11 @@ impl Redis {
         // A take by hash that Redis answers NOSCRIPT did not run: `EVAL` then runs it and
         // caches it.
         let reply: redis::Value = self.run(operation, |conn| match command.query(conn) {
-            Err(e) if take && bounded::is_noscript(&e) => by_text.query(conn),
+            Err(e) if take && bounded::is_noscript(&e) => {
+                // The NOSCRIPT answer was a round trip of its own.
+                self.telemetry.answered(1);
+                by_text.query(conn)
+            }
             answered => answered,
         })?;
         match bounded::interpret(reply, max_len, take) {

@@ -19,7 +19,9 @@
 //! A slot is recorded as held only when its key was imported (or was already held under that
 //! name); a refused import is a failure, retried on the next sync.
 //!
-//! In Redis a key is stored wrapped: `version (1) ‖ nonce (12) ‖ AES-256-GCM(name (16) ‖
+//! Slot `n`'s key is stored under `prefix ‖ "{stek}:" ‖ n`: the hash tag `{stek}` keeps every
+//! slot's key in one Redis Cluster slot, so one `MGET` reads all the slots a sync looks at
+//! (one round trip, on one server or a cluster). In Redis a key is stored wrapped: `version (1) ‖ nonce (12) ‖ AES-256-GCM(name (16) ‖
 //! secret (32)) ‖ tag`, under the wrapping key derived from the [`FleetKey`], with the Redis
 //! key and the activation time as additional data (a key cannot be replayed into another
 //! slot). It expires from Redis when the last server would erase it; locally the sealer
