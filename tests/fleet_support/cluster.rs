@@ -230,7 +230,7 @@ impl RedisCluster {
 
     /// Waits until the node on `port` is a master (promoted after its master failed) and
     /// returns when that was first seen.
-    pub fn wait_promoted(&self, port: u16, deadline: Instant) -> Instant {
+    pub fn wait_promoted(port: u16, deadline: Instant) -> Instant {
         loop {
             if text_command_on(port, &["ROLE"]).is_some_and(|r| r.contains("master")) {
                 return Instant::now();
