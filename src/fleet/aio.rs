@@ -244,8 +244,8 @@ impl AsyncRedis {
     }
 
     /// The keys' reads as one pipeline on one server, then the takes Redis answered
-    /// `NOSCRIPT` as a second one, sent as the script's text. One reply per key (an error
-    /// reply as its text).
+    /// `NOSCRIPT` as a second one, sent as the script's text. One reply per key, an error
+    /// reply among them as a `ServerError` value.
     async fn pipelined(
         &self,
         mut manager: redis::aio::ConnectionManager,
