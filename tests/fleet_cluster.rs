@@ -307,15 +307,9 @@ fn openssl_sessions_from_one_server_process_resume_on_another_through_the_cluste
     let Some(cluster) = RedisCluster::start(test) else {
         return;
     };
-    let key = std::env::temp_dir().join(format!("{test}-{}.key", std::process::id()));
-    std::fs::write(&key, fleet_key_bytes()).unwrap();
+    let key = KeyFile::new(test);
     let nodes = cluster.nodes().join(",");
-    let fleet = [
-        "--redis-cluster",
-        &nodes,
-        "--fleet-key",
-        key.to_str().unwrap(),
-    ];
+    let fleet = ["--redis-cluster", &nodes, "--fleet-key", key.path()];
     let binary = peers::example_binary("server");
     for (server_args, client_args) in [
         (&["--tls13"][..], &["-tls1_3"][..]),
@@ -343,7 +337,27 @@ fn openssl_sessions_from_one_server_process_resume_on_another_through_the_cluste
             );
         }
     }
-    let _ = std::fs::remove_file(&key);
+}
+
+/// A fleet key file for server processes, removed on drop (a failed test included).
+struct KeyFile(std::path::PathBuf);
+
+impl KeyFile {
+    fn new(test: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("{test}-{}.key", std::process::id()));
+        std::fs::write(&path, fleet_key_bytes()).unwrap();
+        Self(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temporary path")
+    }
+}
+
+impl Drop for KeyFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// What a failover run saw: when each attempt started and whether it resumed.
