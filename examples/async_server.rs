@@ -9,7 +9,8 @@
 //! ```text
 //! cargo run --release --example async_server -- --listen 127.0.0.1:4433 --cert cert.pem \
 //!     --key key.pem [--tls13|--tls12] [--stateful] [--naccept N] \
-//!     [--lookup-delay-ms N] [--lookup-timeout-ms N]
+//!     [--lookup-delay-ms N] [--lookup-timeout-ms N] \
+//!     [--redis URL | --redis-cluster HOST:PORT,...] [--fleet-key FILE]
 //! ```
 //!
 //! The first line on stdout is `listening on ADDR` (`--listen 127.0.0.1:0` picks a free
@@ -18,6 +19,11 @@
 //! `--lookup-timeout-ms N` (default 100) is how long a handshake waits for a lookup.
 //! `--stateful` issues TLS 1.3 stateful tickets (taken from the store when used); TLS 1.2
 //! resumes by session ID. `--naccept N` serves N connections, then exits.
+//!
+//! With `--redis URL` or `--redis-cluster HOST:PORT,...` and `--fleet-key FILE` (built with
+//! `--features redis-async`) the store is the fleet's session cache in Redis, reached without
+//! blocking, and ticket keys come from the fleet's schedule, so this server resumes sessions
+//! made by `examples/server` and `examples/tokio_server` processes of the same fleet.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,6 +32,7 @@ use std::time::Duration;
 use tls_resumption::store::{
     AsyncSessionCache, LookupKey, LookupResult, MemoryCache, SessionCache, StoreError, StoreFuture,
 };
+use tls_resumption::ticket::RotatingSealer;
 use tls_resumption::time::Timestamp;
 use tls_resumption::{ServerConfig, ServerConnection, TicketMode, TlsVersion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,6 +41,9 @@ use tokio::task::JoinHandle;
 
 #[path = "serve/page.rs"]
 mod page;
+
+#[path = "serve/fleet.rs"]
+mod fleet;
 
 /// What the command line asks for.
 struct Options {
@@ -45,6 +55,8 @@ struct Options {
     naccept: Option<u64>,
     delay: Duration,
     timeout: Duration,
+    /// `--redis URL` or `--redis-cluster NODES`, with `--fleet-key FILE`.
+    fleet: Option<(fleet::Target, String)>,
 }
 
 fn parse() -> Result<Options, String> {
@@ -53,6 +65,7 @@ fn parse() -> Result<Options, String> {
     let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
     let (mut stateful, mut naccept) = (false, None);
     let (mut delay, mut timeout) = (Duration::ZERO, Duration::from_millis(100));
+    let (mut redis, mut cluster, mut fleet_key) = (None, None, None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -65,12 +78,9 @@ fn parse() -> Result<Options, String> {
             "--naccept" => naccept = Some(number(&value()?, &arg)?),
             "--lookup-delay-ms" => delay = Duration::from_millis(number(&value()?, &arg)?),
             "--lookup-timeout-ms" => timeout = Duration::from_millis(number(&value()?, &arg)?),
-            "--redis" | "--redis-cluster" | "--fleet-key" => {
-                return Err(format!(
-                    "{arg}: not available in this build (the asynchronous Redis store is not \
-                     wired into this example yet)"
-                ))
-            }
+            "--redis" => redis = Some(value()?),
+            "--redis-cluster" => cluster = Some(value()?),
+            "--fleet-key" => fleet_key = Some(value()?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -83,6 +93,7 @@ fn parse() -> Result<Options, String> {
         naccept,
         delay,
         timeout,
+        fleet: fleet::target(redis, cluster, fleet_key)?,
     })
 }
 
@@ -140,28 +151,23 @@ fn main() {
 
 async fn run(options: Options) -> Result<(), String> {
     let (certs, key) = page::load(&options.cert, &options.key)?;
-    let cache = Arc::new(MemoryCache::new(10_000));
-    // The configured cache says what is issued (session IDs; stateful tickets with
-    // `--stateful`) and takes back what a failed connection made resumable; lookups and
-    // stores go through `store`, the same cache behind the asynchronous interface.
-    let shared_cache: Arc<dyn SessionCache> = cache.clone();
+    let (cache, store, sealer) = stores(&options).await?;
     let mut config = ServerConfig::new(certs, &key)
         .map_err(|e| e.to_string())?
         .with_versions(&options.versions)
-        .with_session_cache(Some(shared_cache.clone()))
+        .with_session_cache(Some(cache.clone()))
         .with_pending_lookups();
     if options.stateful {
         config = config.with_tickets(TicketMode::Stateful {
-            cache: shared_cache,
+            cache,
             lifetime: Duration::from_secs(7200),
         });
+    } else if let Some(sealer) = sealer {
+        config = config.with_tickets(TicketMode::Stateless(sealer));
     }
     let shared = Arc::new(Shared {
         config: Arc::new(config),
-        store: Arc::new(DelayedStore {
-            cache,
-            delay: options.delay,
-        }),
+        store,
         timeout: options.timeout,
         abandoned: AtomicU64::new(0),
     });
@@ -189,6 +195,38 @@ async fn run(options: Options) -> Result<(), String> {
     let abandoned = shared.abandoned.load(Ordering::Relaxed);
     eprintln!("async_server: {accepted} connections, {abandoned} lookups abandoned");
     Ok(())
+}
+
+/// The configured cache, which says what is issued (session IDs; stateful tickets with
+/// `--stateful`) and takes back what a failed connection made resumable; the store that
+/// lookups and stores go through; and the fleet's ticket sealer when there is a fleet.
+///
+/// Without a fleet both are one in-memory cache (the store answering after
+/// `--lookup-delay-ms`); with `--redis` or `--redis-cluster` both are the fleet's Redis
+/// cache, one reached synchronously (only for removals), the other without blocking.
+async fn stores(
+    options: &Options,
+) -> Result<
+    (
+        Arc<dyn SessionCache>,
+        Arc<dyn AsyncSessionCache>,
+        Option<Arc<RotatingSealer>>,
+    ),
+    String,
+> {
+    let Some((target, key_file)) = options.fleet.clone() else {
+        let cache = Arc::new(MemoryCache::new(10_000));
+        let store = Arc::new(DelayedStore {
+            cache: cache.clone(),
+            delay: options.delay,
+        });
+        return Ok((cache, store, None));
+    };
+    let store = fleet::async_cache(target.clone(), &key_file).await?;
+    let joined = tokio::task::spawn_blocking(move || fleet::join(target, &key_file))
+        .await
+        .map_err(|e| e.to_string())??;
+    Ok((joined.cache, store, Some(joined.sealer)))
 }
 
 /// One connection: the exchange, then a short linger so the client reads our reply or alert

@@ -61,6 +61,9 @@ use tls_resumption::{ServerConfig, ServerConnection, TicketMode, TlsVersion, Vir
 #[path = "serve/page.rs"]
 mod page;
 
+#[path = "serve/fleet.rs"]
+mod fleet;
+
 use page::{load, request_complete};
 
 fn main() {
@@ -113,14 +116,9 @@ fn run() -> Result<(), String> {
         &cert.ok_or("--cert is required")?,
         &key.ok_or("--key is required")?,
     )?;
-    let fleet = match (redis, redis_cluster, fleet_key) {
-        (Some(url), None, Some(file)) => Some(fleet::join(fleet::Target::Single(url), &file)?),
-        (None, Some(nodes), Some(file)) => Some(fleet::join(fleet::Target::Cluster(nodes), &file)?),
-        (None, None, None) => None,
-        (Some(_), Some(_), _) => {
-            return Err("--redis and --redis-cluster exclude each other".into())
-        }
-        _ => return Err("--redis (or --redis-cluster) and --fleet-key go together".into()),
+    let fleet = match fleet::target(redis, redis_cluster, fleet_key)? {
+        Some((target, file)) => Some(fleet::join(target, &file)?),
+        None => None,
     };
     let mut config = ServerConfig::new(certs, &key).map_err(|e| e.to_string())?;
     let cache: Arc<dyn SessionCache> = match &fleet {
@@ -367,83 +365,4 @@ fn flush(conn: &mut ServerConnection, stream: &mut TcpStream) -> Result<(), Stri
     let mut out = Vec::new();
     conn.write_tls(&mut out);
     stream.write_all(&out).map_err(|e| e.to_string())
-}
-
-/// Joining a fleet through Redis (feature `redis`).
-mod fleet {
-    use std::sync::Arc;
-
-    use tls_resumption::antireplay::ReplayGuard;
-    use tls_resumption::store::SessionCache;
-    use tls_resumption::ticket::RotatingSealer;
-
-    /// Where the fleet's Redis is: `--redis URL` or `--redis-cluster HOST:PORT,...`.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub enum Target {
-        Single(String),
-        Cluster(String),
-    }
-
-    /// What the fleet shares.
-    pub struct Fleet {
-        pub cache: Arc<dyn SessionCache>,
-        pub sealer: Arc<RotatingSealer>,
-        pub replay_guard: Arc<dyn ReplayGuard>,
-    }
-
-    /// Connects to Redis, loads the fleet key, syncs the ticket keys once and keeps them in
-    /// step from a background thread.
-    #[cfg(feature = "redis")]
-    pub fn join(target: Target, key_file: &str) -> Result<Fleet, String> {
-        use std::time::Duration;
-        use tls_resumption::crypto::aead::AeadAlgorithm;
-        use tls_resumption::fleet::{
-            FleetKey, FleetKeys, Redis, RedisOptions, RedisReplayGuard, RedisSessionCache,
-        };
-        use tls_resumption::ticket::{KeySource, Schedule};
-        use tls_resumption::time::{Clock, SystemClock};
-
-        let clock = Arc::new(SystemClock);
-        let key = FleetKey::from_file(std::path::Path::new(key_file)).map_err(|e| e.to_string())?;
-        let redis = Arc::new(match target {
-            Target::Single(url) => {
-                Redis::open(&url, RedisOptions::default()).map_err(|e| format!("{url}: {e}"))?
-            }
-            Target::Cluster(nodes) => {
-                let nodes: Vec<String> = nodes.split(',').map(str::to_owned).collect();
-                Redis::open_cluster(&nodes, RedisOptions::default())
-                    .map_err(|e| format!("--redis-cluster: {e}"))?
-            }
-        });
-        let sealer = Arc::new(
-            RotatingSealer::with_options(
-                clock.clone(),
-                Schedule::default(),
-                AeadAlgorithm::Aes256Gcm,
-                KeySource::External,
-            )
-            .map_err(|e| e.to_string())?,
-        );
-        let keys = FleetKeys::new(redis.clone(), &key, sealer.clone(), Duration::from_secs(60));
-        let report = keys.sync(clock.now());
-        if report.failures > 0 {
-            eprintln!(
-                "server: ticket keys not synced yet ({report:?}); retrying in the background"
-            );
-        }
-        std::thread::spawn(move || loop {
-            std::thread::sleep(Duration::from_secs(5));
-            keys.sync_if_due(SystemClock.now());
-        });
-        Ok(Fleet {
-            cache: Arc::new(RedisSessionCache::new(redis.clone(), &key, clock)),
-            sealer,
-            replay_guard: Arc::new(RedisReplayGuard::new(redis, Duration::from_secs(10))),
-        })
-    }
-
-    #[cfg(not(feature = "redis"))]
-    pub fn join(_: Target, _: &str) -> Result<Fleet, String> {
-        Err("--redis needs the example built with `--features redis`".into())
-    }
 }

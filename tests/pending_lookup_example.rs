@@ -134,15 +134,40 @@ fn a_store_slower_than_the_deadline_gives_full_handshakes() {
 }
 
 #[test]
-fn the_redis_flags_say_they_are_not_available_in_this_build() {
-    for flag in ["--redis", "--redis-cluster", "--fleet-key"] {
+fn the_redis_flags_go_with_a_fleet_key_and_need_their_feature() {
+    let run = |args: &[&str]| {
         let out = Command::new(peers::example_binary("async_server"))
-            .args([flag, "x", "--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--cert", "c", "--key", "k"])
+            .args(args)
             .output()
             .expect("run examples/async_server");
-        assert!(!out.status.success());
+        assert!(!out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for flag in ["--redis", "--redis-cluster"] {
+        let err = run(&[flag, "x"]);
+        assert!(err.contains("go together"), "{flag}: {err}");
+    }
+    let err = run(&["--redis", "x", "--redis-cluster", "y", "--fleet-key", "f"]);
+    assert!(err.contains("exclude each other"), "{err}");
+    if !cfg!(feature = "redis-async") {
+        let key = std::env::temp_dir().join(format!("async-flags-{}.key", std::process::id()));
+        std::fs::write(&key, [7u8; 32]).unwrap();
+        let pki = |name: &str| peers::pki::path(name).to_str().unwrap().to_owned();
+        let out = Command::new(peers::example_binary("async_server"))
+            .args(["--listen", "127.0.0.1:0", "--cert", &pki("server.pem")])
+            .args([
+                "--key",
+                &pki("server.key"),
+                "--redis",
+                "redis://127.0.0.1:1",
+            ])
+            .args(["--fleet-key", key.to_str().unwrap()])
+            .output()
+            .expect("run examples/async_server");
+        let _ = std::fs::remove_file(&key);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("not available in this build"), "{flag}: {err}");
+        assert!(!out.status.success() && err.contains("--features"), "{err}");
     }
 }
 
