@@ -366,7 +366,7 @@ fn watch_against_fixed_keys_sees_one_key_name_for_the_whole_watch() {
 #[cfg(feature = "rustls")]
 fn rustls_server(extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(peers::example_binary("rustls_server"))
-        .args(["--port", "0"])
+        .args(["--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
