@@ -149,6 +149,24 @@ async fn a_lookup_that_never_answers_is_a_full_handshake_at_the_deadline() {
     assert!(stats.pending_max >= deadline, "{stats}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_error_is_a_miss_and_a_full_handshake() {
+    let store = FakeStore::new(Duration::ZERO);
+    let server = server(TLS12, &store, |b| b).await;
+    let client = Arc::new(client_config(TLS12));
+    first_visit(&client, &server).await;
+    store.fail(true);
+    let second = visit(&client, server.addr).await;
+    assert_eq!(second.kind, Some(HandshakeKind::Full), "{}", second.page);
+    let stats = server.acceptor.stats();
+    assert_eq!((stats.lookup_errors, stats.misses, stats.hits), (1, 1, 0), "{stats}");
+    store.fail(false);
+    // The full handshake made a new session, which resumes.
+    until("the new session stored", || server.acceptor.stats().stored >= 2).await;
+    let third = visit(&client, server.addr).await;
+    assert_eq!(third.kind, Some(HandshakeKind::Resumed), "{}", third.page);
+}
+
 /// A lookup stuck until its deadline holds its own connection only: a plain request on
 /// another connection meanwhile is answered long before that deadline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,6 +24,7 @@ pub struct FakeStore {
     inner: Arc<MemoryCache>,
     delay: Duration,
     stalled: AtomicBool,
+    failing: AtomicBool,
     hold_stores: AtomicBool,
     /// `fetch` calls: round trips on a handshake's path.
     pub fetches: AtomicUsize,
@@ -39,6 +40,7 @@ impl FakeStore {
             inner: Arc::new(MemoryCache::new(4096)),
             delay,
             stalled: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
             hold_stores: AtomicBool::new(false),
             fetches: AtomicUsize::new(0),
             keys: AtomicUsize::new(0),
@@ -49,6 +51,11 @@ impl FakeStore {
     /// While stalled, lookups never answer.
     pub fn stall(&self, stalled: bool) {
         self.stalled.store(stalled, Ordering::SeqCst);
+    }
+
+    /// While failing, lookups answer an error for every key.
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
     }
 
     /// While set, stores are written but never acknowledged.
@@ -70,11 +77,15 @@ impl AsyncSessionCache for FakeStore {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         self.keys.fetch_add(keys.len(), Ordering::SeqCst);
         let stalled = self.stalled.load(Ordering::SeqCst);
+        let failing = self.failing.load(Ordering::SeqCst);
         Box::pin(async move {
             if stalled {
                 std::future::pending::<()>().await;
             }
             tokio::time::sleep(self.delay).await;
+            if failing {
+                return keys.iter().map(|_| Err(StoreError::Unavailable)).collect();
+            }
             self.inner.fetch(keys).await
         })
     }
