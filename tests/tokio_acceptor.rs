@@ -159,12 +159,69 @@ async fn a_store_error_is_a_miss_and_a_full_handshake() {
     let second = visit(&client, server.addr).await;
     assert_eq!(second.kind, Some(HandshakeKind::Full), "{}", second.page);
     let stats = server.acceptor.stats();
-    assert_eq!((stats.lookup_errors, stats.misses, stats.hits), (1, 1, 0), "{stats}");
+    assert_eq!(
+        (stats.lookup_errors, stats.misses, stats.hits),
+        (1, 1, 0),
+        "{stats}"
+    );
     store.fail(false);
     // The full handshake made a new session, which resumes.
-    until("the new session stored", || server.acceptor.stats().stored >= 2).await;
+    until("the new session stored", || {
+        server.acceptor.stats().stored >= 2
+    })
+    .await;
     let third = visit(&client, server.addr).await;
     assert_eq!(third.kind, Some(HandshakeKind::Resumed), "{}", third.page);
+}
+
+/// rustls answers a ClientHello without a usable key share with a HelloRetryRequest before it
+/// looks at the PSKs, and takes the ticket from the retried hello: the value fetched for the
+/// first hello is still this connection's then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_fetched_before_a_hello_retry_resumes_after_it() {
+    let test = "tokio_acceptor_hello_retry";
+    if !peers::openssl::available(test) {
+        return;
+    }
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.kx_groups = vec![rustls::crypto::ring::kx_group::X25519];
+    let mut config = server_config(TLS13);
+    let key = config.cert_resolver.clone();
+    config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(TLS13)
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(key);
+    let store = FakeStore::new(Duration::from_millis(5));
+    let acceptor = AsyncAcceptor::builder(config, store.clone())
+        .versions(TLS13)
+        .lookup_timeout(Duration::from_secs(5))
+        .build(&tokio::runtime::Handle::current());
+    let server = serve(acceptor).await;
+    let port = server.addr.port();
+    let session = std::env::temp_dir().join(format!("{test}-{}.pem", std::process::id()));
+    let _ = std::fs::remove_file(&session);
+    // OpenSSL sends a key share for its first group only: P-256, which this server lacks.
+    let args = ["-tls1_3", "-groups", "P-256:X25519", "-msg"];
+    let s = session.clone();
+    let first = tokio::task::spawn_blocking(move || peers::openssl::s_client(port, &args, &s))
+        .await
+        .unwrap();
+    assert!(first.new_session(), "{}", first.stdout);
+    until("the tickets stored", || server.acceptor.stats().stored >= 1).await;
+    let s = session.clone();
+    let second = tokio::task::spawn_blocking(move || peers::openssl::s_client(port, &args, &s))
+        .await
+        .unwrap();
+    let _ = std::fs::remove_file(&session);
+    assert!(second.reused(), "{}\n{}", second.stdout, second.stderr);
+    assert_eq!(
+        second.stdout.matches(", ClientHello").count(),
+        2,
+        "the resumption went through a HelloRetryRequest: {}",
+        second.stdout
+    );
+    assert_eq!(store.fetches(), 1, "one lookup, for the first hello");
 }
 
 /// A lookup stuck until its deadline holds its own connection only: a plain request on
