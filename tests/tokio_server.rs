@@ -69,6 +69,16 @@ fn openssl_resumes_stateless_tickets_without_a_lookup() {
 }
 
 #[test]
+fn openssl_resumes_a_tls12_ticket_without_a_lookup() {
+    let test = "tokio_server_tls12_ticket";
+    if !peers::openssl::available(test) {
+        return;
+    }
+    let printed = openssl_resumes(&["--tls12"], &["-tls1_2"], test);
+    assert!(printed.contains("lookups 0 "), "{printed}");
+}
+
+#[test]
 fn the_stats_path_answers_the_counters() {
     let test = "tokio_server_stats";
     if !peers::openssl::available(test) {

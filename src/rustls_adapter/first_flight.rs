@@ -191,6 +191,115 @@ fn ticket_identities(hello: &ClientHello) -> Vec<LookupKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::msgs::enums::{CipherSuite, PskKeyExchangeMode};
+    use crate::msgs::extensions::{OfferedPsks, PskIdentity};
+
+    const BOTH: Plan = Plan {
+        tls12: true,
+        tls13: true,
+        tls13_stateful: true,
+    };
+
+    /// A hello offering `versions`, a 32-byte session ID, and `tickets` as PSK identities.
+    fn hello(versions: &[ProtocolVersion], tickets: &[&[u8]]) -> ClientHello {
+        let mut extensions = vec![ClientExtension::SupportedVersions(versions.to_vec())];
+        if !tickets.is_empty() {
+            extensions.push(ClientExtension::PskKeyExchangeModes(vec![
+                PskKeyExchangeMode::PskDheKe,
+            ]));
+            extensions.push(ClientExtension::PreSharedKey(OfferedPsks {
+                identities: tickets
+                    .iter()
+                    .map(|t| PskIdentity {
+                        identity: t.to_vec(),
+                        obfuscated_ticket_age: 0,
+                    })
+                    .collect(),
+                binders: tickets.iter().map(|_| vec![0; 32]).collect(),
+            }));
+        }
+        ClientHello {
+            legacy_version: ProtocolVersion::Tls12,
+            random: [0; 32],
+            session_id: vec![7; 32],
+            cipher_suites: vec![CipherSuite::Tls13Aes128GcmSha256],
+            compression_methods: vec![0],
+            extensions,
+            empty_extensions_block: false,
+        }
+    }
+
+    fn keys(hello: &ClientHello, plan: &Plan) -> Vec<(Fetch, Vec<u8>)> {
+        lookup_keys(hello, plan)
+            .into_iter()
+            .map(|k| (k.fetch, k.key))
+            .collect()
+    }
+
+    #[test]
+    fn a_tls13_hello_to_a_stateful_server_takes_its_first_distinct_identities() {
+        let offered: [&[u8]; 7] = [b"a", b"b", b"a", b"c", b"d", b"e", b"f"];
+        let h = hello(&[ProtocolVersion::Tls13, ProtocolVersion::Tls12], &offered);
+        let expected: Vec<_> = [b"a", b"b", b"c", b"d"]
+            .iter()
+            .map(|k| (Fetch::Take, k.to_vec()))
+            .collect();
+        assert_eq!(
+            keys(&h, &BOTH),
+            expected,
+            "the compatibility session ID is not looked up"
+        );
+    }
+
+    #[test]
+    fn stateless_tickets_need_no_lookup() {
+        let h = hello(&[ProtocolVersion::Tls13], &[b"sealed"]);
+        let plan = Plan {
+            tls13_stateful: false,
+            ..BOTH
+        };
+        assert!(keys(&h, &plan).is_empty());
+    }
+
+    #[test]
+    fn tickets_without_psk_modes_are_not_taken() {
+        let mut h = hello(&[ProtocolVersion::Tls13], &[b"ticket"]);
+        h.extensions
+            .retain(|e| e.typ() != ExtensionType::PskKeyExchangeModes);
+        assert!(keys(&h, &BOTH).is_empty());
+    }
+
+    #[test]
+    fn a_tls13_capable_client_of_a_tls12_server_is_looked_up_by_session_id() {
+        let h = hello(&[ProtocolVersion::Tls13, ProtocolVersion::Tls12], &[]);
+        let plan = Plan {
+            tls13: false,
+            ..BOTH
+        };
+        assert_eq!(keys(&h, &plan), [(Fetch::Get, vec![7; 32])]);
+        // Not when it also offers a TLS 1.2 ticket: rustls then ignores the ID.
+        let mut with_ticket = h.clone();
+        with_ticket
+            .extensions
+            .push(ClientExtension::SessionTicket(b"ticket".to_vec()));
+        assert!(keys(&with_ticket, &plan).is_empty());
+        // An empty ticket extension only asks for a ticket.
+        let mut asking = h;
+        asking
+            .extensions
+            .push(ClientExtension::SessionTicket(Vec::new()));
+        assert_eq!(keys(&asking, &plan).len(), 1);
+    }
+
+    #[test]
+    fn a_server_without_tls12_looks_up_no_session_id() {
+        let h = hello(&[ProtocolVersion::Tls12], &[]);
+        let plan = Plan {
+            tls12: false,
+            ..BOTH
+        };
+        assert!(keys(&h, &plan).is_empty());
+    }
 
     fn record(typ: u8, payload: &[u8]) -> Vec<u8> {
         let mut out = vec![typ, 3, 1];
