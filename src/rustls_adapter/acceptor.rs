@@ -1,21 +1,4 @@
 //! rustls servers on tokio whose session lookups never block a worker thread (feature `tokio`).
-//!
-//! [`AsyncAcceptor::accept`] reads the client's first flight with this crate's codec, fetches
-//! the session ID or stateful ticket identities it names from an [`AsyncSessionCache`] in one
-//! lookup bounded by a deadline, gives the values to this connection's own copy of the
-//! `ServerConfig` (its session storage answers from them), and hands every byte read to
-//! tokio-rustls through [`Replayed`]. A late or failed lookup is a miss: the handshake goes on
-//! in full. What rustls stores goes through a bounded queue to a background task
-//! ([`AsyncStats::queue_drops`] counts what a full queue refused).
-//!
-//! Why a copy of the `ServerConfig` per resuming connection rather than one shared map of
-//! fetched values consulted by a shared storage: rustls asks its storage by key alone, with no
-//! way to tell which connection asks. A shared map would let a connection consume what another
-//! fetched (two clients presenting one ticket), needs removal when a handshake ends before
-//! rustls asks (a failed or abandoned one) and a bound against clients that never finish. The
-//! copy scopes the values to the connection by construction and drops them with it; it costs a
-//! few reference-count increments and small vectors, and only connections whose lookup found
-//! something pay it.
 
 use std::io;
 use std::sync::Arc;
@@ -49,7 +32,63 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 4096;
 pub const DEFAULT_STORES_IN_FLIGHT: usize = 64;
 
 /// Accepts rustls connections on tokio, resuming from an [`AsyncSessionCache`] without
-/// blocking (see the [module documentation](self)).
+/// blocking a worker thread.
+///
+/// [`AsyncAcceptor::accept`] reads the client's first flight with this crate's codec, fetches
+/// the session ID or stateful ticket identities it names from an [`AsyncSessionCache`] in one
+/// lookup bounded by a deadline, gives the values to this connection's own copy of the
+/// `ServerConfig` (its session storage answers from them), and hands every byte read to
+/// tokio-rustls through [`Replayed`]. A late or failed lookup is a miss: the handshake goes on
+/// in full. What rustls stores goes through a bounded queue to a background task
+/// ([`AsyncStats::queue_drops`] counts what a full queue refused).
+///
+/// Why a copy of the `ServerConfig` per resuming connection rather than one shared map of
+/// fetched values consulted by a shared storage: rustls asks its storage by key alone, with no
+/// way to tell which connection asks. A shared map would let a connection consume what another
+/// fetched (two clients presenting one ticket), needs removal when a handshake ends before
+/// rustls asks (a failed or abandoned one) and a bound against clients that never finish. The
+/// copy scopes the values to the connection by construction and drops them with it; it costs a
+/// few reference-count increments and small vectors, and only connections whose lookup found
+/// something pay it.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use rustls::pki_types::pem::PemObject;
+/// use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+/// use tls_resumption::rustls_adapter::AsyncAcceptor;
+/// use tls_resumption::store::{AsyncSessionCache, MemoryCache};
+///
+/// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+/// let versions = [&rustls::version::TLS13];
+/// let provider = Arc::new(rustls::crypto::ring::default_provider());
+/// let config = rustls::ServerConfig::builder_with_provider(provider)
+///     .with_protocol_versions(&versions)?
+///     .with_no_client_auth()
+///     .with_single_cert(
+///         vec![CertificateDer::from_pem_file("tests/data/pki/server.pem")?],
+///         PrivateKeyDer::from_pem_file("tests/data/pki/server.key")?,
+///     )?;
+/// // No ticketer: TLS 1.3 tickets are stateful, looked up in the cache. Any
+/// // AsyncSessionCache does: Redis, or (here) an in-process cache.
+/// let cache: Arc<dyn AsyncSessionCache> = Arc::new(Arc::new(MemoryCache::new(100_000)));
+/// let acceptor = Arc::new(
+///     AsyncAcceptor::builder(config, cache)
+///         .versions(&versions)
+///         .build(&tokio::runtime::Handle::current()),
+/// );
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8443").await?;
+/// loop {
+///     let (tcp, _) = listener.accept().await?;
+///     let acceptor = acceptor.clone();
+///     tokio::spawn(async move {
+///         if let Ok(tls) = acceptor.accept(tcp).await {
+///             // tls: a tokio_rustls::server::TlsStream, handshake done.
+///             # drop(tls);
+///         }
+///     });
+/// }
+/// # }
+/// ```
 pub struct AsyncAcceptor {
     config: Arc<ServerConfig>,
     shared: Arc<Queued>,
