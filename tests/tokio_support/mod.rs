@@ -179,13 +179,40 @@ pub struct Visit {
 }
 
 pub async fn visit(client: &Arc<rustls::ClientConfig>, addr: SocketAddr) -> Visit {
+    get(client, addr, "/").await
+}
+
+/// The counters a server answers at `/stats`, asked by a client without a session (so the
+/// request itself looks nothing up).
+pub async fn stats_of(addr: SocketAddr) -> String {
+    let fresh = Arc::new(crate::peers::rustls_pair::client_config(&[
+        &rustls::version::TLS13,
+        &rustls::version::TLS12,
+    ]));
+    get(&fresh, addr, "/stats").await.page
+}
+
+/// One counter, `name N`, out of a counters line.
+pub fn counter(stats: &str, name: &str) -> u64 {
+    let mut words = stats.split_whitespace();
+    while let Some(word) = words.next() {
+        if word == name {
+            return words.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        }
+    }
+    panic!("no counter {name} in {stats:?}")
+}
+
+/// `GET path` over a new connection.
+pub async fn get(client: &Arc<rustls::ClientConfig>, addr: SocketAddr, path: &str) -> Visit {
     let started = Instant::now();
     let connector = tokio_rustls::TlsConnector::from(client.clone());
     let tcp = TcpStream::connect(addr).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
     let mut tls = connector.connect(name, tcp).await.expect("handshake");
     let kind = tls.get_ref().1.handshake_kind();
-    tls.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+    let request = format!("GET {path} HTTP/1.0\r\n\r\n");
+    tls.write_all(request.as_bytes()).await.unwrap();
     let mut page = Vec::new();
     // Reading to the end also takes in the tickets sent after the handshake.
     let _ = tls.read_to_end(&mut page).await;
@@ -263,5 +290,18 @@ impl Drop for ExampleProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Waits (at most 10 s) until `done` resolves to true.
+pub async fn until_async<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
