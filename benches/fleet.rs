@@ -2,7 +2,9 @@
 //! memory, in the same run, against a `redis-server` on loopback that the bench starts. One
 //! iteration = a whole resumed handshake, client and server, including the fresh ticket.
 //!
-//! - ours: `RedisSessionCache` (sealed values, one connection pool) and `MemoryCache`;
+//! - ours: `RedisSessionCache` (sealed values, one connection pool) on one Redis server and on
+//!   a 3-master/3-replica Redis Cluster the bench also starts (when `redis-cli` is there), and
+//!   `MemoryCache`;
 //! - anchor: rustls's own `ServerSessionMemoryCache`;
 //! - floor: one bare `GET` round trip to the same Redis with the `redis` crate.
 //!
@@ -153,6 +155,23 @@ fn resumed_handshakes(c: &mut Criterion) {
         Arc::new(SystemClock),
     ));
     let memory_cache: Arc<dyn SessionCache> = Arc::new(MemoryCache::new(100_000));
+    let cluster = fleet_support::cluster::RedisCluster::start("bench fleet cluster");
+    let cluster_redis = cluster.as_ref().map(|cluster| {
+        Arc::new(
+            Redis::open_cluster(
+                &cluster.nodes(),
+                RedisOptions::default().timeouts_ms(1000, 1000),
+            )
+            .unwrap(),
+        )
+    });
+    let cluster_cache: Option<Arc<dyn SessionCache>> = cluster_redis.as_ref().map(|redis| {
+        Arc::new(RedisSessionCache::new(
+            redis.clone(),
+            &fleet,
+            Arc::new(SystemClock),
+        )) as Arc<dyn SessionCache>
+    });
 
     let cases: [(&str, &'static rustls::SupportedProtocolVersion); 2] = [
         ("tls13_stateful_ticket", &rustls::version::TLS13),
@@ -162,40 +181,50 @@ fn resumed_handshakes(c: &mut Criterion) {
         // Round trips per resumed handshake, counted over 200 of them; for TLS 1.3 also with
         // one ticket issued per connection instead of rustls's default two, since each
         // stateful ticket issued is one SET.
-        for tickets in [None, Some(1usize)] {
-            let mut config = with_cache(version, Some(redis_cache.clone()));
-            if let Some(n) = tickets {
-                if version == &rustls::version::TLS12 {
-                    continue;
+        let mut counted = vec![("redis", redis_cache.clone(), redis.clone())];
+        if let (Some(cache), Some(handle)) = (&cluster_cache, &cluster_redis) {
+            counted.push(("redis cluster", cache.clone(), handle.clone()));
+        }
+        for (backend, cache, redis) in &counted {
+            for tickets in [None, Some(1usize)] {
+                let mut config = with_cache(version, Some(cache.clone()));
+                if let Some(n) = tickets {
+                    if version == &rustls::version::TLS12 {
+                        continue;
+                    }
+                    Arc::get_mut(&mut config).unwrap().send_tls13_tickets = n;
                 }
-                Arc::get_mut(&mut config).unwrap().send_tls13_tickets = n;
-            }
-            let client = client_config(version);
-            handshake(&client, &config);
-            let before = redis.stats();
-            for _ in 0..200 {
-                assert_eq!(
-                    handshake(&client, &config),
-                    Some(rustls::HandshakeKind::Resumed)
+                let client = client_config(version);
+                handshake(&client, &config);
+                let before = redis.stats();
+                for _ in 0..200 {
+                    assert_eq!(
+                        handshake(&client, &config),
+                        Some(rustls::HandshakeKind::Resumed)
+                    );
+                }
+                let after = redis.stats();
+                println!(
+                    "fleet {name} on {backend} ({}): {:.2} Redis round trips per resumed handshake ({} failures)",
+                    tickets.map_or("rustls's default tickets per connection".to_owned(), |n| {
+                        format!("{n} ticket per connection")
+                    }),
+                    (after.round_trips - before.round_trips) as f64 / 200.0,
+                    after.failures - before.failures
                 );
             }
-            let after = redis.stats();
-            println!(
-                "fleet {name} ({}): {:.2} Redis round trips per resumed handshake ({} failures)",
-                tickets.map_or("rustls's default tickets per connection".to_owned(), |n| {
-                    format!("{n} ticket per connection")
-                }),
-                (after.round_trips - before.round_trips) as f64 / 200.0,
-                after.failures - before.failures
-            );
         }
 
         let mut group = c.benchmark_group(format!("fleet_resumed_{name}"));
-        for (label, cache) in [
+        let mut caches = vec![
             ("redis_cache", Some(redis_cache.clone())),
             ("memory_cache", Some(memory_cache.clone())),
             ("rustls_own_cache", None),
-        ] {
+        ];
+        if let Some(cache) = &cluster_cache {
+            caches.insert(1, ("redis_cluster_cache", Some(cache.clone())));
+        }
+        for (label, cache) in caches {
             let config = with_cache(version, cache);
             let client = client_config(version);
             handshake(&client, &config);

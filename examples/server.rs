@@ -42,6 +42,8 @@
 //! in Redis (encrypted under a key derived from the fleet key), takes ticket keys from the
 //! fleet's schedule in Redis, and checks 0-RTT replay fleet-wide, so several server processes
 //! resume each other's sessions and accept a ClientHello's early data at most once between them.
+//! `--redis-cluster HOST:PORT,HOST:PORT,...` does the same through a Redis Cluster (any of its
+//! nodes; the others are learned from them).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -74,7 +76,7 @@ fn run() -> Result<(), String> {
     let (mut no_tickets, mut no_cache, mut psk_ke, mut early) = (false, false, false, 0u32);
     let mut require_ems = true;
     let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
-    let (mut redis, mut fleet_key) = (None, None);
+    let (mut redis, mut redis_cluster, mut fleet_key) = (None, None, None);
     let mut vhosts = Vec::new();
     let mut alpn: Vec<String> = Vec::new();
     let (mut rotation, mut window, mut no_guard) = (None, None, false);
@@ -94,6 +96,7 @@ fn run() -> Result<(), String> {
             "--tls13" => versions = vec![TlsVersion::Tls13],
             "--tls12" => versions = vec![TlsVersion::Tls12],
             "--redis" => redis = Some(value()?),
+            "--redis-cluster" => redis_cluster = Some(value()?),
             "--fleet-key" => fleet_key = Some(value()?),
             "--vhost" => vhosts.push(value()?),
             "--alpn" => alpn = value()?.split(',').map(str::to_owned).collect(),
@@ -110,10 +113,14 @@ fn run() -> Result<(), String> {
         &cert.ok_or("--cert is required")?,
         &key.ok_or("--key is required")?,
     )?;
-    let fleet = match (redis, fleet_key) {
-        (Some(url), Some(file)) => Some(fleet::join(&url, &file)?),
-        (None, None) => None,
-        _ => return Err("--redis and --fleet-key go together".into()),
+    let fleet = match (redis, redis_cluster, fleet_key) {
+        (Some(url), None, Some(file)) => Some(fleet::join(fleet::Target::Single(url), &file)?),
+        (None, Some(nodes), Some(file)) => Some(fleet::join(fleet::Target::Cluster(nodes), &file)?),
+        (None, None, None) => None,
+        (Some(_), Some(_), _) => {
+            return Err("--redis and --redis-cluster exclude each other".into())
+        }
+        _ => return Err("--redis (or --redis-cluster) and --fleet-key go together".into()),
     };
     let mut config = ServerConfig::new(certs, &key).map_err(|e| e.to_string())?;
     let cache: Arc<dyn SessionCache> = match &fleet {
@@ -410,6 +417,13 @@ mod fleet {
     use tls_resumption::store::SessionCache;
     use tls_resumption::ticket::RotatingSealer;
 
+    /// Where the fleet's Redis is: `--redis URL` or `--redis-cluster HOST:PORT,...`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub enum Target {
+        Single(String),
+        Cluster(String),
+    }
+
     /// What the fleet shares.
     pub struct Fleet {
         pub cache: Arc<dyn SessionCache>,
@@ -420,7 +434,7 @@ mod fleet {
     /// Connects to Redis, loads the fleet key, syncs the ticket keys once and keeps them in
     /// step from a background thread.
     #[cfg(feature = "redis")]
-    pub fn join(url: &str, key_file: &str) -> Result<Fleet, String> {
+    pub fn join(target: Target, key_file: &str) -> Result<Fleet, String> {
         use std::time::Duration;
         use tls_resumption::crypto::aead::AeadAlgorithm;
         use tls_resumption::fleet::{
@@ -431,8 +445,16 @@ mod fleet {
 
         let clock = Arc::new(SystemClock);
         let key = FleetKey::from_file(std::path::Path::new(key_file)).map_err(|e| e.to_string())?;
-        let redis =
-            Arc::new(Redis::open(url, RedisOptions::default()).map_err(|e| format!("{url}: {e}"))?);
+        let redis = Arc::new(match target {
+            Target::Single(url) => {
+                Redis::open(&url, RedisOptions::default()).map_err(|e| format!("{url}: {e}"))?
+            }
+            Target::Cluster(nodes) => {
+                let nodes: Vec<String> = nodes.split(',').map(str::to_owned).collect();
+                Redis::open_cluster(&nodes, RedisOptions::default())
+                    .map_err(|e| format!("--redis-cluster: {e}"))?
+            }
+        });
         let sealer = Arc::new(
             RotatingSealer::with_options(
                 clock.clone(),
@@ -461,7 +483,7 @@ mod fleet {
     }
 
     #[cfg(not(feature = "redis"))]
-    pub fn join(_: &str, _: &str) -> Result<Fleet, String> {
+    pub fn join(_: Target, _: &str) -> Result<Fleet, String> {
         Err("--redis needs the example built with `--features redis`".into())
     }
 }

@@ -18,7 +18,7 @@
 //! | resumption state | [`session`](crate::session), [`store`](crate::store), [`ticket`](crate::ticket), [`antireplay`](crate::antireplay), [`verify`](crate::verify) | what a resumable session is, where it is kept, how tickets are sealed and rotated, 0-RTT replay, certificate trust |
 //! | handshake support | [`config`](crate::config), `conn` | configurations; what both sides share (record plumbing in `conn::core`, the transcript, `send`, key-log lines, KeyUpdate, the TLS 1.2 Finished/master secret/connected state) |
 //! | handshake | `client`, `server` | the two state machines; neither imports the other |
-//! | integrations | `rustls_adapter` (feature `rustls`), `fleet` (feature `redis`), `fuzzing` | the crate's pieces plugged into others |
+//! | integrations | `rustls_adapter` (feature `rustls`), `fleet` (feature `redis`, Redis Cluster included; async with `redis-async`), `fuzzing` | the crate's pieces plugged into others |
 //!
 //! [`error`](crate::error) stands beside the layers: the one [`Error`](crate::Error) names
 //! the errors of every layer and every layer returns it. It imports no layer above the

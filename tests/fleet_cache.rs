@@ -622,6 +622,8 @@ fn an_acl_user_with_only_the_documented_commands_can_do_everything() {
 
 /// The take script is sent once per connection at most: later takes name it by its SHA-1
 /// (`EVALSHA`), and a Redis that forgot it (restart, `SCRIPT FLUSH`) is sent it again.
+/// Also: the `NOSCRIPT` answer and the `EVAL` after it are two round trips, and are counted
+/// as two (they were counted as one).
 #[test]
 fn take_sends_the_script_text_once_then_only_its_hash() {
     let Some(server) = RedisServer::start("take_sends_the_script_text_once") else {
@@ -637,6 +639,9 @@ fn take_sends_the_script_text_once_then_only_its_hash() {
     }
     assert_eq!(info_number(&server, "commandstats", "cmdstat_eval"), 1);
     assert_eq!(info_number(&server, "commandstats", "cmdstat_evalsha"), 5);
+    // Round trips are counted as sent: five SETs, five takes by hash, and the script's text
+    // once after the first NOSCRIPT.
+    assert_eq!(cache.redis().stats().round_trips, 11);
     assert!(server
         .command(&["SCRIPT", "FLUSH"])
         .is_some_and(|r| r.starts_with("+OK")));

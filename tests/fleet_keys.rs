@@ -134,7 +134,7 @@ fn three_servers_rotate_in_step_with_one_creator_per_key_and_no_failed_opens() {
     let stored: BTreeSet<_> = server
         .keys()
         .into_iter()
-        .filter(|k| k.starts_with(b"f:stek:"))
+        .filter(|k| k.starts_with(b"f:{stek}:"))
         .collect();
     assert!(stored.len() <= 11);
 
@@ -209,8 +209,8 @@ fn keys_under_another_fleet_key_or_tampered_are_never_imported() {
 
     // A key copied into another slot does not unwrap either (the slot is authenticated).
     let slot = START.as_millis() / PERIOD.as_millis() as u64;
-    let current = server.get(format!("f:stek:{slot}").as_bytes()).unwrap();
-    server.set(format!("f:stek:{}", slot + 5).as_bytes(), &current);
+    let current = server.get(format!("f:{{stek}}:{slot}").as_bytes()).unwrap();
+    server.set(format!("f:{{stek}}:{}", slot + 5).as_bytes(), &current);
     let moved_check = ours.sync(START.saturating_add(PERIOD * 5));
     assert_eq!(moved_check.failures, 1, "{moved_check:?}");
     assert_eq!(

@@ -7,11 +7,10 @@
 mod fleet_support;
 mod peers;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use fleet_support::example::{start_server, ServerProcess};
 use fleet_support::{fleet_key_bytes, patient_options, RedisServer};
 use peers::ours;
 use tls_resumption::crypto::aead::AeadAlgorithm;
@@ -180,47 +179,8 @@ fn early_data_replayed_to_another_instance_is_rejected() {
 
 // ---- two `examples/server` processes and openssl s_client ----
 
-struct ServerProcess {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `examples/server` on a port the system picks when it binds (a port chosen free
-/// beforehand may be taken by then), read back from its log.
 fn start_example(args: &[&str]) -> ServerProcess {
-    let pki = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pki/");
-    let mut child = Command::new(peers::example_binary("server"))
-        .args(["--listen", "127.0.0.1:0"])
-        .args(["--cert", &format!("{pki}server.pem")])
-        .args(["--key", &format!("{pki}server.key")])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run examples/server (built by cargo test --features redis)");
-    // The example says on stderr when it listens.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("listening") {
-        line.clear();
-    }
-    assert!(line.contains("listening"), "examples/server did not start");
-    let port = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected line from examples/server: {line:?}"));
-    // Keep draining its log so it never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    ServerProcess { child, port }
+    start_server(&peers::example_binary("server"), args)
 }
 
 fn processes_share_sessions(server_args: &[&str], client_args: &[&str], test: &str) {

@@ -157,7 +157,7 @@ fn tls12_ticket_from_a_resumes_on_b() {
         .redis
         .keys()
         .iter()
-        .all(|k| k.starts_with(b"tls-resumption:stek:")));
+        .all(|k| k.starts_with(b"tls-resumption:{stek}:")));
 }
 
 #[test]

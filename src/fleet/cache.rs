@@ -20,30 +20,18 @@
 //! same range in a script that deletes the key and sends back nothing of an oversized value.
 //! So whoever can write to Redis cannot make a lookup here allocate more than that.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use ring::rand::{SecureRandom, SystemRandom};
-
-use super::connection::{Bounded, Redis};
+use super::connection::Redis;
+use super::sealing::{set_command, SessionSealing, MAX_STORED_LEN};
 use super::{FleetError, FleetKey};
-use crate::crypto::aead::{AeadKey, NONCE_LEN, TAG_LEN};
 use crate::crypto::secret::SecretVec;
 use crate::store::{SessionCache, StoreError};
-use crate::time::{Clock, Timestamp};
+use crate::time::Clock;
 
-type FetchResult = Result<Option<SecretVec>, StoreError>;
-
-const VERSION: u8 = 1;
-const HEADER_LEN: usize = 1 + NONCE_LEN;
-const EXPIRY_LEN: usize = 8;
 /// Longest session key accepted (session IDs are 32 bytes, RFC 5246 §7.4.1.2; rustls's
 /// stateful ticket ids are 32 too).
 pub const MAX_KEY_LEN: usize = 255;
-/// Longest encoded session stored; larger values are refused rather than sent.
-const MAX_VALUE_LEN: usize = 64 * 1024;
-/// Longest value this cache writes to Redis, and so the longest it reads back.
-const MAX_STORED_LEN: usize = HEADER_LEN + EXPIRY_LEN + MAX_VALUE_LEN + TAG_LEN;
 /// Length of the session IDs and stateful ticket identities this crate's server and rustls
 /// make (RFC 5246 §7.4.1.2 allows session IDs up to 32 bytes; servers here use all 32).
 pub const SERVER_ID_LEN: usize = 32;
@@ -139,20 +127,14 @@ impl KeyShape {
 /// [`FleetKey`] (module docs).
 pub struct RedisSessionCache {
     redis: Arc<Redis>,
-    key: AeadKey,
-    names: ring::hmac::Key,
-    clock: Arc<dyn Clock>,
-    rng: SystemRandom,
-    shape: KeyShape,
-    untrusted: AtomicU64,
-    skipped: AtomicU64,
+    sealing: SessionSealing,
 }
 
 impl core::fmt::Debug for RedisSessionCache {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RedisSessionCache")
             .field("redis", &self.redis)
-            .field("shape", &self.shape)
+            .field("shape", &self.sealing.shape)
             .field("untrusted", &self.untrusted())
             .field("skipped", &self.skipped())
             .finish_non_exhaustive()
@@ -164,35 +146,26 @@ impl RedisSessionCache {
     /// default [`KeyShape`]: exactly 32 bytes, so storing a key of any other length fails
     /// until [`with_key_shape`](Self::with_key_shape) says otherwise.
     pub fn new(redis: Arc<Redis>, fleet: &FleetKey, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            redis,
-            key: fleet.derive(b"session cache"),
-            names: fleet.derive_hmac(b"session cache key names"),
-            clock,
-            rng: SystemRandom::new(),
-            shape: KeyShape::default(),
-            untrusted: AtomicU64::new(0),
-            skipped: AtomicU64::new(0),
-        }
+        let sealing = SessionSealing::new(fleet, &redis.options().prefix, clock);
+        Self { redis, sealing }
     }
 
     /// The Redis key under which the session of `id` is stored: `prefix ‖ "session:" ‖
     /// HMAC-SHA256(id)` under a key derived from the fleet key (module docs), so an operator
     /// who knows an id can find or delete its entry.
     pub fn redis_key_for(&self, id: &[u8]) -> Vec<u8> {
-        let tag = crate::crypto::hmac_sign_parts(&self.names, &[id]);
-        self.redis.key(b"session:", tag.as_ref())
+        self.sealing.redis_key_for(id)
     }
 
     /// Sets the shape of the keys stored and looked up.
     pub fn with_key_shape(mut self, shape: KeyShape) -> Self {
-        self.shape = shape;
+        self.sealing.shape = shape;
         self
     }
 
     /// Lookups answered as misses without asking Redis, their key not of our shape.
     pub fn skipped(&self) -> u64 {
-        self.skipped.load(Ordering::Relaxed)
+        self.sealing.skipped()
     }
 
     /// The connection handle (for its [`RedisStats`](super::RedisStats)).
@@ -203,77 +176,23 @@ impl RedisSessionCache {
     /// Values found in Redis that did not authenticate (or had expired inside, or were
     /// longer than any value this cache stores) and were treated as misses.
     pub fn untrusted(&self) -> u64 {
-        self.untrusted.load(Ordering::Relaxed)
+        self.sealing.untrusted()
     }
 
-    fn redis_key(&self, key: &[u8]) -> Result<Vec<u8>, StoreError> {
-        if key.is_empty() {
-            return Err(StoreError::EmptyKey);
-        }
-        if key.len() > MAX_KEY_LEN {
-            return Err(StoreError::KeyTooLong(key.len()));
-        }
-        Ok(self.redis_key_for(key))
-    }
-
-    fn seal(&self, redis_key: &[u8], value: &[u8], expires_at: Timestamp) -> Option<Vec<u8>> {
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng.fill(&mut nonce).ok()?;
-        let mut out = Vec::with_capacity(HEADER_LEN + EXPIRY_LEN + value.len() + TAG_LEN);
-        out.push(VERSION);
-        out.extend_from_slice(&nonce);
-        let mut body =
-            zeroize::Zeroizing::new(Vec::with_capacity(EXPIRY_LEN + value.len() + TAG_LEN));
-        body.extend_from_slice(&expires_at.as_millis().to_be_bytes());
-        body.extend_from_slice(value);
-        self.key.seal_in_place(nonce, redis_key, &mut body).ok()?;
-        out.extend_from_slice(&body);
-        Some(out)
-    }
-
-    /// Opens a stored value; `None` (counted) when it is not ours, not for this key, or
-    /// expired.
-    fn open(&self, redis_key: &[u8], stored: Vec<u8>) -> Option<SecretVec> {
-        let mut stored = SecretVec::new(stored);
-        let bytes = stored.expose_secret_mut();
-        let opened = (|| {
-            if bytes.len() < HEADER_LEN + EXPIRY_LEN + TAG_LEN || bytes[0] != VERSION {
-                return None;
-            }
-            let (header, body) = bytes.split_at_mut(HEADER_LEN);
-            let nonce: [u8; NONCE_LEN] = header[1..].try_into().ok()?;
-            let plain = self.key.open_in_place(nonce, redis_key, body).ok()?;
-            let (expiry, value) = plain.split_at(EXPIRY_LEN);
-            let expires_at = Timestamp::from_millis(u64::from_be_bytes(expiry.try_into().ok()?));
-            if self.clock.now() >= expires_at {
-                return None;
-            }
-            Some(SecretVec::from_slice(value))
-        })();
-        if opened.is_none() {
-            self.untrusted.fetch_add(1, Ordering::Relaxed);
-        }
-        opened
-    }
-
-    fn fetch(&self, operation: &'static str, key: &[u8], take: bool) -> FetchResult {
-        let redis_key = self.redis_key(key)?;
-        if !self.shape.admits(key) {
-            self.skipped.fetch_add(1, Ordering::Relaxed);
+    fn fetch(
+        &self,
+        operation: &'static str,
+        key: &[u8],
+        take: bool,
+    ) -> Result<Option<SecretVec>, StoreError> {
+        let Some(redis_key) = self.sealing.lookup_key(key)? else {
             return Ok(None);
-        }
-        match self
+        };
+        let found = self
             .redis
             .get_bounded(operation, &redis_key, MAX_STORED_LEN, take)
-            .ok_or(StoreError::Unavailable)?
-        {
-            Bounded::Missing => Ok(None),
-            Bounded::Value(stored) => Ok(self.open(&redis_key, stored)),
-            Bounded::TooLarge => {
-                self.untrusted.fetch_add(1, Ordering::Relaxed);
-                Ok(None)
-            }
-        }
+            .ok_or(StoreError::Unavailable)?;
+        Ok(self.sealing.open_found(&redis_key, found))
     }
 }
 
@@ -282,33 +201,11 @@ impl SessionCache for RedisSessionCache {
         &self,
         key: &[u8],
         value: &[u8],
-        expires_at: Timestamp,
+        expires_at: crate::time::Timestamp,
     ) -> Result<(), StoreError> {
-        let redis_key = self.redis_key(key)?;
-        if !self.shape.admits(key) {
-            return Err(StoreError::Rejected("key not of the configured shape"));
-        }
-        if value.len() > MAX_VALUE_LEN {
-            return Err(StoreError::Rejected("session too large"));
-        }
-        let ttl = expires_at
-            .saturating_duration_since(self.clock.now())
-            .as_millis();
-        if ttl == 0 {
-            return Err(StoreError::Rejected("session already expired"));
-        }
-        let sealed = self
-            .seal(&redis_key, value, expires_at)
-            .ok_or(StoreError::Rejected("sealing failed"))?;
+        let sealed = self.sealing.seal_for_store(key, value, expires_at)?;
         self.redis
-            .query::<()>(
-                "SET",
-                redis::cmd("SET")
-                    .arg(&redis_key)
-                    .arg(sealed)
-                    .arg("PX")
-                    .arg(u64::try_from(ttl).unwrap_or(u64::MAX)),
-            )
+            .query::<()>("SET", &set_command(&sealed))
             .ok_or(StoreError::Unavailable)
     }
 
@@ -323,10 +220,9 @@ impl SessionCache for RedisSessionCache {
     }
 
     fn remove(&self, key: &[u8]) -> Result<(), StoreError> {
-        let redis_key = self.redis_key(key)?;
-        if !self.shape.admits(key) {
+        let Some(redis_key) = self.sealing.removal_key(key)? else {
             return Ok(());
-        }
+        };
         self.redis
             .query::<()>("DEL", redis::cmd("DEL").arg(&redis_key))
             .ok_or(StoreError::Unavailable)

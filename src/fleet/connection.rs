@@ -5,11 +5,21 @@
 //! on success. A failed connection is dropped, and for [`RedisOptions::retry_after`] every call
 //! fails at once instead of paying the connect timeout again; the next call after that
 //! reconnects. So no thread ever waits longer than the connect plus command timeouts.
+//!
+//! Against a Redis Cluster ([`Redis::open_cluster`]) each pooled connection is the `redis`
+//! crate's cluster connection: it knows the slot map, sends each command to the master of its
+//! key's slot, follows one `MOVED`/`ASK` redirection and refreshes its map on the way. One
+//! retry is allowed, so a command there waits at most about twice the connect plus command
+//! timeouts. A new cluster connection tries the given nodes in order until one answers
+//! (each attempt bounded by the connect timeout; a node that is down refuses at once), so
+//! list reachable nodes first. After a failed call the pooled connections are dropped and the
+//! next call builds one with a fresh slot map: that is how a promoted replica is found.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::bounded::{self, Bounded};
+use super::telemetry::{FailureHook, RedisStats, Telemetry};
 use super::FleetError;
 
 /// Connection settings.
@@ -55,88 +65,75 @@ impl RedisOptions {
     }
 }
 
-/// One Redis failure, as reported to a [`FailureHook`].
-#[derive(Clone, Debug)]
-pub struct Failure {
-    /// What was being done (`"GET"`, `"connect"`, …).
-    pub operation: &'static str,
-    /// The error, as text.
-    pub error: String,
-}
-
-/// Called on every Redis failure (from the thread that saw it; keep it quick).
-pub type FailureHook = Arc<dyn Fn(&Failure) + Send + Sync>;
-
-/// Counters since the connection handle was made.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RedisStats {
-    /// Commands sent and answered: Redis round trips.
-    pub round_trips: u64,
-    /// Calls that failed (connect, timeout, error reply, or refused during back-off).
-    pub failures: u64,
-    /// Connections opened.
-    pub connects: u64,
-}
-
-/// A handle on one Redis server, shared by the fleet components (module docs).
+/// A handle on one Redis server or one Redis Cluster, shared by the fleet components (module
+/// docs).
 pub struct Redis {
-    client: redis::Client,
+    backend: Backend,
     options: RedisOptions,
-    idle: Mutex<Vec<redis::Connection>>,
+    idle: Mutex<Vec<Connection>>,
     down_until: Mutex<Option<Instant>>,
-    hook: Option<FailureHook>,
-    last_log: Mutex<Option<Instant>>,
-    suppressed: AtomicU64,
-    round_trips: AtomicU64,
-    failures: AtomicU64,
-    connects: AtomicU64,
+    telemetry: Telemetry,
+}
+
+enum Backend {
+    Single(redis::Client),
+    Cluster(Box<redis::cluster::ClusterClient>),
+}
+
+/// A connection to one server, or to every master of a cluster.
+enum Connection {
+    Single(redis::Connection),
+    Cluster(Box<redis::cluster::ClusterConnection>),
+}
+
+impl Connection {
+    fn as_dyn(&mut self) -> &mut dyn redis::ConnectionLike {
+        match self {
+            Self::Single(c) => c,
+            Self::Cluster(c) => c.as_mut(),
+        }
+    }
 }
 
 impl core::fmt::Debug for Redis {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Redis")
+            .field("cluster", &self.is_cluster())
             .field("options", &self.options)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
 }
 
-/// What [`Redis::get_bounded`] found.
-#[derive(Debug)]
-pub(crate) enum Bounded {
-    /// No value under the key.
-    Missing,
-    /// The value, within the size bound.
-    Value(Vec<u8>),
-    /// A value over the bound: not sent (and deleted when taken).
-    TooLarge,
+/// How many times a cluster command is sent again after a redirection or a lost node.
+pub(crate) const CLUSTER_RETRIES: u32 = 1;
+
+/// Node addresses as the `redis` crate takes them: `host:port` becomes `redis://host:port`.
+pub(crate) fn node_urls(nodes: &[String]) -> Result<Vec<String>, FleetError> {
+    if nodes.is_empty() {
+        return Err(FleetError::InvalidUrl("no Redis Cluster node given".into()));
+    }
+    Ok(nodes
+        .iter()
+        .map(|n| {
+            let n = n.trim();
+            if n.contains("://") {
+                n.to_owned()
+            } else {
+                format!("redis://{n}")
+            }
+        })
+        .collect())
 }
 
-/// `KEYS[1]`: the key; `ARGV[1]`: the largest length sent back. Replies nil (missing), the
-/// value (deleted), or the integer -1 (too large, deleted unsent). Only `GETRANGE` and `DEL`
-/// are called, so an ACL user needs no more than a read needs (Redis checks the commands a
-/// script calls against the caller's ACL); `GETRANGE` reads at most `ARGV[1] + 1` bytes into
-/// the script, whatever the value's size, is empty for a missing key and an error for a key
-/// that holds no string. The script runs atomically, as `GETDEL` would.
-const TAKE_BOUNDED: &str = "\
-local v = redis.call('GETRANGE', KEYS[1], 0, ARGV[1])
-if #v == 0 then return nil end
-redis.call('DEL', KEYS[1])
-if #v > tonumber(ARGV[1]) then return -1 end
-return v";
-
-/// The take script's SHA-1 in hex, by which `EVALSHA` names it once Redis has it (Redis
-/// names scripts by SHA-1; no security rests on it here).
-static TAKE_SHA1: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let digest = ring::digest::digest(
-        &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
-        TAKE_BOUNDED.as_bytes(),
-    );
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-});
-
-/// Stderr lines about failures are printed at most this often.
-const LOG_INTERVAL: Duration = Duration::from_secs(10);
+/// `prefix ‖ kind ‖ key`: the Redis key for one of this crate's values.
+pub(crate) fn prefixed(prefix: &[u8], kind: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + kind.len() + key.len());
+    k.extend_from_slice(prefix);
+    k.extend_from_slice(kind);
+    k.extend_from_slice(key);
+    k
+}
 
 impl Redis {
     /// A handle on the Redis server at `url` (`redis://host:port[/db]`). Nothing is connected
@@ -146,24 +143,49 @@ impl Redis {
     /// [`FleetError::InvalidUrl`].
     pub fn open(url: &str, options: RedisOptions) -> Result<Self, FleetError> {
         let client = redis::Client::open(url).map_err(|e| FleetError::InvalidUrl(e.to_string()))?;
-        Ok(Self {
-            client,
+        Ok(Self::with_backend(Backend::Single(client), options))
+    }
+
+    /// A handle on the Redis Cluster that `nodes` belong to (`host:port` or
+    /// `redis://host:port`; any reachable one is enough to learn the others). Nothing is
+    /// connected yet: the first command connects to the nodes and reads the slot map. The
+    /// fleet components work over it unchanged (see the [module docs](super) for which keys
+    /// share a slot).
+    ///
+    /// # Errors
+    /// [`FleetError::InvalidUrl`] for an empty list or an address that is not valid.
+    pub fn open_cluster(nodes: &[String], options: RedisOptions) -> Result<Self, FleetError> {
+        let client = redis::cluster::ClusterClient::builder(node_urls(nodes)?)
+            .connection_timeout(options.connect_timeout)
+            .response_timeout(options.command_timeout)
+            .retries(CLUSTER_RETRIES)
+            .build()
+            .map_err(|e| FleetError::InvalidUrl(e.to_string()))?;
+        Ok(Self::with_backend(
+            Backend::Cluster(Box::new(client)),
+            options,
+        ))
+    }
+
+    fn with_backend(backend: Backend, options: RedisOptions) -> Self {
+        Self {
+            backend,
             options,
             idle: Mutex::new(Vec::new()),
             down_until: Mutex::new(None),
-            hook: None,
-            last_log: Mutex::new(None),
-            suppressed: AtomicU64::new(0),
-            round_trips: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
-            connects: AtomicU64::new(0),
-        })
+            telemetry: Telemetry::default(),
+        }
     }
 
     /// Reports failures to `hook` instead of the default rate-limited stderr line.
-    pub fn with_failure_hook(mut self, hook: FailureHook) -> Self {
-        self.hook = Some(hook);
+    pub fn with_failure_hook(self, hook: FailureHook) -> Self {
+        self.telemetry.set_hook(hook);
         self
+    }
+
+    /// Whether this is a handle on a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.backend, Backend::Cluster(_))
     }
 
     /// The settings.
@@ -173,33 +195,18 @@ impl Redis {
 
     /// The counters so far.
     pub fn stats(&self) -> RedisStats {
-        RedisStats {
-            round_trips: self.round_trips.load(Ordering::Relaxed),
-            failures: self.failures.load(Ordering::Relaxed),
-            connects: self.connects.load(Ordering::Relaxed),
-        }
+        self.telemetry.stats()
     }
 
     /// `prefix ‖ kind ‖ key`: the Redis key for one of this crate's values.
     pub(crate) fn key(&self, kind: &[u8], key: &[u8]) -> Vec<u8> {
-        let mut k = Vec::with_capacity(self.options.prefix.len() + kind.len() + key.len());
-        k.extend_from_slice(&self.options.prefix);
-        k.extend_from_slice(kind);
-        k.extend_from_slice(key);
-        k
+        prefixed(&self.options.prefix, kind, key)
     }
 
     /// Reads (or, with `take`, atomically reads and deletes) the string under `key`, in one
     /// round trip (two for the first take a Redis sees: it is sent the script), never
-    /// receiving more than `max_len + 1` bytes of it: whoever can write to Redis may store a
-    /// value of up to 512 MB where a lookup will find it.
-    ///
-    /// A read is `GETRANGE key 0 max_len`: a value longer than `max_len` arrives cut at
-    /// `max_len + 1` bytes and is reported as [`Bounded::TooLarge`]; a missing key reads as
-    /// empty, which no caller stores. A take is a script (atomic in Redis, like `GETDEL`)
-    /// that reads the same range, deletes the key and sends back nothing of an oversized
-    /// value; it is named by its hash (`EVALSHA`) and sent whole only when Redis lacks it.
-    /// `None` on any failure, a key holding no string included (counted and reported).
+    /// receiving more than `max_len + 1` bytes of it ([`bounded`] says how). `None` on any
+    /// failure, a key holding no string included (counted and reported).
     pub(crate) fn get_bounded(
         &self,
         operation: &'static str,
@@ -207,43 +214,22 @@ impl Redis {
         max_len: usize,
         take: bool,
     ) -> Option<Bounded> {
-        if !take {
-            let value: Vec<u8> = self.query(
-                operation,
-                redis::cmd("GETRANGE").arg(key).arg(0).arg(max_len),
-            )?;
-            return Some(match value.len() {
-                0 => Bounded::Missing,
-                n if n > max_len => Bounded::TooLarge,
-                _ => Bounded::Value(value),
-            });
-        }
-        let by_hash = {
-            let mut cmd = redis::cmd("EVALSHA");
-            cmd.arg(TAKE_SHA1.as_str()).arg(1).arg(key).arg(max_len);
-            cmd
-        };
-        let by_text = {
-            let mut cmd = redis::cmd("EVAL");
-            cmd.arg(TAKE_BOUNDED).arg(1).arg(key).arg(max_len);
-            cmd
-        };
-        // By hash; a Redis that does not have the script yet (first take, restart, `SCRIPT
-        // FLUSH`) answers NOSCRIPT, and `EVAL` then runs it and caches it.
-        let reply: redis::Value = self.run(operation, |conn| match by_hash.query(conn) {
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+        let command = bounded::command(key, max_len, take);
+        let by_text = bounded::take_by_text(key, max_len);
+        // A take by hash that Redis answers NOSCRIPT did not run: `EVAL` then runs it and
+        // caches it.
+        let reply: redis::Value = self.run(operation, |conn| match command.query(conn) {
+            Err(e) if take && bounded::is_noscript(&e) => {
+                // The NOSCRIPT answer was a round trip of its own.
+                self.telemetry.answered(1);
                 by_text.query(conn)
             }
             answered => answered,
         })?;
-        match reply {
-            redis::Value::Nil => Some(Bounded::Missing),
-            redis::Value::BulkString(value) if value.len() <= max_len => {
-                Some(Bounded::Value(value))
-            }
-            redis::Value::Int(_) => Some(Bounded::TooLarge),
-            _ => {
-                self.fail(operation, "unexpected reply to the bounded take");
+        match bounded::interpret(reply, max_len, take) {
+            Ok(found) => Some(found),
+            Err(error) => {
+                self.fail(operation, &error);
                 None
             }
         }
@@ -268,10 +254,10 @@ impl Redis {
     fn run<T>(
         &self,
         operation: &'static str,
-        call: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
+        call: impl Fn(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>,
     ) -> Option<T> {
         let (mut conn, pooled) = self.checkout()?;
-        let error = match call(&mut conn) {
+        let error = match call(conn.as_dyn()) {
             Ok(v) => return Some(self.answered(conn, v)),
             Err(e) => e,
         };
@@ -283,7 +269,7 @@ impl Redis {
                 .unwrap_or_else(PoisonError::into_inner)
                 .clear();
             if let Some(mut conn) = self.connect() {
-                match call(&mut conn) {
+                match call(conn.as_dyn()) {
                     Ok(v) => return Some(self.answered(conn, v)),
                     Err(e) => {
                         self.fail(operation, &e.to_string());
@@ -297,14 +283,14 @@ impl Redis {
         None
     }
 
-    fn answered<T>(&self, conn: redis::Connection, value: T) -> T {
-        self.round_trips.fetch_add(1, Ordering::Relaxed);
+    fn answered<T>(&self, conn: Connection, value: T) -> T {
+        self.telemetry.answered(1);
         self.checkin(conn);
         value
     }
 
     /// An idle connection (`true`: pooled) or a new one.
-    fn checkout(&self) -> Option<(redis::Connection, bool)> {
+    fn checkout(&self) -> Option<(Connection, bool)> {
         if let Some(conn) = self
             .idle
             .lock()
@@ -320,7 +306,7 @@ impl Redis {
                 .unwrap_or_else(PoisonError::into_inner);
             if down.is_some_and(|until| Instant::now() < until) {
                 drop(down);
-                self.failures.fetch_add(1, Ordering::Relaxed);
+                self.telemetry.refused();
                 return None;
             }
         }
@@ -328,18 +314,24 @@ impl Redis {
     }
 
     /// A new connection with the timeouts set; `None` (reported) when it cannot be made.
-    fn connect(&self) -> Option<redis::Connection> {
-        let conn = self
-            .client
-            .get_connection_with_timeout(self.options.connect_timeout)
-            .and_then(|c| {
+    fn connect(&self) -> Option<Connection> {
+        let conn = match &self.backend {
+            Backend::Single(client) => client
+                .get_connection_with_timeout(self.options.connect_timeout)
+                .and_then(|c| {
+                    c.set_read_timeout(Some(self.options.command_timeout))?;
+                    c.set_write_timeout(Some(self.options.command_timeout))?;
+                    Ok(Connection::Single(c))
+                }),
+            Backend::Cluster(client) => client.get_connection().and_then(|c| {
                 c.set_read_timeout(Some(self.options.command_timeout))?;
                 c.set_write_timeout(Some(self.options.command_timeout))?;
-                Ok(c)
-            });
+                Ok(Connection::Cluster(Box::new(c)))
+            }),
+        };
         match conn {
             Ok(c) => {
-                self.connects.fetch_add(1, Ordering::Relaxed);
+                self.telemetry.connected();
                 *self
                     .down_until
                     .lock()
@@ -353,7 +345,7 @@ impl Redis {
         }
     }
 
-    fn checkin(&self, conn: redis::Connection) {
+    fn checkin(&self, conn: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < self.options.max_idle {
             idle.push(conn);
@@ -361,7 +353,6 @@ impl Redis {
     }
 
     fn fail(&self, operation: &'static str, error: &str) {
-        self.failures.fetch_add(1, Ordering::Relaxed);
         // Every idle connection likely shares the fault (server gone): drop them all so the
         // next call reconnects instead of timing out on each in turn.
         self.idle
@@ -373,26 +364,6 @@ impl Redis {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) =
             Some(Instant::now() + self.options.retry_after);
-        let failure = Failure {
-            operation,
-            error: error.to_owned(),
-        };
-        if let Some(hook) = &self.hook {
-            hook(&failure);
-            return;
-        }
-        let mut last = self.last_log.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        if last.is_some_and(|t| now.duration_since(t) < LOG_INTERVAL) {
-            self.suppressed.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        *last = Some(now);
-        drop(last);
-        let suppressed = self.suppressed.swap(0, Ordering::Relaxed);
-        eprintln!(
-            "tls-resumption: Redis {} failed ({}); treated as a miss ({} similar failures not shown)",
-            failure.operation, failure.error, suppressed
-        );
+        self.telemetry.failed(operation, error);
     }
 }

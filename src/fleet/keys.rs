@@ -19,7 +19,9 @@
 //! A slot is recorded as held only when its key was imported (or was already held under that
 //! name); a refused import is a failure, retried on the next sync.
 //!
-//! In Redis a key is stored wrapped: `version (1) ‖ nonce (12) ‖ AES-256-GCM(name (16) ‖
+//! Slot `n`'s key is stored under `prefix ‖ "{stek}:" ‖ n`: the hash tag `{stek}` keeps every
+//! slot's key in one Redis Cluster slot, so one `MGET` reads all the slots a sync looks at
+//! (one round trip, on one server or a cluster). In Redis a key is stored wrapped: `version (1) ‖ nonce (12) ‖ AES-256-GCM(name (16) ‖
 //! secret (32)) ‖ tag`, under the wrapping key derived from the [`FleetKey`], with the Redis
 //! key and the activation time as additional data (a key cannot be replayed into another
 //! slot). It expires from Redis when the last server would erase it; locally the sealer
@@ -191,8 +193,22 @@ impl FleetKeys {
                 .collect()
         };
         let mut report = SyncReport::default();
-        for (slot, held_name) in wanted {
-            let step = self.sync_slot(slot, current, period, held_name, now, &mut report);
+        // Every wanted slot's key in one round trip: they share a hash tag, so in a Redis
+        // Cluster they live in one slot, on one node, and one `MGET` reads them all.
+        let names: Vec<Vec<u8>> = wanted.iter().map(|(s, _)| self.slot_key(*s)).collect();
+        let stored: Option<Vec<Option<Vec<u8>>>> = if names.is_empty() {
+            Some(Vec::new())
+        } else {
+            self.redis
+                .query("MGET", redis::cmd("MGET").arg(&names))
+                .filter(|v: &Vec<Option<Vec<u8>>>| v.len() == names.len())
+        };
+        let Some(stored) = stored else {
+            report.failures += 1;
+            return report;
+        };
+        for ((slot, held_name), fetched) in wanted.into_iter().zip(stored) {
+            let step = self.sync_slot(slot, current, period, held_name, fetched, now, &mut report);
             match step {
                 SlotStep::Held(name) => {
                     self.held
@@ -223,14 +239,22 @@ impl FleetKeys {
         report
     }
 
-    /// Brings one slot's key in step with Redis: fetch it, or create it (or re-publish the one
-    /// held here) when Redis has none, and import it.
+    /// The Redis key of one slot's ticket key: `prefix ‖ "{stek}:" ‖ slot`. The hash tag
+    /// `{stek}` puts every slot's key in the same Redis Cluster slot.
+    fn slot_key(&self, slot: u64) -> Vec<u8> {
+        self.redis.key(b"{stek}:", slot.to_string().as_bytes())
+    }
+
+    /// Brings one slot's key in step with Redis, given what Redis held for it (`fetched`):
+    /// import it, or create it (or re-publish the one held here) when Redis has none.
+    #[allow(clippy::too_many_arguments)] // One slot's whole context; called from one place.
     fn sync_slot(
         &self,
         slot: u64,
         current: u64,
         period: u64,
         held_name: Option<[u8; KEY_NAME_LEN]>,
+        fetched: Option<Vec<u8>>,
         now: Timestamp,
         report: &mut SyncReport,
     ) -> SlotStep {
@@ -245,18 +269,15 @@ impl FleetKeys {
         if ttl_ms == 0 {
             return SlotStep::Skipped;
         }
-        let redis_key = self.redis.key(b"stek:", slot.to_string().as_bytes());
+        let redis_key = self.slot_key(slot);
         let aad = aad(&redis_key, activates_at);
-        let fetched: Option<Option<Vec<u8>>> =
-            self.redis.query("GET", redis::cmd("GET").arg(&redis_key));
         let material = match fetched {
-            None => return SlotStep::Failed,
-            Some(Some(stored)) => match self.unwrap_key(&aad, stored) {
+            Some(stored) => match self.unwrap_key(&aad, stored) {
                 Some(m) => m,
                 None => return SlotStep::Failed,
             },
-            Some(None) if slot < current => return SlotStep::Absent,
-            Some(None) => {
+            None if slot < current => return SlotStep::Absent,
+            None => {
                 // Re-publish the key held for this slot, or create one.
                 let (offer, fresh) = match held_name.and_then(|n| self.sealer.key_material(&n)) {
                     Some(m) => (m, false),

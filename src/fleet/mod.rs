@@ -18,6 +18,46 @@
 //! - [`RedisReplayGuard`]: a fleet-wide strike register for 0-RTT (RFC 8446 §8.2) on
 //!   `SET NX PX`.
 //!
+//! - [`AsyncRedis`] and [`AsyncRedisSessionCache`] (feature `redis-async`): the same cache for
+//!   async code on tokio, with the same key names and sealing (a value stored by one is read by
+//!   the other), answering every key of one lookup in one round trip (a pipeline; on a cluster,
+//!   one concurrent request per key).
+//!
+//! # One Redis server or a Redis Cluster
+//!
+//! [`Redis::open`] and [`AsyncRedis::open`] take one server's URL; [`Redis::open_cluster`] and
+//! [`AsyncRedis::open_cluster`] take some nodes of a Redis Cluster (any reachable node is
+//! enough: the others and the slot map are learned from it), and the components above work
+//! over either unchanged. In a cluster each key lives in one of 16384 hash slots, by a hash
+//! of the key or, when the key holds a `{…}` hash tag, of the tag alone; a command or a script
+//! may only touch keys of one slot. The keys this crate writes (after the configured prefix,
+//! which should hold no `{`):
+//!
+//! | key | written by | slot |
+//! |---|---|---|
+//! | `session:` ‖ HMAC(id) | session caches (`SET PX`, `GETRANGE`, the take script, `DEL`) | spread over every slot: each command and the take script touch one key |
+//! | `{stek}:` ‖ slot number | [`FleetKeys`] (`MGET`, `SET NX PX`) | all in the one slot of the tag `stek` |
+//! | `replay:` ‖ SHA-256(id) | [`RedisReplayGuard`] (`SET NX PX`) | spread: one key per command |
+//!
+//! Session and replay keys are spread on purpose: they are most of the traffic and of the
+//! memory, so every master takes its share, and losing one master costs only its share of
+//! sessions. The ticket keys share a hash tag so that one sync reads every slot's key with one
+//! `MGET` (several keys in one command must share a slot) from one node; the `SET NX` claim of
+//! a slot's key is on that same key, so exactly one server's key wins there as on one server.
+//! They are few and small, so one node holding them all costs nothing, and while that node's
+//! slot fails over a sync fails and is retried (servers keep their keys meanwhile).
+//!
+//! The `redis` crate in this version sends a pipeline whole to one node and refuses one over
+//! keys of several slots; [`AsyncRedisSessionCache`] therefore sends one request per key to a
+//! cluster, concurrently (one network round trip of waiting, one request per key counted in
+//! [`RedisStats::round_trips`]), and one pipeline to a single server.
+//!
+//! When a master fails, the keys of its slots are unavailable (misses, full handshakes) until
+//! the cluster promotes its replica; connections then learn the new slot map (a redirection or
+//! a failed node makes the next call rebuild or refresh it) and lookups resume. Sessions
+//! written to the old master but not yet replicated are lost (Redis replicates
+//! asynchronously): full handshakes again, never a wrong session.
+//!
 //! Every Redis failure is a miss (cache), a rejected early-data attempt (replay guard) or a
 //! skipped step (keys): it is counted ([`RedisStats`]), reported to a hook (by default a
 //! rate-limited line on stderr) and never fails a handshake. Every call is bounded by the
@@ -25,15 +65,27 @@
 //! and rebuilt on a later call, and calls fail fast during a short back-off rather than each
 //! paying the connect timeout.
 
+#[cfg(feature = "redis-async")]
+mod aio;
+#[cfg(feature = "redis-async")]
+mod async_cache;
+mod bounded;
 mod cache;
 mod connection;
 mod keys;
 mod replay;
+mod sealing;
+mod telemetry;
 
+#[cfg(feature = "redis-async")]
+pub use aio::AsyncRedis;
+#[cfg(feature = "redis-async")]
+pub use async_cache::AsyncRedisSessionCache;
 pub use cache::{KeyShape, RedisSessionCache, MAX_KEY_LEN, SERVER_ID_LEN};
-pub use connection::{Failure, FailureHook, Redis, RedisOptions, RedisStats};
+pub use connection::{Redis, RedisOptions};
 pub use keys::{FleetKeys, SyncReport};
 pub use replay::RedisReplayGuard;
+pub use telemetry::{Failure, FailureHook, RedisStats};
 
 use std::path::Path;
 

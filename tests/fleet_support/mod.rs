@@ -1,6 +1,9 @@
 //! A throwaway `redis-server` on a free loopback port, for the fleet tests.
 #![allow(dead_code)] // Each test binary uses the part it needs.
 
+pub mod cluster;
+pub mod example;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -131,34 +134,12 @@ impl RedisServer {
 
     /// Sends one command (RESP, binary-safe arguments) and returns the raw reply.
     pub fn command_bytes(&self, args: &[&[u8]]) -> Option<Vec<u8>> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
-        stream.write_all(&req).ok()?;
-        let mut reply = Vec::new();
-        let mut buf = [0u8; 65536];
-        // One read answers the small commands used here; a second catches a split reply.
-        let n = stream.read(&mut buf).ok()?;
-        reply.extend_from_slice(&buf[..n]);
-        stream
-            .set_read_timeout(Some(Duration::from_millis(20)))
-            .ok()?;
-        if let Ok(n) = stream.read(&mut buf) {
-            reply.extend_from_slice(&buf[..n]);
-        }
-        Some(reply)
+        command_on(self.port, args)
     }
 
     /// Sends one command of text arguments; the reply as text.
     pub fn command(&self, args: &[&str]) -> Option<String> {
-        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        self.command_bytes(&args)
-            .map(|r| String::from_utf8_lossy(&r).into_owned())
+        text_command_on(self.port, args)
     }
 
     /// The raw value under `key` (a bulk string), or `None`.
@@ -207,6 +188,38 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Sends one command (RESP, binary-safe arguments) to the Redis on `port` and returns the raw
+/// reply.
+pub fn command_on(port: u16, args: &[&[u8]]) -> Option<Vec<u8>> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let mut req = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        req.extend_from_slice(a);
+        req.extend_from_slice(b"\r\n");
+    }
+    stream.write_all(&req).ok()?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 65536];
+    // One read answers the small commands used here; a second catches a split reply.
+    let n = stream.read(&mut buf).ok()?;
+    reply.extend_from_slice(&buf[..n]);
+    stream
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .ok()?;
+    if let Ok(n) = stream.read(&mut buf) {
+        reply.extend_from_slice(&buf[..n]);
+    }
+    Some(reply)
+}
+
+/// Sends one command of text arguments to the Redis on `port`; the reply as text.
+pub fn text_command_on(port: u16, args: &[&str]) -> Option<String> {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    command_on(port, &args).map(|r| String::from_utf8_lossy(&r).into_owned())
 }
 
 /// A loopback port nothing listens on (bound, read, released).
