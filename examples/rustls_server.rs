@@ -18,7 +18,8 @@
 //! `--naccept N` (stop after N connections; default: serve forever).
 //!
 //! With the `redis` feature, `--redis redis://127.0.0.1:6379 --fleet-key FILE` (the file: 32
-//! random bytes, `head -c 32 /dev/urandom > fleet.key`) puts the session cache in Redis and
+//! random bytes, `head -c 32 /dev/urandom > fleet.key`; or `--redis-cluster HOST:PORT,...` for
+//! a Redis Cluster) puts the session cache in Redis and
 //! takes ticket keys from the fleet, so several server processes resume each other's sessions:
 //!
 //! ```sh
@@ -63,9 +64,6 @@ fn only_this_examples_flags(flags: ServerFlags) -> Result<ServerFlags, String> {
             "--lookup-timeout-ms is for tokio_server (lookups here are synchronous)".into(),
         );
     }
-    if flags.redis_cluster.is_some() {
-        return Err("--redis-cluster is not supported by this example yet".into());
-    }
     Ok(flags)
 }
 
@@ -74,7 +72,7 @@ fn run(args: ServerFlags) -> Result<(), Box<dyn std::error::Error>> {
 
     let clock = Arc::new(SystemClock);
     let mut resumption = match (args.redis_target(), &args.fleet_key) {
-        (Some(RedisTarget::Single(url)), Some(key_file)) => fleet_resumption(url, key_file)?,
+        (Some(target), Some(key_file)) => fleet_resumption(target, key_file)?,
         _ => {
             let sealer = Arc::new(RotatingSealer::new(clock.clone(), Schedule::default())?);
             Resumption::new(Arc::new(MemoryCache::new(100_000)), sealer, clock)
@@ -104,7 +102,10 @@ fn run(args: ServerFlags) -> Result<(), Box<dyn std::error::Error>> {
 /// The session cache in Redis and ticket keys from the fleet, kept in step by a background
 /// thread.
 #[cfg(feature = "redis")]
-fn fleet_resumption(url: &str, key_file: &str) -> Result<Resumption, Box<dyn std::error::Error>> {
+fn fleet_resumption(
+    target: RedisTarget<'_>,
+    key_file: &str,
+) -> Result<Resumption, Box<dyn std::error::Error>> {
     use tls_resumption::crypto::aead::AeadAlgorithm;
     use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisOptions, RedisSessionCache};
     use tls_resumption::ticket::KeySource;
@@ -112,7 +113,10 @@ fn fleet_resumption(url: &str, key_file: &str) -> Result<Resumption, Box<dyn std
 
     let clock = Arc::new(SystemClock);
     let fleet = FleetKey::from_file(std::path::Path::new(key_file))?;
-    let redis = Arc::new(Redis::open(url, RedisOptions::default())?);
+    let redis = Arc::new(match target {
+        RedisTarget::Single(url) => Redis::open(url, RedisOptions::default())?,
+        RedisTarget::Cluster(nodes) => Redis::open_cluster(nodes, RedisOptions::default())?,
+    });
     let cache = Arc::new(RedisSessionCache::new(redis.clone(), &fleet, clock.clone()));
     let sealer = Arc::new(RotatingSealer::with_options(
         clock.clone(),
@@ -135,7 +139,7 @@ fn fleet_resumption(url: &str, key_file: &str) -> Result<Resumption, Box<dyn std
 }
 
 #[cfg(not(feature = "redis"))]
-fn fleet_resumption(_: &str, _: &str) -> Result<Resumption, Box<dyn std::error::Error>> {
+fn fleet_resumption(_: RedisTarget<'_>, _: &str) -> Result<Resumption, Box<dyn std::error::Error>> {
     Err("--redis needs the example built with the `redis` feature".into())
 }
 

@@ -164,12 +164,80 @@ async fn serve(acceptor: &AsyncAcceptor, tcp: TcpStream) -> Result<(), BoxError>
     Ok(())
 }
 
-/// Joining a fleet through Redis (feature `redis-async`).
+/// Joining a fleet through Redis (feature `redis-async`): sessions through the asynchronous
+/// client, ticket keys from the fleet's schedule, kept in step by a plain thread (the
+/// synchronous Redis calls of the key sync never run on a runtime worker).
+#[cfg(feature = "redis-async")]
+mod fleet {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tls_resumption::crypto::aead::AeadAlgorithm;
+    use tls_resumption::fleet::{
+        AsyncRedis, AsyncRedisSessionCache, FleetKey, FleetKeys, Redis, RedisOptions,
+    };
+    use tls_resumption::ticket::{KeySource, RotatingSealer, Schedule};
+    use tls_resumption::time::{Clock, SystemClock};
+
+    use super::{Backend, BoxError};
+    use crate::flags::RedisTarget;
+
+    pub async fn backend(target: RedisTarget<'_>, key_file: &str) -> Result<Backend, BoxError> {
+        let clock = Arc::new(SystemClock);
+        let fleet = FleetKey::from_file(Path::new(key_file))?;
+        let options = RedisOptions::default();
+        let (aio, sync) = match target {
+            RedisTarget::Single(url) => (
+                AsyncRedis::open(url, options.clone()).await?,
+                Redis::open(url, options)?,
+            ),
+            RedisTarget::Cluster(nodes) => (
+                AsyncRedis::open_cluster(nodes, options.clone()).await?,
+                Redis::open_cluster(nodes, options)?,
+            ),
+        };
+        let cache = Arc::new(AsyncRedisSessionCache::new(aio, &fleet, clock.clone()));
+        let sealer = Arc::new(RotatingSealer::with_options(
+            clock,
+            Schedule::default(),
+            AeadAlgorithm::Aes256Gcm,
+            KeySource::External,
+        )?);
+        let keys = FleetKeys::new(
+            Arc::new(sync),
+            &fleet,
+            sealer.clone(),
+            Duration::from_secs(60),
+        );
+        // The first sync before serving, so tickets are sealed from the first connection on.
+        let (keys, report) = tokio::task::spawn_blocking(move || {
+            let report = keys.sync(SystemClock.now());
+            (keys, report)
+        })
+        .await?;
+        if report.failures > 0 {
+            eprintln!(
+                "tokio_server: ticket keys not synced yet ({report:?}); retrying in the background"
+            );
+        }
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(5));
+            keys.sync_if_due(SystemClock.now());
+        });
+        Ok(Backend { cache, sealer })
+    }
+}
+
+#[cfg(not(feature = "redis-async"))]
 mod fleet {
     use super::{Backend, BoxError};
     use crate::flags::RedisTarget;
 
     pub async fn backend(_: RedisTarget<'_>, _: &str) -> Result<Backend, BoxError> {
-        Err("--redis and --redis-cluster need the asynchronous Redis client, not built in".into())
+        Err(
+            "--redis and --redis-cluster need the example built with `--features redis-async`"
+                .into(),
+        )
     }
 }
