@@ -142,6 +142,64 @@ async fn rustls_tls12_session_id_from_one_process_resumes_on_another() {
     rustls_session_from_a_resumes_on_b(TLS12, "tokio_redis_rustls_tls12").await;
 }
 
+/// The same through a Redis Cluster (3 masters, 3 replicas): a TLS 1.3 stateful ticket made on
+/// A resumes on B, for rustls and for OpenSSL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_resume_across_processes_through_a_redis_cluster() {
+    let test = "tokio_redis_cluster";
+    let Some(cluster) = fleet_support::cluster::RedisCluster::start(test) else {
+        return;
+    };
+    let key = KeyFile::new(test);
+    let nodes = cluster.nodes().join(",");
+    let args = [
+        "--tls13",
+        "--stateful",
+        "--redis-cluster",
+        &nodes,
+        "--fleet-key",
+        key.0.to_str().unwrap(),
+    ];
+    let (a, b) = (
+        ExampleProcess::start("tokio_server", &args),
+        ExampleProcess::start("tokio_server", &args),
+    );
+    let client = Arc::new(client_config(TLS13));
+    let first = visit(&client, a.addr).await;
+    assert_eq!(first.kind, Some(HandshakeKind::Full), "{}", first.page);
+    until_async("A's stores", || async {
+        counter(&stats_of(a.addr).await, "stored") >= 2
+    })
+    .await;
+    let second = visit(&client, b.addr).await;
+    assert_eq!(second.kind, Some(HandshakeKind::Resumed), "{}", second.page);
+
+    if peers::openssl::available(test) {
+        let session = std::env::temp_dir().join(format!("{test}-{}.pem", std::process::id()));
+        let _ = std::fs::remove_file(&session);
+        let stored = counter(&stats_of(a.addr).await, "stored");
+        let (pa, s) = (a.port(), session.clone());
+        let first =
+            tokio::task::spawn_blocking(move || peers::openssl::s_client(pa, &["-tls1_3"], &s))
+                .await
+                .unwrap();
+        until_async("A's stores of OpenSSL's tickets", || async {
+            counter(&stats_of(a.addr).await, "stored") > stored
+        })
+        .await;
+        let (pb, s) = (b.port(), session.clone());
+        let second =
+            tokio::task::spawn_blocking(move || peers::openssl::s_client(pb, &["-tls1_3"], &s))
+                .await
+                .unwrap();
+        let _ = std::fs::remove_file(&session);
+        assert!(first.new_session(), "{}", first.stdout);
+        assert!(second.reused(), "{}\n{}", second.stdout, second.stderr);
+    }
+    let stats = b.interrupt();
+    assert!(stats.contains("lookup_timeouts 0 "), "{stats}");
+}
+
 /// Redis frozen: a resumption waits at most the lookup deadline (set below the Redis command
 /// timeout, so it is the acceptor's deadline that cuts the wait), then goes on in full; a plain
 /// request beside it is answered; once Redis thaws the fleet resumes again.
