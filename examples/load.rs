@@ -1,7 +1,8 @@
 //! A bounded load client for the example servers: N concurrent rustls clients on loopback,
 //! each with its own session store, make one full handshake and then resume over and over,
 //! until a total count or a time limit is reached. Prints resumed handshakes per second and
-//! the handshake latency's p50 and p99 (TCP connect to handshake complete, client side).
+//! their latency's p50 and p99 (TCP connect to handshake complete, client side), and the same
+//! for all handshakes of the phase (the figure that counts when the store is down).
 //!
 //! ```sh
 //! cargo run --release --features tokio --example tokio_server -- --listen 127.0.0.1:8443 --stateful &
@@ -118,7 +119,7 @@ async fn run(o: Options) -> Result<(), BoxError> {
         o.clients, o.target, o.count, o.limit
     );
     let resumed = phase(&o, &base, true).await?;
-    resumed.print("resumed");
+    resumed.print("resuming");
     if o.full {
         let full = phase(&o, &base, false).await?;
         full.print("full");
@@ -144,30 +145,36 @@ struct Phase {
     /// Latency of each handshake that completed, and whether it resumed.
     handshakes: Vec<(Duration, bool)>,
     failures: usize,
-    resuming: bool,
 }
 
 impl Phase {
+    /// One line: how many resumed, then rate and latency of the resumed handshakes and of all
+    /// of them (with the store down, none resume and only the second figure says anything).
     fn print(&self, label: &str) {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
-        let resumed = self.handshakes.iter().filter(|(_, r)| *r).count();
-        // The figure of the phase: resumed handshakes when resuming, all of them otherwise.
-        let counted: Vec<Duration> = self
+        let all: Vec<Duration> = self.handshakes.iter().map(|(d, _)| *d).collect();
+        let resumed: Vec<Duration> = self
             .handshakes
             .iter()
-            .filter(|(_, r)| *r || !self.resuming)
+            .filter(|(_, r)| *r)
             .map(|(d, _)| *d)
             .collect();
+        let figures = |v: &[Duration]| {
+            format!(
+                "{:.1}/s, p50 {:.3} ms, p99 {:.3} ms",
+                v.len() as f64 / secs,
+                ms(percentile(v, 0.50)),
+                ms(percentile(v, 0.99))
+            )
+        };
         println!(
-            "{label}: {} of {} handshakes resumed, {} failed, in {:.3} s: {:.1} {label}/s; \
-             latency p50 {:.3} ms p99 {:.3} ms",
-            resumed,
-            self.handshakes.len(),
+            "{label} phase: {} of {} handshakes resumed, {} failed, in {:.3} s; resumed {}; all {}",
+            resumed.len(),
+            all.len(),
             self.failures,
             secs,
-            counted.len() as f64 / secs,
-            ms(percentile(&counted, 0.50)),
-            ms(percentile(&counted, 0.99)),
+            figures(&resumed),
+            figures(&all),
         );
     }
 }
@@ -213,7 +220,6 @@ async fn phase(o: &Options, base: &ClientConfig, resuming: bool) -> Result<Phase
         elapsed: Duration::ZERO,
         handshakes: Vec::new(),
         failures: 0,
-        resuming,
     };
     while let Some(done) = tasks.join_next().await {
         let (handshakes, failures) = done?;

@@ -125,27 +125,34 @@ fn load_runs_a_short_bounded_load_and_reports_rates_and_percentiles() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let resumed = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("resumed: "))
-        .unwrap_or_else(|| panic!("{stdout}"));
-    let (count, rest) = resumed.split_once(" of ").unwrap();
+    let line = |phase: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(phase))
+            .unwrap_or_else(|| panic!("no {phase:?} line: {stdout}"))
+            .to_owned()
+    };
+    let resuming = line("resuming phase: ");
+    let (count, rest) = resuming.split_once(" of ").unwrap();
     let count: usize = count.parse().unwrap();
     assert!(
         rest.starts_with("40 handshakes resumed, 0 failed"),
         "{stdout}"
     );
     assert!(count >= 1, "{stdout}");
-    assert!(resumed.contains("resumed/s; latency p50 "), "{stdout}");
-    let full = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("full: "))
-        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        resuming.contains("; resumed ") && resuming.contains("/s, p50 "),
+        "{stdout}"
+    );
+    let full = line("full phase: ");
     assert!(
         full.starts_with("0 of 40 handshakes resumed, 0 failed"),
         "{stdout}"
     );
-    assert!(full.contains(" p99 "), "{stdout}");
+    assert!(
+        full.contains("; all ") && full.contains(" ms, p99 "),
+        "{stdout}"
+    );
     let stats = server.interrupt();
     assert!(stats.contains("stats: lookups 40 "), "{stats}");
 }
