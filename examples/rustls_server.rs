@@ -6,23 +6,25 @@
 //! ticket-key exposure report.
 //!
 //! ```sh
-//! cargo run --features rustls --example rustls_server -- --port 8443 --naccept 2
+//! cargo run --features rustls --example rustls_server -- --listen 127.0.0.1:8443 --naccept 2
 //! printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client -connect 127.0.0.1:8443 -servername localhost -ign_eof -sess_out s.pem
 //! printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client -connect 127.0.0.1:8443 -servername localhost -ign_eof -sess_in s.pem
 //! ```
 //!
-//! Options: `--port N` (0 picks a free port; the chosen one is printed), `--cert FILE`,
+//! Options: the flags every example server shares (the README's table): `--listen ADDR`
+//! (port 0 picks a free one; the first stdout line is `listening on ADDR`), `--cert FILE`,
 //! `--key FILE` (PEM; default: the test certificate in tests/data/pki), `--tls12` or `--tls13`
 //! (default: both), `--stateful` (TLS 1.3 tickets from the cache instead of sealed),
 //! `--naccept N` (stop after N connections; default: serve forever).
 //!
 //! With the `redis` feature, `--redis redis://127.0.0.1:6379 --fleet-key FILE` (the file: 32
-//! random bytes, `head -c 32 /dev/urandom > fleet.key`) puts the session cache in Redis and
+//! random bytes, `head -c 32 /dev/urandom > fleet.key`; or `--redis-cluster HOST:PORT,...` for
+//! a Redis Cluster) puts the session cache in Redis and
 //! takes ticket keys from the fleet, so several server processes resume each other's sessions:
 //!
 //! ```sh
-//! cargo run --features rustls,redis --example rustls_server -- --port 8443 --redis redis://127.0.0.1:6379 --fleet-key fleet.key
-//! cargo run --features rustls,redis --example rustls_server -- --port 8444 --redis redis://127.0.0.1:6379 --fleet-key fleet.key
+//! cargo run --features rustls,redis --example rustls_server -- --listen 127.0.0.1:8443 --redis redis://127.0.0.1:6379 --fleet-key fleet.key
+//! cargo run --features rustls,redis --example rustls_server -- --listen 127.0.0.1:8444 --redis redis://127.0.0.1:6379 --fleet-key fleet.key
 //! ```
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -30,71 +32,19 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{HandshakeKind, ServerConfig, ServerConnection, StreamOwned};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use tls_resumption::rustls_adapter::Resumption;
 use tls_resumption::store::MemoryCache;
 use tls_resumption::ticket::{RotatingSealer, Schedule};
 use tls_resumption::time::SystemClock;
 
-struct Args {
-    port: u16,
-    cert: String,
-    key: String,
-    versions: Vec<&'static rustls::SupportedProtocolVersion>,
-    stateful: bool,
-    naccept: Option<usize>,
-    redis: Option<String>,
-    fleet_key: Option<String>,
-}
+#[path = "support/flags.rs"]
+mod flags;
 
-fn parse_args() -> Result<Args, String> {
-    let pki = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pki/");
-    let mut args = Args {
-        port: 8443,
-        cert: format!("{pki}server.pem"),
-        key: format!("{pki}server.key"),
-        versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
-        stateful: false,
-        naccept: None,
-        redis: None,
-        fleet_key: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--port" => {
-                args.port = value("--port")?
-                    .parse()
-                    .map_err(|e| format!("--port: {e}"))?
-            }
-            "--cert" => args.cert = value("--cert")?,
-            "--key" => args.key = value("--key")?,
-            "--tls12" => args.versions = vec![&rustls::version::TLS12],
-            "--tls13" => args.versions = vec![&rustls::version::TLS13],
-            "--stateful" => args.stateful = true,
-            "--naccept" => {
-                args.naccept = Some(
-                    value("--naccept")?
-                        .parse()
-                        .map_err(|e| format!("--naccept: {e}"))?,
-                )
-            }
-            "--redis" => args.redis = Some(value("--redis")?),
-            "--fleet-key" => args.fleet_key = Some(value("--fleet-key")?),
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
-    if args.redis.is_some() != args.fleet_key.is_some() {
-        return Err("--redis and --fleet-key go together".into());
-    }
-    Ok(args)
-}
+use flags::{RedisTarget, ServerFlags};
 
 fn main() {
-    let args = match parse_args() {
+    let args = match flags::parse().and_then(only_this_examples_flags) {
         Ok(args) => args,
         Err(e) => {
             eprintln!("rustls_server: {e}");
@@ -107,18 +57,22 @@ fn main() {
     }
 }
 
-fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let certs = CertificateDer::pem_file_iter(&args.cert)?.collect::<Result<Vec<_>, _>>()?;
-    let key = PrivateKeyDer::from_pem_file(&args.key)?;
-    let mut config =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_protocol_versions(&args.versions)?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)?;
+/// The shared flags this server has no use for are refused rather than ignored.
+fn only_this_examples_flags(flags: ServerFlags) -> Result<ServerFlags, String> {
+    if flags.lookup_timeout.is_some() {
+        return Err(
+            "--lookup-timeout-ms is for tokio_server (lookups here are synchronous)".into(),
+        );
+    }
+    Ok(flags)
+}
+
+fn run(args: ServerFlags) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = flags::server_config(&args)?;
 
     let clock = Arc::new(SystemClock);
-    let mut resumption = match (&args.redis, &args.fleet_key) {
-        (Some(url), Some(key_file)) => fleet_resumption(url, key_file)?,
+    let mut resumption = match (args.redis_target(), &args.fleet_key) {
+        (Some(target), Some(key_file)) => fleet_resumption(target, key_file)?,
         _ => {
             let sealer = Arc::new(RotatingSealer::new(clock.clone(), Schedule::default())?);
             Resumption::new(Arc::new(MemoryCache::new(100_000)), sealer, clock)
@@ -130,7 +84,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     resumption.install(&mut config);
     let config = Arc::new(config);
 
-    let listener = TcpListener::bind(("127.0.0.1", args.port))?;
+    let listener = TcpListener::bind(&args.listen)?;
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;
 
@@ -148,7 +102,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 /// The session cache in Redis and ticket keys from the fleet, kept in step by a background
 /// thread.
 #[cfg(feature = "redis")]
-fn fleet_resumption(url: &str, key_file: &str) -> Result<Resumption, Box<dyn std::error::Error>> {
+fn fleet_resumption(
+    target: RedisTarget<'_>,
+    key_file: &str,
+) -> Result<Resumption, Box<dyn std::error::Error>> {
     use tls_resumption::crypto::aead::AeadAlgorithm;
     use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisOptions, RedisSessionCache};
     use tls_resumption::ticket::KeySource;
@@ -156,7 +113,10 @@ fn fleet_resumption(url: &str, key_file: &str) -> Result<Resumption, Box<dyn std
 
     let clock = Arc::new(SystemClock);
     let fleet = FleetKey::from_file(std::path::Path::new(key_file))?;
-    let redis = Arc::new(Redis::open(url, RedisOptions::default())?);
+    let redis = Arc::new(match target {
+        RedisTarget::Single(url) => Redis::open(url, RedisOptions::default())?,
+        RedisTarget::Cluster(nodes) => Redis::open_cluster(nodes, RedisOptions::default())?,
+    });
     let cache = Arc::new(RedisSessionCache::new(redis.clone(), &fleet, clock.clone()));
     let sealer = Arc::new(RotatingSealer::with_options(
         clock.clone(),
@@ -179,7 +139,7 @@ fn fleet_resumption(url: &str, key_file: &str) -> Result<Resumption, Box<dyn std
 }
 
 #[cfg(not(feature = "redis"))]
-fn fleet_resumption(_: &str, _: &str) -> Result<Resumption, Box<dyn std::error::Error>> {
+fn fleet_resumption(_: RedisTarget<'_>, _: &str) -> Result<Resumption, Box<dyn std::error::Error>> {
     Err("--redis needs the example built with the `redis` feature".into())
 }
 
@@ -218,25 +178,16 @@ fn serve(
 }
 
 fn page(conn: &ServerConnection, resumption: &Resumption) -> String {
-    let version = match conn.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
-        _ => "unknown",
-    };
-    let suite = conn
-        .negotiated_cipher_suite()
-        .map(|s| format!("{:?}", s.suite()))
-        .unwrap_or_default();
-    let kind = match conn.handshake_kind() {
-        Some(HandshakeKind::Resumed) => "Reused",
-        _ => "New",
-    };
     let stats = resumption.cache().stats();
     let exposure = resumption.tickets().sealer().exposure();
     format!(
-        "{kind}, {version}, Cipher is {suite}\n\
+        "{}\n\
          session cache: {} puts, {} hits, {} misses, {} errors\n\
          ticket keys: {exposure:?}\n",
-        stats.puts, stats.hits, stats.misses, stats.errors
+        flags::www_line(conn),
+        stats.puts,
+        stats.hits,
+        stats.misses,
+        stats.errors
     )
 }

@@ -25,7 +25,7 @@ impl Drop for ServerProcess {
 
 fn start_example(args: &[&str]) -> ServerProcess {
     let mut child = Command::new(peers::example_binary("rustls_server"))
-        .args(["--port", "0"])
+        .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -120,7 +120,7 @@ fn openssl_tls12_ticket_from_one_process_resumes_on_another() {
 fn a_fleet_key_file_of_the_wrong_size_stops_the_example_with_a_clear_error() {
     let key = key_file("fleet_example_short_key", &[1u8; 16]);
     let out = Command::new(peers::example_binary("rustls_server"))
-        .args(["--port", "0", "--redis", "redis://127.0.0.1:1"])
+        .args(["--listen", "127.0.0.1:0", "--redis", "redis://127.0.0.1:1"])
         .args(["--fleet-key", key.to_str().unwrap()])
         .output()
         .expect("run examples/rustls_server");

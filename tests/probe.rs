@@ -427,14 +427,11 @@ fn watch_against_fixed_keys_sees_one_key_name_for_the_whole_watch() {
 }
 
 /// How `examples/rustls_server` is told to listen on a free loopback port.
-#[cfg(feature = "rustls")]
-const RUSTLS_SERVER_LISTEN: [&str; 2] = ["--port", "0"];
-
 /// `examples/rustls_server` (feature `rustls`) on a free port; `extra` flags.
 #[cfg(feature = "rustls")]
 fn rustls_server(extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(peers::example_binary("rustls_server"))
-        .args(RUSTLS_SERVER_LISTEN)
+        .args(["--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -195,7 +195,7 @@ impl Drop for ServerProcess {
 
 fn start_example(args: &[&str]) -> ServerProcess {
     let mut child = Command::new(peers::example_binary("rustls_server"))
-        .args(["--port", "0"])
+        .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -15,6 +15,11 @@
 //!
 //! [`Resumption`] builds both and installs them into a `ServerConfig` in one call.
 //!
+//! With the `tokio` feature, [`AsyncAcceptor`] serves rustls on tokio with the session cache
+//! behind an [`AsyncSessionCache`](crate::store::AsyncSessionCache) (Redis, a remote service):
+//! lookups are fetched before rustls asks for them, within a deadline, and stores leave through
+//! a bounded background queue, so no handshake waits on the network beyond one bounded lookup.
+//!
 //! rustls hands the adapters its own opaque encoding of the session; they store and seal those
 //! bytes as they are. rustls never sees a ticket key: it gets sealed tickets and opened
 //! plaintexts only.
@@ -49,6 +54,29 @@
 //! assert_eq!(exposure.keys.len(), 2); // the active key and the next one, staged
 //! # Ok(()) }
 //! ```
+
+#[cfg(feature = "tokio")]
+mod acceptor;
+#[cfg(feature = "tokio")]
+mod counters;
+#[cfg(feature = "tokio")]
+mod first_flight;
+#[cfg(feature = "tokio")]
+mod queue;
+#[cfg(feature = "tokio")]
+mod replay;
+#[cfg(feature = "tokio")]
+mod sessions;
+
+#[cfg(feature = "tokio")]
+pub use acceptor::{
+    AsyncAcceptor, AsyncAcceptorBuilder, DEFAULT_FIRST_FLIGHT_TIMEOUT, DEFAULT_LOOKUP_TIMEOUT,
+    DEFAULT_QUEUE_CAPACITY, DEFAULT_STORES_IN_FLIGHT,
+};
+#[cfg(feature = "tokio")]
+pub use counters::AsyncStats;
+#[cfg(feature = "tokio")]
+pub use replay::Replayed;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
