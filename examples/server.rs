@@ -6,8 +6,11 @@
 //!     [--tls13|--tls12] [--no-tickets] [--no-session-cache] [--allow-psk-ke] [--allow-no-ems] \
 //!     [--early-data BYTES] [--keylog FILE] [--alpn h2,http/1.1] [--vhost NAME:CERT:KEY]... \
 //!     [--rotation-period SECS --decrypt-window SECS] [--no-replay-guard] \
-//!     [--stateless-retry [--retry-key FILE]]
+//!     [--stateless-retry [--retry-key FILE]] [--naccept N]
 //! ```
+//!
+//! As every example server does, it prints `listening on ADDR` as its first line on stdout
+//! (`--listen 127.0.0.1:0` picks a free port); `--naccept N` serves N connections, then exits.
 //!
 //! Like `s_server -www`, a request is answered once it is whole (its blank line arrived); after
 //! its reply or alert the server reads until the client closes (or two seconds pass).
@@ -84,6 +87,7 @@ fn run() -> Result<(), String> {
     let mut alpn: Vec<String> = Vec::new();
     let (mut rotation, mut window, mut no_guard) = (None, None, false);
     let (mut stateless_retry, mut retry_key) = (false, None);
+    let mut naccept = None;
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -108,6 +112,9 @@ fn run() -> Result<(), String> {
             "--no-replay-guard" => no_guard = true,
             "--stateless-retry" => stateless_retry = true,
             "--retry-key" => retry_key = Some(value()?),
+            "--naccept" => {
+                naccept = Some(value()?.parse().map_err(|e| format!("--naccept: {e}"))?);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -185,11 +192,21 @@ fn run() -> Result<(), String> {
     let bound = listener
         .local_addr()
         .map_err(|e| format!("{listen}: {e}"))?;
+    // Like every example server: the address on the first line of stdout, and in the log.
+    println!("listening on {bound}");
     eprintln!("server: listening on {bound}");
+    accept(&listener, &config, naccept);
+    Ok(())
+}
+
+/// Serves each connection on its own thread; with `--naccept N`, N connections, then
+/// returns once they are done.
+fn accept(listener: &TcpListener, config: &Arc<ServerConfig>, naccept: Option<u64>) {
+    let (mut served, mut accepted) = (Vec::new(), 0u64);
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         let config = config.clone();
-        std::thread::spawn(move || {
+        served.push(std::thread::spawn(move || {
             let peer = stream
                 .peer_addr()
                 .map(|a| a.to_string())
@@ -198,9 +215,16 @@ fn run() -> Result<(), String> {
                 Ok(line) => eprintln!("server: {peer}: {line}"),
                 Err(e) => eprintln!("server: {peer}: failed: {e}"),
             }
-        });
+        }));
+        served.retain(|t| !t.is_finished());
+        accepted += 1;
+        if naccept.is_some_and(|n| accepted >= n) {
+            break;
+        }
     }
-    Ok(())
+    for thread in served {
+        let _ = thread.join();
+    }
 }
 
 /// `--no-replay-guard`: takes every 0-RTT attempt as fresh. Only for testing that a probe

@@ -37,6 +37,7 @@ fn server(args: &[&str]) -> (Server, String) {
             &pki("server.key"),
         ])
         .args(args)
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run examples/server (cargo test builds it)");
@@ -288,4 +289,38 @@ fn the_examples_take_the_stateless_retry_and_middlebox_compatibility_options() {
         assert!(out.contains("connection 2: resumed"), "{args:?}: {out}");
     }
     std::fs::remove_file(&key).unwrap();
+}
+
+#[test]
+fn the_server_names_its_address_on_stdout_and_exits_after_naccept_connections() {
+    let mut child = Command::new(peers::example_binary("server"))
+        .args(["--listen", "127.0.0.1:0", "--cert", &pki("server.pem")])
+        .args(["--key", &pki("server.key"), "--naccept", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run examples/server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first stdout line: {line:?}"))
+        .to_owned();
+    let out = client(&addr, &["--repeat", "2"]);
+    assert!(out.contains("resumed"), "{out}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not exit after --naccept 2"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success());
 }
