@@ -26,6 +26,7 @@ use crate::verify::ServerCertVerifier;
 
 mod vhost;
 
+pub(crate) use vhost::KeyDomain;
 pub use vhost::VirtualHost;
 
 /// The suites in this crate's order of preference.
@@ -367,7 +368,13 @@ impl ServerConfig {
     /// is namespaced (under a fixed label no server name can take), so a cache shared with
     /// virtual hosts keeps the default host's sessions apart from theirs.
     pub fn with_session_cache(mut self, cache: Option<Arc<dyn SessionCache>>) -> Self {
-        let cache = cache.map(|c| vhost::namespaced_cache(vhost::DEFAULT_HOST_NAMESPACE, c));
+        let cache = cache.map(|c| {
+            vhost::namespaced_cache(
+                vhost::DEFAULT_HOST_NAMESPACE,
+                vhost::KeyDomain::SessionId,
+                c,
+            )
+        });
         Arc::make_mut(&mut self.host).session_cache = cache;
         self
     }

@@ -955,3 +955,35 @@ fn the_inline_tls12_path_opens_a_ticket_once_per_handshake() {
     let opens = sealer.opens.load(std::sync::atomic::Ordering::Relaxed) - before;
     assert_eq!(opens, 1, "ticket opens per handshake");
 }
+
+/// TLS 1.3 stateful tickets are kept under the same keys on both paths too: a ticket issued
+/// by a server writing inline is taken by a server with pending lookups sharing the store,
+/// and the other way round.
+#[tokio::test]
+async fn inline_and_pending_servers_sharing_one_store_take_each_others_tickets() {
+    let store = SlowStore::new(Duration::ZERO);
+    let mut caller = Caller::new(store.clone());
+    let shared: Arc<MemoryCache> = store.cache.clone();
+    let config = |pending: bool| {
+        let config = ours::server_config("server").with_tickets(TicketMode::Stateful {
+            cache: shared.clone(),
+            lifetime: Duration::from_secs(3600),
+        });
+        Arc::new(if pending {
+            config.with_pending_lookups()
+        } else {
+            config
+        })
+    };
+    let (inline, pending) = (config(false), config(true));
+    let resumed = resumed13(EarlyDataStatus::NotOffered);
+    let c = client(&[TlsVersion::Tls13]);
+    let first = ours::connect(&c, &inline, NOW, None).unwrap();
+    assert_eq!(first.server_kind, FULL);
+    assert_eq!(caller.connect(&c, &pending, None).await.unwrap().0, resumed);
+    let c = client(&[TlsVersion::Tls13]);
+    assert_eq!(caller.connect(&c, &pending, None).await.unwrap().0, FULL);
+    caller.store_handed_out().await;
+    let again = ours::connect(&c, &inline, NOW, None).unwrap();
+    assert_eq!(again.server_kind, resumed);
+}
