@@ -70,6 +70,13 @@ impl AsyncSessionCache for SlowStore {
             self.cache.store(key, value, expires_at).await
         })
     }
+
+    fn remove<'a>(&'a self, key: &'a [u8]) -> StoreFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            AsyncSessionCache::remove(&self.cache, key).await
+        })
+    }
 }
 
 /// A store that never answers a fetch.
@@ -86,6 +93,10 @@ impl AsyncSessionCache for DeadStore {
         _value: &'a [u8],
         _expires_at: Timestamp,
     ) -> StoreFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn remove<'a>(&'a self, _key: &'a [u8]) -> StoreFuture<'a, Result<(), StoreError>> {
         Box::pin(std::future::pending())
     }
 }
@@ -116,6 +127,15 @@ impl Caller {
                 .store(s.key(), s.value().expose_secret(), s.expires_at())
                 .await
                 .unwrap();
+        }
+    }
+
+    /// Removes from the store what `server`, failed, says must not resume (after every
+    /// store handed out so far: a store landing later would undo the removal).
+    async fn remove_taken_back(&mut self, server: &mut ServerConnection) {
+        self.store_handed_out().await;
+        for key in server.take_pending_removals() {
+            self.store.remove(&key).await.unwrap();
         }
     }
 
@@ -590,6 +610,7 @@ fn the_synchronous_path_stays_the_default() {
     assert!(keys.is_empty(), "never pending");
     let mut conn = ServerConnection::new(config);
     assert!(conn.take_pending_stores().is_empty());
+    assert!(conn.take_pending_removals().is_empty());
 }
 
 #[tokio::test]
@@ -720,6 +741,8 @@ async fn a_fatal_alert_after_the_stores_were_taken_hands_out_the_removal() {
         assert_eq!(store.cache.len(), 1);
         sc.read_tls(&GARBAGE);
         assert!(sc.process(NOW).is_err());
+        caller.remove_taken_back(&mut sc).await;
+        assert!(store.cache.is_empty(), "resumed first: {resume_first}");
         let kind = caller.connect(&c, &s, None).await.unwrap().0;
         assert_eq!(kind, FULL, "resumed first: {resume_first}");
     }
@@ -771,7 +794,7 @@ impl tls_resumption::store::SessionCache for CountingCache {
 
     fn remove(&self, key: &[u8]) -> Result<(), StoreError> {
         self.count();
-        self.inner.remove(key)
+        tls_resumption::store::SessionCache::remove(&*self.inner, key)
     }
 }
 
@@ -811,6 +834,7 @@ async fn a_failed_connection_with_pending_lookups_never_calls_the_configured_cac
             caller.store_handed_out().await;
             sc.read_tls(&GARBAGE);
             assert!(sc.process(NOW).is_err());
+            assert!(!sc.take_pending_removals().is_empty());
         }
     }
     assert_eq!(counting.calls(), 0);
