@@ -2,7 +2,9 @@
 //! configured with pending lookups, so a handshake that needs a session ID or a stateful
 //! ticket stops, the connection's task fetches the keys from an asynchronous store and
 //! completes the lookup (or abandons it at the deadline: a full handshake), and the sessions
-//! and tickets the server makes are stored by spawned tasks while the handshake goes on. It
+//! and tickets the server makes are stored by spawned tasks while the handshake goes on; a
+//! connection that fails with a fatal alert has what it made or resumed removed from the
+//! store (RFC 5246 §7.2.2), once its stores are done. It
 //! answers like `openssl s_server -www` (the page `examples/server` sends), once the
 //! connection's stores are done, so a client coming back right after the page resumes.
 //!
@@ -127,6 +129,12 @@ impl AsyncSessionCache for DelayedStore {
             self.cache.store(key, value, expires_at).await
         })
     }
+    fn remove<'a>(&'a self, key: &'a [u8]) -> StoreFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            AsyncSessionCache::remove(&self.cache, key).await
+        })
+    }
 }
 
 /// What every connection's task shares.
@@ -197,13 +205,14 @@ async fn run(options: Options) -> Result<(), String> {
     Ok(())
 }
 
-/// The configured cache, which says what is issued (session IDs; stateful tickets with
-/// `--stateful`) and takes back what a failed connection made resumable; the store that
-/// lookups and stores go through; and the fleet's ticket sealer when there is a fleet.
+/// The configured cache, which only says what is issued (session IDs; stateful tickets with
+/// `--stateful`): with pending lookups the handshake never calls it, so its blocking calls
+/// never run on a runtime worker; the store that lookups, stores and removals go through;
+/// and the fleet's ticket sealer when there is a fleet.
 ///
 /// Without a fleet both are one in-memory cache (the store answering after
 /// `--lookup-delay-ms`); with `--redis` or `--redis-cluster` both are the fleet's Redis
-/// cache, one reached synchronously (only for removals), the other without blocking.
+/// cache, the configured one synchronous (never called), the store without blocking.
 async fn stores(
     options: &Options,
 ) -> Result<
@@ -268,6 +277,7 @@ async fn exchange(stream: &mut TcpStream, shared: &Shared) -> Result<String, Str
             hand_out_stores(&mut conn, shared, &mut stores);
             if let Err(e) = result {
                 let _ = flush(&mut conn, stream).await;
+                take_back(&mut conn, shared, &mut stores).await;
                 return Err(e.to_string());
             }
             if taken == 0 {
@@ -324,6 +334,20 @@ fn hand_out_stores(conn: &mut ServerConnection, shared: &Shared, stores: &mut Ve
                 eprintln!("async_server: store: {e}");
             }
         }));
+    }
+}
+
+/// After a fatal alert (RFC 5246 §7.2.2): removes from the store what the connection made or
+/// resumed, once every store it handed out is done (a store landing after the removal would
+/// make the session resumable again).
+async fn take_back(conn: &mut ServerConnection, shared: &Shared, stores: &mut Vec<JoinHandle<()>>) {
+    for store in stores.drain(..) {
+        let _ = store.await;
+    }
+    for key in conn.take_pending_removals() {
+        if let Err(e) = shared.store.remove(&key).await {
+            eprintln!("async_server: remove: {e}");
+        }
     }
 }
 

@@ -26,6 +26,7 @@ use crate::verify::ServerCertVerifier;
 
 mod vhost;
 
+pub(crate) use vhost::KeyDomain;
 pub use vhost::VirtualHost;
 
 /// The suites in this crate's order of preference.
@@ -367,7 +368,13 @@ impl ServerConfig {
     /// is namespaced (under a fixed label no server name can take), so a cache shared with
     /// virtual hosts keeps the default host's sessions apart from theirs.
     pub fn with_session_cache(mut self, cache: Option<Arc<dyn SessionCache>>) -> Self {
-        let cache = cache.map(|c| vhost::namespaced_cache(vhost::DEFAULT_HOST_NAMESPACE, c));
+        let cache = cache.map(|c| {
+            vhost::namespaced_cache(
+                vhost::DEFAULT_HOST_NAMESPACE,
+                vhost::KeyDomain::SessionId,
+                c,
+            )
+        });
         Arc::make_mut(&mut self.host).session_cache = cache;
         self
     }
@@ -480,9 +487,12 @@ impl ServerConfig {
     /// handshake) and calls `process` again, which checks what it got as it checks what a
     /// cache returns. New sessions and tickets are handed out by
     /// [`take_pending_stores`](crate::ServerConnection::take_pending_stores) instead of
-    /// stored. The caches configured still say what is issued (session IDs when a session
-    /// cache is set, stateful tickets) and still get the removals of a connection that ends
-    /// with a fatal alert (RFC 5246 §7.2.2).
+    /// stored, and the keys of what a connection ending with a fatal alert made or resumed
+    /// (RFC 5246 §7.2.2: not to be resumed) by
+    /// [`take_pending_removals`](crate::ServerConnection::take_pending_removals) instead of
+    /// removed. The caches configured only say what is issued (session IDs when a session
+    /// cache is set, stateful tickets): the handshake never calls them, so a blocking cache
+    /// may be configured here.
     ///
     /// A stateful ticket is taken when it is fetched, before its binder is checked (one
     /// round trip to the store): a ClientHello replaying a ticket's identity with a forged

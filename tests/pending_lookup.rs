@@ -70,6 +70,13 @@ impl AsyncSessionCache for SlowStore {
             self.cache.store(key, value, expires_at).await
         })
     }
+
+    fn remove<'a>(&'a self, key: &'a [u8]) -> StoreFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            AsyncSessionCache::remove(&self.cache, key).await
+        })
+    }
 }
 
 /// A store that never answers a fetch.
@@ -86,6 +93,10 @@ impl AsyncSessionCache for DeadStore {
         _value: &'a [u8],
         _expires_at: Timestamp,
     ) -> StoreFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn remove<'a>(&'a self, _key: &'a [u8]) -> StoreFuture<'a, Result<(), StoreError>> {
         Box::pin(std::future::pending())
     }
 }
@@ -116,6 +127,15 @@ impl Caller {
                 .store(s.key(), s.value().expose_secret(), s.expires_at())
                 .await
                 .unwrap();
+        }
+    }
+
+    /// Removes from the store what `server`, failed, says must not resume (after every
+    /// store handed out so far: a store landing later would undo the removal).
+    async fn remove_taken_back(&mut self, server: &mut ServerConnection) {
+        self.store_handed_out().await;
+        for key in server.take_pending_removals() {
+            self.store.remove(&key).await.unwrap();
         }
     }
 
@@ -590,6 +610,7 @@ fn the_synchronous_path_stays_the_default() {
     assert!(keys.is_empty(), "never pending");
     let mut conn = ServerConnection::new(config);
     assert!(conn.take_pending_stores().is_empty());
+    assert!(conn.take_pending_removals().is_empty());
 }
 
 #[tokio::test]
@@ -689,4 +710,304 @@ async fn early_data_behind_an_abandoned_lookup_is_skipped_and_the_full_handshake
     assert_eq!(kind, FULL);
     assert!(early.is_empty());
     assert_eq!(dead.asked.len(), 1);
+}
+
+/// The garbage record that fails a connection with bad_record_mac.
+const GARBAGE: [u8; 25] = [
+    23, 3, 3, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+];
+
+/// RFC 5246 §7.2.2 with pending lookups: a TLS 1.2 session whose store the caller already
+/// took (made here, or resumed here) is not resumable once the connection fails with a
+/// fatal alert: the removal goes out to the caller like the store did.
+#[tokio::test]
+async fn a_fatal_alert_after_the_stores_were_taken_hands_out_the_removal() {
+    for resume_first in [false, true] {
+        let store = SlowStore::new(Duration::ZERO);
+        let mut caller = Caller::new(store.clone());
+        let cache = untouched_cache();
+        let (c, s) = (client(&[TlsVersion::Tls12]), tls12_server(&cache));
+        if resume_first {
+            assert_eq!(caller.connect(&c, &s, None).await.unwrap().0, FULL);
+            caller.store_handed_out().await;
+        }
+        let mut cc = ClientConnection::new(c.clone(), "localhost", NOW).unwrap();
+        let mut sc = ServerConnection::new(s.clone());
+        caller.pump(&mut cc, &mut sc).await.unwrap();
+        assert!(!sc.is_handshaking());
+        let expected = if resume_first { BY_ID } else { FULL };
+        assert_eq!(sc.handshake_kind(), expected);
+        caller.store_handed_out().await;
+        assert_eq!(store.cache.len(), 1);
+        sc.read_tls(&GARBAGE);
+        assert!(sc.process(NOW).is_err());
+        caller.remove_taken_back(&mut sc).await;
+        assert!(store.cache.is_empty(), "resumed first: {resume_first}");
+        let kind = caller.connect(&c, &s, None).await.unwrap().0;
+        assert_eq!(kind, FULL, "resumed first: {resume_first}");
+    }
+}
+
+/// A synchronous cache that counts every call made to it.
+struct CountingCache {
+    inner: Arc<MemoryCache>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl CountingCache {
+    fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl tls_resumption::store::SessionCache for CountingCache {
+    fn put_encoded(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.count();
+        self.inner.put_encoded(key, value, expires_at)
+    }
+
+    fn get_encoded(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<tls_resumption::crypto::secret::SecretVec>, StoreError> {
+        self.count();
+        self.inner.get_encoded(key)
+    }
+
+    fn take_encoded(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<tls_resumption::crypto::secret::SecretVec>, StoreError> {
+        self.count();
+        self.inner.take_encoded(key)
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.count();
+        tls_resumption::store::SessionCache::remove(&*self.inner, key)
+    }
+}
+
+/// With pending lookups the configured (synchronous, possibly blocking) cache is never
+/// called, not even to take back what a failed connection made or resumed.
+#[tokio::test]
+async fn a_failed_connection_with_pending_lookups_never_calls_the_configured_cache() {
+    let counting = Arc::new(CountingCache {
+        inner: untouched_cache(),
+        calls: Default::default(),
+    });
+    let store = SlowStore::new(Duration::ZERO);
+    let mut caller = Caller::new(store.clone());
+    let s12 = Arc::new(
+        ours::server_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_tickets(TicketMode::Disabled)
+            .with_session_cache(Some(counting.clone()))
+            .with_pending_lookups(),
+    );
+    let s13 = Arc::new(
+        ours::server_config("server")
+            .with_tickets(TicketMode::Stateful {
+                cache: counting.clone(),
+                lifetime: Duration::from_secs(3600),
+            })
+            .with_pending_lookups(),
+    );
+    for (c, s) in [
+        (client(&[TlsVersion::Tls12]), s12),
+        (client(&[TlsVersion::Tls13]), s13),
+    ] {
+        for _ in 0..2 {
+            let mut cc = ClientConnection::new(c.clone(), "localhost", NOW).unwrap();
+            let mut sc = ServerConnection::new(s.clone());
+            caller.pump(&mut cc, &mut sc).await.unwrap();
+            caller.store_handed_out().await;
+            sc.read_tls(&GARBAGE);
+            assert!(sc.process(NOW).is_err());
+            assert!(!sc.take_pending_removals().is_empty());
+        }
+    }
+    assert_eq!(counting.calls(), 0);
+}
+
+/// The session ID of the TLS 1.2 handshake `caller` runs with `c` against `s12` (public in
+/// the ServerHello), the session stored.
+async fn tls12_session_id(
+    caller: &mut Caller,
+    c: &Arc<ClientConfig>,
+    s12: &Arc<ServerConfig>,
+) -> Vec<u8> {
+    let mut cc = ClientConnection::new(c.clone(), "localhost", NOW).unwrap();
+    let mut sc = ServerConnection::new(s12.clone());
+    let mut buf = Vec::new();
+    cc.write_tls(&mut buf);
+    caller.feed_server(&mut sc, &buf).await.unwrap();
+    let mut out = Vec::new();
+    sc.write_tls(&mut out);
+    // Record header, handshake header, version, random: then the session ID's length.
+    let at = 5 + 4 + 2 + 32;
+    assert_eq!(out[at], 32);
+    let sid = out[at + 1..at + 33].to_vec();
+    ours::feed_client(&mut cc, &out, NOW).unwrap();
+    caller.pump(&mut cc, &mut sc).await.unwrap();
+    assert!(!sc.is_handshaking());
+    caller.store_handed_out().await;
+    sid
+}
+
+/// TLS 1.2 session IDs and TLS 1.3 ticket identities are kept apart in the store: a TLS 1.3
+/// hello naming a victim's (public) TLS 1.2 session ID as its PSK identity finds nothing,
+/// and takes nothing, so the victim still resumes. With pending lookups.
+#[tokio::test]
+async fn a_tls13_identity_naming_a_tls12_session_id_does_not_take_the_session() {
+    let store = SlowStore::new(Duration::ZERO);
+    let mut caller = Caller::new(store.clone());
+    let (c, s12) = (
+        client(&[TlsVersion::Tls12]),
+        tls12_server(&untouched_cache()),
+    );
+    let sid = tls12_session_id(&mut caller, &c, &s12).await;
+    let s13 = Arc::new(stateful_server(&untouched_cache()));
+    let (mut conn, keys) = asked_for(&s13, &hello_with_identities(&[sid]));
+    assert_eq!(keys.len(), 1);
+    let results = store.fetch(&keys).await;
+    assert!(results[0].as_ref().unwrap().is_none(), "found the session");
+    conn.complete_lookup(results).unwrap();
+    let _ = conn.process(NOW);
+    assert_eq!(caller.connect(&c, &s12, None).await.unwrap().0, BY_ID);
+}
+
+/// The same on the inline path: one cache keeping both TLS 1.2 sessions and TLS 1.3
+/// stateful tickets, a TLS 1.3 identity naming a session ID takes nothing from it.
+#[tokio::test]
+async fn inline_a_tls13_identity_naming_a_tls12_session_id_does_not_take_the_session() {
+    let store = SlowStore::new(Duration::ZERO);
+    let mut caller = Caller::new(store.clone());
+    let shared = store.cache.clone();
+    let s12 = Arc::new(
+        ours::server_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_tickets(TicketMode::Disabled)
+            .with_session_cache(Some(shared.clone())),
+    );
+    let c = client(&[TlsVersion::Tls12]);
+    let sid = tls12_session_id(&mut caller, &c, &s12).await;
+    assert_eq!(shared.len(), 1);
+    let s13 = Arc::new(
+        ours::server_config("server").with_tickets(TicketMode::Stateful {
+            cache: shared.clone(),
+            lifetime: Duration::from_secs(3600),
+        }),
+    );
+    let mut conn = ServerConnection::new(s13);
+    let hello = hello_with_identities(&[sid]);
+    conn.read_tls(&record(&hello));
+    let _ = conn.process(NOW);
+    assert_eq!(shared.len(), 1, "the session was taken");
+    assert_eq!(
+        ours::connect(&c, &s12, NOW, None).unwrap().server_kind,
+        BY_ID
+    );
+}
+
+/// A sealer counting the tickets it opens.
+struct CountingSealer {
+    inner: tls_resumption::ticket::AeadSealer,
+    opens: std::sync::atomic::AtomicUsize,
+}
+
+impl tls_resumption::ticket::TicketSealer for CountingSealer {
+    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, tls_resumption::ticket::TicketError> {
+        self.inner.seal(plaintext)
+    }
+
+    fn open(
+        &self,
+        ticket: &[u8],
+    ) -> Result<tls_resumption::ticket::Opened, tls_resumption::ticket::TicketError> {
+        self.opens
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.open(ticket)
+    }
+
+    fn lifetime(&self) -> Duration {
+        self.inner.lifetime()
+    }
+}
+
+/// The default (inline) TLS 1.2 path opens the client's ticket once per handshake, also
+/// when the client sends a session ID beside it and a session cache is configured: the
+/// pending lookup's question is not asked without pending lookups.
+#[test]
+fn the_inline_tls12_path_opens_a_ticket_once_per_handshake() {
+    let material = tls_resumption::ticket::TicketKeyMaterial::new([3; 16], &[9; 32]).unwrap();
+    let sealer = Arc::new(CountingSealer {
+        inner: tls_resumption::ticket::AeadSealer::new(material, Duration::from_secs(3600))
+            .unwrap(),
+        opens: Default::default(),
+    });
+    let config = Arc::new(
+        ours::server_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_tickets(TicketMode::Stateless(sealer.clone()))
+            .with_session_cache(Some(untouched_cache())),
+    );
+    let c = client(&[TlsVersion::Tls12]);
+    assert_eq!(
+        ours::connect(&c, &config, NOW, None).unwrap().server_kind,
+        FULL
+    );
+    let before = sealer.opens.load(std::sync::atomic::Ordering::Relaxed);
+    let resumed = ours::connect(&c, &config, NOW, None).unwrap();
+    assert!(matches!(
+        resumed.server_kind,
+        Some(HandshakeKind::Resumed {
+            mechanism: ResumptionMechanism::Ticket,
+            ..
+        })
+    ));
+    let opens = sealer.opens.load(std::sync::atomic::Ordering::Relaxed) - before;
+    assert_eq!(opens, 1, "ticket opens per handshake");
+}
+
+/// TLS 1.3 stateful tickets are kept under the same keys on both paths too: a ticket issued
+/// by a server writing inline is taken by a server with pending lookups sharing the store,
+/// and the other way round.
+#[tokio::test]
+async fn inline_and_pending_servers_sharing_one_store_take_each_others_tickets() {
+    let store = SlowStore::new(Duration::ZERO);
+    let mut caller = Caller::new(store.clone());
+    let shared: Arc<MemoryCache> = store.cache.clone();
+    let config = |pending: bool| {
+        let config = ours::server_config("server").with_tickets(TicketMode::Stateful {
+            cache: shared.clone(),
+            lifetime: Duration::from_secs(3600),
+        });
+        Arc::new(if pending {
+            config.with_pending_lookups()
+        } else {
+            config
+        })
+    };
+    let (inline, pending) = (config(false), config(true));
+    let resumed = resumed13(EarlyDataStatus::NotOffered);
+    let c = client(&[TlsVersion::Tls13]);
+    let first = ours::connect(&c, &inline, NOW, None).unwrap();
+    assert_eq!(first.server_kind, FULL);
+    assert_eq!(caller.connect(&c, &pending, None).await.unwrap().0, resumed);
+    let c = client(&[TlsVersion::Tls13]);
+    assert_eq!(caller.connect(&c, &pending, None).await.unwrap().0, FULL);
+    caller.store_handed_out().await;
+    let again = ours::connect(&c, &inline, NOW, None).unwrap();
+    assert_eq!(again.server_kind, resumed);
 }

@@ -204,3 +204,67 @@ fn openssl_resumes_tls13_by_stateful_ticket_through_pending_lookups() {
         "openssl_resumes_tls13_by_stateful_ticket_through_pending_lookups",
     );
 }
+
+/// RFC 5246 §7.2.2 through the example: a TLS 1.2 connection that fails with a fatal alert
+/// right after its handshake (its session's store still under way, the store being slow)
+/// leaves nothing resumable; the next connection is a full handshake, and the one after it
+/// resumes the session the second one made.
+#[test]
+fn a_session_whose_connection_failed_is_removed_from_the_store() {
+    use std::io::Write;
+    use std::sync::Arc;
+    use tls_resumption::store::MemoryClientStore;
+    use tls_resumption::time::{Clock, SystemClock};
+    use tls_resumption::{ClientConnection, HandshakeKind, TlsVersion};
+
+    let server = ServerProcess::start(&["--tls12", "--naccept", "3", "--lookup-delay-ms", "50"]);
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], server.port).into();
+    let config = Arc::new(
+        peers::ours::client_config("server")
+            .with_versions(&[TlsVersion::Tls12])
+            .with_tls12_tickets(false)
+            .with_session_store(Some(Arc::new(MemoryClientStore::new(4, 4)))),
+    );
+    let now = SystemClock.now();
+    // The handshake, then a record that does not decrypt (bad_record_mac).
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut conn = ClientConnection::new(config.clone(), "localhost", now).unwrap();
+    let mut buf = vec![0u8; 16384];
+    while conn.is_handshaking() {
+        let mut out = Vec::new();
+        conn.write_tls(&mut out);
+        stream.write_all(&out).unwrap();
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "server closed during the handshake");
+        peers::ours::feed_client(&mut conn, &buf[..n], now).unwrap();
+    }
+    let mut out = Vec::new();
+    conn.write_tls(&mut out);
+    stream.write_all(&out).unwrap();
+    stream
+        .write_all(&[
+            23, 3, 3, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+        ])
+        .unwrap();
+    // The server's alert, then its close.
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+    drop(stream);
+    // Long enough for the slow store of the failed connection's session to have landed.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let stop = peers::ours::Stop::PeerClose;
+    let request = b"GET / HTTP/1.0\r\n\r\n";
+    let kinds: Vec<_> = (0..2)
+        .map(|_| {
+            peers::ours::tcp_client(&config, addr, now, None, request, stop)
+                .unwrap()
+                .0
+        })
+        .collect();
+    assert_eq!(kinds[0], Some(HandshakeKind::Full), "{kinds:?}");
+    assert!(kinds[1].is_some_and(|k| k.is_resumed()), "{kinds:?}");
+    let log = server.finish();
+    assert!(log.contains("failed"), "{log}");
+}

@@ -109,16 +109,18 @@ impl VirtualHost {
     pub(super) fn namespaced(mut self, name: &str) -> Self {
         self.session_cache = self
             .session_cache
-            .map(|cache| namespaced_cache(name, cache));
+            .map(|cache| namespaced_cache(name, KeyDomain::SessionId, cache));
         self.tickets = namespaced_tickets(name, self.tickets);
         self.namespace = namespace_of(name);
         self
     }
 
-    /// The key `key` (a session ID or stateful ticket) is kept under in a store shared with
-    /// other hosts: what [`NamespacedCache`] passes to the cache it wraps.
-    pub(crate) fn storage_key(&self, key: &[u8]) -> Vec<u8> {
-        namespaced_key(&self.namespace, key).as_ref().to_vec()
+    /// The key `key` (a session ID or stateful ticket, as `domain` says) is kept under in a
+    /// store shared with other hosts: what [`NamespacedCache`] passes to the cache it wraps.
+    pub(crate) fn storage_key(&self, domain: KeyDomain, key: &[u8]) -> Vec<u8> {
+        namespaced_key(&self.namespace, domain, key)
+            .as_ref()
+            .to_vec()
     }
 }
 
@@ -193,16 +195,42 @@ impl ServerConfig {
 /// names are DNS host names), so no named host shares it.
 pub(super) const DEFAULT_HOST_NAMESPACE: &str = "\0default host";
 
-/// `cache` seen through the namespace `name`.
-pub(super) fn namespaced_cache(name: &str, cache: Arc<dyn SessionCache>) -> Arc<dyn SessionCache> {
-    Arc::new(NamespacedCache::new(name, cache))
+/// What kind of identity a cache keeps. TLS 1.2 session IDs (public in the ServerHello) and
+/// TLS 1.3 stateful ticket identities have the same length; kept under keys of their own
+/// kind, one can never name the other (a TLS 1.3 hello offering a session ID as its PSK
+/// identity would otherwise take that TLS 1.2 session from a store both share).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyDomain {
+    /// TLS 1.2 session IDs (the session cache).
+    SessionId,
+    /// TLS 1.3 stateful tickets (the stateful ticket cache).
+    Ticket,
+}
+
+impl KeyDomain {
+    /// The label hashed between the namespace and the key; neither is a prefix of the other.
+    fn label(self) -> &'static [u8] {
+        match self {
+            Self::SessionId => b"tls12 session id\0",
+            Self::Ticket => b"tls13 ticket\0",
+        }
+    }
+}
+
+/// `cache` seen through the namespace `name`, for identities of `domain`.
+pub(super) fn namespaced_cache(
+    name: &str,
+    domain: KeyDomain,
+    cache: Arc<dyn SessionCache>,
+) -> Arc<dyn SessionCache> {
+    Arc::new(NamespacedCache::new(name, domain, cache))
 }
 
 /// `mode` with its stateful ticket cache, if any, seen through the namespace `name`.
 pub(super) fn namespaced_tickets(name: &str, mode: TicketMode) -> TicketMode {
     match mode {
         TicketMode::Stateful { cache, lifetime } => TicketMode::Stateful {
-            cache: namespaced_cache(name, cache),
+            cache: namespaced_cache(name, KeyDomain::Ticket, cache),
             lifetime,
         },
         other => other,
@@ -215,11 +243,13 @@ pub(super) fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
-/// A session cache seen through one server name: every key is replaced by
-/// SHA-256(SHA-256(name) ‖ key), so names sharing one cache never see each other's entries,
-/// and the keys keep the 32-byte length every backend takes.
+/// A session cache seen through one server name and one [`KeyDomain`]: every key is replaced
+/// by SHA-256(SHA-256(name) ‖ label ‖ key), so names sharing one cache never see each other's
+/// entries, session IDs and tickets never meet, and the keys keep the 32-byte length every
+/// backend takes.
 pub(crate) struct NamespacedCache {
     namespace: [u8; 32],
+    domain: KeyDomain,
     inner: Arc<dyn SessionCache>,
 }
 
@@ -230,24 +260,27 @@ fn namespace_of(name: &str) -> [u8; 32] {
     namespace
 }
 
-/// SHA-256(namespace ‖ key): where `key` is kept for the host of `namespace`.
-fn namespaced_key(namespace: &[u8; 32], key: &[u8]) -> digest::Digest {
+/// SHA-256(namespace ‖ label ‖ key): where `key` (of `domain`) is kept for the host of
+/// `namespace`.
+fn namespaced_key(namespace: &[u8; 32], domain: KeyDomain, key: &[u8]) -> digest::Digest {
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(namespace);
+    ctx.update(domain.label());
     ctx.update(key);
     ctx.finish()
 }
 
 impl NamespacedCache {
-    pub(crate) fn new(name: &str, inner: Arc<dyn SessionCache>) -> Self {
+    pub(crate) fn new(name: &str, domain: KeyDomain, inner: Arc<dyn SessionCache>) -> Self {
         Self {
             namespace: namespace_of(name),
+            domain,
             inner,
         }
     }
 
     fn key(&self, key: &[u8]) -> digest::Digest {
-        namespaced_key(&self.namespace, key)
+        namespaced_key(&self.namespace, self.domain, key)
     }
 }
 
@@ -298,8 +331,8 @@ mod tests {
     #[test]
     fn names_sharing_one_cache_do_not_see_each_others_sessions() {
         let shared: Arc<dyn SessionCache> = Arc::new(MemoryCache::new(8));
-        let a = NamespacedCache::new("a.example", shared.clone());
-        let b = NamespacedCache::new("b.example", shared.clone());
+        let a = NamespacedCache::new("a.example", KeyDomain::SessionId, shared.clone());
+        let b = NamespacedCache::new("b.example", KeyDomain::SessionId, shared.clone());
         let id = [1u8; 32];
         a.put(&id, &state(), Timestamp::from_secs(u64::MAX / 2))
             .unwrap();
@@ -344,8 +377,10 @@ mod tests {
             [host.session_cache.clone().unwrap(), cache.clone()]
         };
         let id = [1u8; 32];
-        let stored_at = NamespacedCache::new("a.example", shared.clone()).key(&id);
-        for (named, default) in caches(Some("a.example")).iter().zip(caches(None)) {
+        let domains = [KeyDomain::SessionId, KeyDomain::Ticket];
+        let named_caches = caches(Some("a.example"));
+        for ((named, default), domain) in named_caches.iter().zip(caches(None)).zip(domains) {
+            let stored_at = NamespacedCache::new("a.example", domain, shared.clone()).key(&id);
             named
                 .put(&id, &state(), Timestamp::from_secs(u64::MAX / 2))
                 .unwrap();

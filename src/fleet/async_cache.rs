@@ -119,4 +119,17 @@ impl AsyncSessionCache for AsyncRedisSessionCache {
                 .ok_or(StoreError::Unavailable)
         })
     }
+
+    fn remove<'a>(&'a self, key: &'a [u8]) -> StoreFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            // The key the synchronous cache deletes; one not of our shape was never stored.
+            let Some(redis_key) = self.sealing.removal_key(key)? else {
+                return Ok(());
+            };
+            self.redis
+                .query::<()>("DEL", redis::cmd("DEL").arg(&redis_key))
+                .await
+                .ok_or(StoreError::Unavailable)
+        })
+    }
 }

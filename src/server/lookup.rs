@@ -8,7 +8,7 @@
 //! cache, so every check after it is the inline path's own. Sessions and tickets to keep go
 //! out as [`PendingStore`]s ([`keep`]) instead of into the cache.
 
-use crate::config::{ServerConfig, VirtualHost};
+use crate::config::{KeyDomain, ServerConfig, VirtualHost};
 use crate::crypto::secret::SecretVec;
 use crate::session::SessionState;
 use crate::store::{Fetch, LookupKey, LookupResult, SessionCache, StoreError};
@@ -99,13 +99,15 @@ impl core::fmt::Debug for Lookup {
 
 impl Lookup {
     /// With pending lookups on: asks for `wanted` (fetch and the key as the client sent it,
-    /// at most the configured number of keys) unless this hello's answers are in already.
+    /// all of `domain`, at most the configured number of keys) unless this hello's answers
+    /// are in already.
     /// True when the step must wait for them. Without them (the inline path) or with nothing
     /// wanted, never waits.
     pub(super) fn ask(
         &mut self,
         config: &ServerConfig,
         host: &VirtualHost,
+        domain: KeyDomain,
         mut wanted: Vec<(Fetch, Vec<u8>)>,
     ) -> bool {
         wanted.truncate(config.max_lookup_keys);
@@ -116,7 +118,7 @@ impl Lookup {
             .iter()
             .map(|(fetch, key)| LookupKey {
                 fetch: *fetch,
-                key: host.storage_key(key),
+                key: host.storage_key(domain, key),
             })
             .collect();
         let client_keys = wanted.into_iter().map(|(_, key)| key).collect();
@@ -193,7 +195,8 @@ pub(super) fn read(
     }
 }
 
-/// Keeps `state` under `key` until `expires_at`: in `cache` on the inline path, handed out
+/// Keeps `state` under `key` (a session ID or a ticket, as its domain says) until
+/// `expires_at`: in `cache` (the host's cache of that domain) on the inline path, handed out
 /// in `pending` (under the host's store key) with pending lookups.
 ///
 /// # Errors
@@ -203,7 +206,7 @@ pub(super) fn keep(
     host: &VirtualHost,
     cache: &dyn SessionCache,
     pending: &mut Vec<PendingStore>,
-    key: &[u8],
+    (domain, key): (KeyDomain, &[u8]),
     state: &SessionState,
     expires_at: Timestamp,
 ) -> Result<(), StoreError> {
@@ -211,7 +214,7 @@ pub(super) fn keep(
         return cache.put(key, state, expires_at);
     }
     pending.push(PendingStore {
-        key: host.storage_key(key),
+        key: host.storage_key(domain, key),
         value: state.encode()?,
         expires_at,
     });

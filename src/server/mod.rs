@@ -18,7 +18,7 @@ mod tls13;
 
 use std::sync::Arc;
 
-use crate::config::{ServerConfig, TicketMode, TlsVersion, VirtualHost};
+use crate::config::{KeyDomain, ServerConfig, TicketMode, TlsVersion, VirtualHost};
 use crate::conn::core::{Core, Incoming};
 use crate::conn::front::{self, Front, SideState, Wait};
 use crate::conn::HandshakeKind;
@@ -84,6 +84,9 @@ pub(super) struct Outcome {
     /// Sessions and stateful tickets made here, for the caller to store (pending lookups
     /// only).
     pub(super) stores: Vec<PendingStore>,
+    /// Storage keys of what a failed connection made resumable or resumed, for the caller to
+    /// remove from its store (pending lookups only).
+    pub(super) removals: Vec<Vec<u8>>,
 }
 
 /// Cache keys of the sessions a connection made resumable or resumed.
@@ -99,13 +102,22 @@ pub(super) struct Resumable {
 
 impl Resumable {
     /// RFC 5246 §7.2.2: a connection that ended with a fatal alert is not resumed. Removes
-    /// what it put in the caches (or resumed from them). Stateless tickets cannot be called
-    /// back: they stay usable until they expire. Cache failures are ignored: nothing better
-    /// can be done about them here.
-    fn forget(&mut self) {
+    /// what it put in the caches (or resumed from them); with pending lookups, where those
+    /// live in the caller's store, their storage keys go to `removals` instead and the
+    /// configured caches are not called. Stateless tickets cannot be called back: they stay
+    /// usable until they expire. Cache failures are ignored: nothing better can be done
+    /// about them here.
+    fn forget(&mut self, config: &ServerConfig, removals: &mut Vec<Vec<u8>>) {
         let Some(host) = self.host.take() else {
             return;
         };
+        if config.pending_lookups {
+            let ids = self.session_ids.drain(..);
+            removals.extend(ids.map(|id| host.storage_key(KeyDomain::SessionId, &id)));
+            let tickets = self.tickets.drain(..);
+            removals.extend(tickets.map(|id| host.storage_key(KeyDomain::Ticket, &id)));
+            return;
+        }
         if let Some(cache) = &host.session_cache {
             for id in self.session_ids.drain(..) {
                 let _ = cache.remove(&id);
@@ -301,9 +313,12 @@ impl ServerConnection {
     pub fn process(&mut self, now: Timestamp) -> Result<(), Error> {
         let result = self.front.process(&self.config, now);
         if result.is_err() && !self.front.core.ended_by_warning() {
-            self.front.outcome.resumable.forget();
+            let outcome = &mut self.front.outcome;
+            outcome
+                .resumable
+                .forget(&self.config, &mut outcome.removals);
             // Nothing of a connection that failed is kept: what was not taken yet is dropped.
-            self.front.outcome.stores.clear();
+            outcome.stores.clear();
         }
         result
     }
@@ -340,9 +355,24 @@ impl ServerConnection {
 
     /// With [`ServerConfig::with_pending_lookups`]: takes the sessions and stateful tickets
     /// this connection made so far, for the caller to store; none is resumable before it
-    /// is stored. What a connection made before it failed is dropped, never handed out.
+    /// is stored. What a connection made before it failed is dropped, never handed out; what
+    /// was handed out already is taken back through
+    /// [`take_pending_removals`](Self::take_pending_removals).
     pub fn take_pending_stores(&mut self) -> Vec<PendingStore> {
         core::mem::take(&mut self.front.outcome.stores)
+    }
+
+    /// With [`ServerConfig::with_pending_lookups`], once [`process`](Self::process) failed
+    /// (a fatal alert sent or received): takes the storage keys (namespaced like those of
+    /// [`take_pending_stores`](Self::take_pending_stores) and
+    /// [`pending_lookup`](Self::pending_lookup)) of the TLS 1.2 sessions and stateful
+    /// tickets this connection made or resumed, which RFC 5246 §7.2.2 says must not resume.
+    /// Remove each from the store, for instance with
+    /// [`AsyncSessionCache::remove`](crate::store::AsyncSessionCache::remove), after any
+    /// store of this connection still under way (else that store could land after the
+    /// removal). Always empty on the inline path, where the server removes them itself.
+    pub fn take_pending_removals(&mut self) -> Vec<Vec<u8>> {
+        core::mem::take(&mut self.front.outcome.removals)
     }
 
     /// The negotiated protocol version, once the ClientHello is answered.
@@ -403,7 +433,9 @@ impl ServerConnection {
 
     /// The error that ended the connection, if any. A connection that ended with an error
     /// (a fatal alert sent or received) is not resumable (RFC 5246 §7.2.2): the server has
-    /// removed the session IDs it cached or resumed and its stateful tickets. That is all
+    /// removed the session IDs it cached or resumed and its stateful tickets (with pending
+    /// lookups, it hands their keys out through
+    /// [`take_pending_removals`](Self::take_pending_removals) for the caller to remove). That is all
     /// the server can take back: stateless tickets cannot be recalled and stay usable until
     /// they expire; a client whose store implements
     /// [`ClientSessionStore::forget`](crate::store::ClientSessionStore::forget) drops them.

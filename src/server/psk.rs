@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::antireplay::{ticket_age, EarlyDataAttempt};
-use crate::config::{ServerConfig, TicketMode, VirtualHost, MAX_LOOKUP_KEYS};
+use crate::config::{KeyDomain, ServerConfig, TicketMode, VirtualHost, MAX_LOOKUP_KEYS};
 use crate::conn::Transcript;
 use crate::error::{Error, PeerMisbehaved};
 use crate::kdf::tls13::EarlySecret;
@@ -478,7 +478,8 @@ fn make_ticket(
                 SessionState::Tls13(s) => s.lifetime_secs,
                 SessionState::Tls12(s) => s.lifetime_secs,
             })));
-            keep(config, host, cache.as_ref(), stores, &id, state, expires).ok()?;
+            let key = (KeyDomain::Ticket, id.as_slice());
+            keep(config, host, cache.as_ref(), stores, key, state, expires).ok()?;
             Some(id.to_vec())
         }
     }

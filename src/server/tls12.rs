@@ -13,7 +13,7 @@
 //! (RFC 5746 §3.6) and answers a ClientHello on an established connection with a
 //! `no_renegotiation` warning (RFC 5246 §7.2.2), closing after a few such attempts.
 
-use crate::config::{ServerConfig, TicketMode, VirtualHost};
+use crate::config::{KeyDomain, ServerConfig, TicketMode, VirtualHost};
 use crate::conn::core::Incoming;
 use crate::conn::tls12::{
     self as common, log_master_secret, master_secret, protection, send_finished, signed_params,
@@ -140,7 +140,11 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
     cx.outcome.alpn = choose_alpn(config, &parsed)?;
 
     let wanted = lookup_keys(cx, hello);
-    if cx.outcome.lookup.ask(config, cx.host, wanted) {
+    if cx
+        .outcome
+        .lookup
+        .ask(config, cx.host, KeyDomain::SessionId, wanted)
+    {
         return Ok(State::ExpectLookup(Box::new(parsed)));
     }
     let resumable = find_session(cx, hello, ems)?;
@@ -461,7 +465,7 @@ impl ExpectFinished {
                     cx.host,
                     cache.as_ref(),
                     &mut cx.outcome.stores,
-                    &self.session_id,
+                    (KeyDomain::SessionId, &self.session_id),
                     &state,
                     state.expires_at(),
                 );

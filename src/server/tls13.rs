@@ -9,7 +9,7 @@
 //!                                               Finished, NewSessionTickets ─► Connected
 //! ```
 
-use crate::config::TicketMode;
+use crate::config::{KeyDomain, TicketMode};
 use subtle::ConstantTimeEq;
 
 use crate::conn::core::Incoming;
@@ -158,7 +158,11 @@ impl ExpectClientHello {
         // Nothing went out for this hello yet: with pending lookups it waits here, and all
         // of the above runs again on it once the lookup is in.
         let wanted = psk::lookup_keys(cx, &hello, !psk_only)?;
-        if cx.outcome.lookup.ask(cx.config, cx.host, wanted) {
+        if cx
+            .outcome
+            .lookup
+            .ask(cx.config, cx.host, KeyDomain::Ticket, wanted)
+        {
             return Ok(State::ExpectLookup(Box::new((self, hello))));
         }
         let offered_early_before_retry = self.retry.as_ref().is_some_and(|r| r.offered_early);

@@ -5,7 +5,8 @@
 //! A lookup names its keys and how each is read ([`Fetch::Get`] for TLS 1.2 session IDs,
 //! [`Fetch::Take`] for single-use TLS 1.3 stateful tickets); a store answers every key of one
 //! lookup together, in one round trip where the backend allows. Stores of new sessions are
-//! handed to [`AsyncSessionCache::store`] off the critical path.
+//! handed to [`AsyncSessionCache::store`] off the critical path, and removals of sessions a
+//! failed connection must not leave resumable to [`AsyncSessionCache::remove`].
 
 use core::future::Future;
 use core::pin::Pin;
@@ -66,6 +67,10 @@ pub trait AsyncSessionCache: Send + Sync {
         value: &'a [u8],
         expires_at: Timestamp,
     ) -> StoreFuture<'a, Result<(), StoreError>>;
+
+    /// Removes the value under `key`, if any (a session that must not resume, RFC 5246
+    /// §7.2.2). Removing a key that is not there succeeds.
+    fn remove<'a>(&'a self, key: &'a [u8]) -> StoreFuture<'a, Result<(), StoreError>>;
 }
 
 /// Any [`SessionCache`] answers as an [`AsyncSessionCache`] that is ready at once: an
@@ -91,6 +96,10 @@ impl<C: SessionCache + ?Sized> AsyncSessionCache for Arc<C> {
         Box::pin(core::future::ready(
             self.put_encoded(key, value, expires_at),
         ))
+    }
+
+    fn remove<'a>(&'a self, key: &'a [u8]) -> StoreFuture<'a, Result<(), StoreError>> {
+        Box::pin(core::future::ready(SessionCache::remove(&**self, key)))
     }
 }
 
@@ -150,5 +159,10 @@ mod tests {
         let again = block_on(cache.fetch(&keys));
         assert!(again[0].as_ref().unwrap().is_some());
         assert!(again[1].as_ref().unwrap().is_none());
+        // A removal takes the kept key away; removing a missing key succeeds.
+        block_on(AsyncSessionCache::remove(&cache, b"id-1")).unwrap();
+        block_on(AsyncSessionCache::remove(&cache, b"none")).unwrap();
+        let gone = block_on(cache.fetch(&keys));
+        assert!(gone[0].as_ref().unwrap().is_none());
     }
 }

@@ -54,9 +54,11 @@ fn ticket_session(cx: &Context<'_>, hello: &ClientHello) -> Option<(Tls12Session
 
 /// What [`find_session`] would read from the session cache, for a pending lookup: the
 /// session ID when a cache keeps sessions, no ticket opens first, and the ID has the length
-/// this server issues (no other is in the cache).
+/// this server issues (no other is in the cache). Nothing on the inline path, which opens
+/// the ticket once, in [`find_session`].
 pub(super) fn lookup_keys(cx: &Context<'_>, hello: &ClientHello) -> Vec<(Fetch, Vec<u8>)> {
-    if cx.host.session_cache.is_none()
+    if !cx.config.pending_lookups
+        || cx.host.session_cache.is_none()
         || hello.session_id.len() != SESSION_ID_LEN
         || ticket_session(cx, hello).is_some()
     {
@@ -206,7 +208,9 @@ pub(super) fn send_ticket(
     };
     // The session lives `tls12_session_lifetime` from its full handshake; the state sealed
     // ends with the hint sent (the sealer's lifetime bounds what it seals), since the key's
-    // decrypt window alone would keep the ticket openable past it. A renewal starts anew.
+    // decrypt window alone would keep the ticket openable past it. A renewal does not
+    // extend the session: its end stays anchored at the original `issued_at`; only the
+    // lifetime sealed (and the hint) is recomputed from now.
     let session_end = state
         .issued_at()
         .saturating_add(cx.config.tls12_session_lifetime);
