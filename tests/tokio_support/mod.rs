@@ -106,6 +106,10 @@ impl AsyncSessionCache for FakeStore {
             stored
         })
     }
+
+    fn remove<'a>(&'a self, key: &'a [u8]) -> StoreFuture<'a, Result<(), StoreError>> {
+        self.inner.remove(key)
+    }
 }
 
 /// A server on a free loopback port answering each connection with
