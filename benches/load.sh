@@ -26,7 +26,22 @@ cleanup() {
 trap cleanup EXIT
 head -c 32 /dev/urandom >"$WORK/fleet.key"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A free loopback port below 55536 whose cluster bus port (+10000) is free too.
+free_port() {
+    python3 - <<'PY'
+import random, socket
+while True:
+    port = random.randint(20000, 45000)
+    try:
+        for p in (port, port + 10000):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    print(port)
+    break
+PY
+}
 
 start_redis() { # PORT [extra args]
     local port=$1; shift
@@ -43,6 +58,7 @@ run_case() { # LABEL [--full] -- server flags...
     local full=""
     if [ "$1" = "--full" ]; then full="--full"; shift; fi
     shift # --
+    : >"$WORK/server.out"
     "$BIN/tokio_server" --listen 127.0.0.1:0 --tls13 --stateful "$@" \
         >"$WORK/server.out" 2>"$WORK/server.err" &
     local server=$!
@@ -55,7 +71,7 @@ run_case() { # LABEL [--full] -- server flags...
         --seconds "$SECONDS_PER_PHASE" --tls13 $full | grep -v '^load:'
     kill -INT "$server"
     wait "$server" 2>/dev/null || true
-    grep -h "lookups" "$WORK/server.err" | tail -1 | sed 's/^/server counters: /'
+    grep -h "^stats: " "$WORK/server.out" | tail -1 || true
 }
 
 run_case "memory (MemoryCache)" --full --

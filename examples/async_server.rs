@@ -18,7 +18,7 @@
 //! The first line on stdout is `listening on ADDR` (`--listen 127.0.0.1:0` picks a free
 //! port). The store is an in-memory cache behind the asynchronous interface;
 //! `--lookup-delay-ms N` makes each of its answers take N ms, as a remote store would, and
-//! `--lookup-timeout-ms N` (default 100) is how long a handshake waits for a lookup.
+//! `--lookup-timeout-ms N` (default 50, as for `tokio_server`) is how long a handshake waits for a lookup.
 //! `--stateful` issues TLS 1.3 stateful tickets (taken from the store when used); TLS 1.2
 //! resumes by session ID. `--naccept N` serves N connections, then exits.
 //!
@@ -66,7 +66,7 @@ fn parse() -> Result<Options, String> {
     let (mut listen, mut cert, mut key) = (None, None, None);
     let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
     let (mut stateful, mut naccept) = (false, None);
-    let (mut delay, mut timeout) = (Duration::ZERO, Duration::from_millis(100));
+    let (mut delay, mut timeout) = (Duration::ZERO, Duration::from_millis(50));
     let (mut redis, mut cluster, mut fleet_key) = (None, None, None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
