@@ -31,10 +31,7 @@ fn requests(buf: &mut Vec<u8>) -> Vec<Vec<Vec<u8>>> {
         Some((n, end + 2))
     }
     let mut out = Vec::new();
-    'next: loop {
-        let Some((count, mut at)) = line(buf, 0) else {
-            break;
-        };
+    'next: while let Some((count, mut at)) = line(buf, 0) {
         let mut args = Vec::new();
         for _ in 0..count {
             let Some((len, start)) = line(buf, at) else {
