@@ -4,11 +4,11 @@
 //! pop, runs the command with no lock held (bounded by the command timeout), and puts it back
 //! on success. A failed connection is dropped, and for [`RedisOptions::retry_after`] every call
 //! fails at once instead of paying the connect timeout again; the next call after that
-//! reconnects. So a call to one server waits at most the connect plus command timeouts, with
-//! two exceptions, each a second command timeout: a pooled connection the server closed
-//! (found at once) is replaced and the command sent again, and a take that Redis answers
-//! `NOSCRIPT` (the first take a server sees after a start or a `SCRIPT FLUSH`) is sent again
-//! with the script's text, each bounded by the command timeout.
+//! reconnects. So a call to one server waits at most the connect plus command timeouts (a
+//! pooled connection the server closed fails at once, before its replacement is made and the
+//! command sent again), with one exception: a take that Redis answers `NOSCRIPT` (the first
+//! take a server sees after a start or a `SCRIPT FLUSH`) is sent again with the script's
+//! text, a second command bounded by the command timeout of its own.
 //!
 //! Against a Redis Cluster ([`Redis::open_cluster`]) each pooled connection is the `redis`
 //! crate's cluster connection: it knows the slot map, sends each command to the master of its

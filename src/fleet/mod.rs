@@ -62,12 +62,11 @@
 //! skipped step (keys): it is counted ([`RedisStats`]), reported to a hook (by default a
 //! rate-limited line on stderr) and never fails a handshake. Every call is bounded by the
 //! connect and command timeouts of [`RedisOptions`]: a call to one server by their sum (the
-//! synchronous [`Redis`] adds one command timeout when it replaces a pooled connection the
-//! server closed, or sends a take's script again after `NOSCRIPT`), a call to a cluster by
-//! twice their sum, for one retry (the synchronous handle adds a pause of less than the
-//! command timeout before that retry after a failover's answer); after a failure the connection is dropped
-//! and rebuilt on a later call, and calls fail fast during a short back-off rather than each
-//! paying the connect timeout.
+//! synchronous [`Redis`] adds one command timeout when it sends a take's script again after
+//! `NOSCRIPT`), a call to a cluster by twice their sum, for one retry (the synchronous handle
+//! adds a pause of less than the command timeout before that retry after a failover's
+//! answer); after a failure the connection is dropped and rebuilt on a later call, and calls
+//! fail fast during a short back-off rather than each paying the connect timeout.
 
 #[cfg(feature = "redis-async")]
 mod aio;
