@@ -327,7 +327,10 @@ impl AsyncRedis {
             return None;
         }
         let Ok(mut slot) = tokio::time::timeout_at(deadline, cluster.conn.lock()).await else {
-            return self.failed("connect", "timed out waiting for another call's connect");
+            return self.failed(
+                "wait for connect",
+                "timed out waiting for another call's connect",
+            );
         };
         if let Some(conn) = slot.conn.as_ref() {
             return Some(Conn::Cluster(conn.clone(), slot.made));
