@@ -13,9 +13,13 @@
 //!   [`RedisStats::round_trips`] counts each request.
 //!
 //! Every call is bounded: a request by the command timeout (the `redis` crate's response
-//! timeout), and the whole call, reconnection included, by the connect plus command timeouts
-//! (for a cluster, plus one retry after a redirection or a lost node). A failure is counted,
-//! reported to the [`FailureHook`] and returned as a miss; nothing panics.
+//! timeout), and the whole call by one deadline set when it starts: the connect plus command
+//! timeouts (for a cluster twice that, for one retry after a redirection or a lost node).
+//! Waiting for the cluster connection, making it and the requests all end by that deadline.
+//! After a failed connect, calls fail at once for [`RedisOptions::retry_after`], calls that
+//! were waiting for the connect included; a cluster connection whose request fails is dropped
+//! and the next call makes a new one (fresh slot map), as the synchronous handle does. A
+//! failure is counted, reported to the [`FailureHook`] and returned as a miss; nothing panics.
 
 use core::future::Future;
 use core::pin::Pin;
@@ -26,7 +30,7 @@ use std::time::{Duration, Instant};
 use redis::aio::ConnectionLike;
 
 use super::bounded::{self, Bounded};
-use super::connection::{node_urls, RedisOptions, CLUSTER_RETRIES};
+use super::connection::{cluster_builder, RedisOptions, CLUSTER_RETRIES};
 use super::telemetry::{FailureHook, RedisStats, Telemetry};
 use super::FleetError;
 
@@ -48,12 +52,20 @@ enum Backend {
     Cluster(Box<Cluster>),
 }
 
-/// The cluster client and its connection, made on first use.
+/// The cluster client and its connection, made on first use and again after a failure.
 struct Cluster {
     client: redis::cluster::ClusterClient,
-    conn: tokio::sync::Mutex<Option<redis::cluster_async::ClusterConnection>>,
+    conn: tokio::sync::Mutex<ClusterSlot>,
     /// After a failed connect, calls fail at once until then.
     down_until: Mutex<Option<Instant>>,
+}
+
+/// The current cluster connection, if any, and how many have been made: a failed call drops
+/// the connection only if it is still the one it used.
+#[derive(Default)]
+struct ClusterSlot {
+    conn: Option<redis::cluster_async::ClusterConnection>,
+    made: u64,
 }
 
 impl core::fmt::Debug for AsyncRedis {
@@ -69,7 +81,8 @@ impl core::fmt::Debug for AsyncRedis {
 /// A connection of either kind, for one call.
 enum Conn {
     Single(redis::aio::ConnectionManager),
-    Cluster(redis::cluster_async::ClusterConnection),
+    /// The connection and its number ([`ClusterSlot::made`]).
+    Cluster(redis::cluster_async::ClusterConnection, u64),
 }
 
 impl AsyncRedis {
@@ -78,8 +91,9 @@ impl AsyncRedis {
     /// call until it is up, not an error here. Must be called within a tokio runtime.
     ///
     /// # Errors
-    /// [`FleetError::InvalidUrl`].
+    /// [`FleetError::InvalidUrl`], [`FleetError::InvalidPrefix`].
     pub async fn open(url: &str, options: RedisOptions) -> Result<Self, FleetError> {
+        let options = options.checked()?;
         let client = redis::Client::open(url).map_err(|e| FleetError::InvalidUrl(e.to_string()))?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
@@ -98,19 +112,18 @@ impl AsyncRedis {
     /// [`RedisOptions::retry_after`] between attempts.
     ///
     /// # Errors
-    /// [`FleetError::InvalidUrl`] for an empty list or an address that is not valid.
+    /// [`FleetError::InvalidUrl`] for an empty list or an address that is not valid,
+    /// [`FleetError::InvalidPrefix`].
     pub async fn open_cluster(nodes: &[String], options: RedisOptions) -> Result<Self, FleetError> {
-        let client = redis::cluster::ClusterClient::builder(node_urls(nodes)?)
-            .connection_timeout(options.connect_timeout)
-            .response_timeout(options.command_timeout)
+        let options = options.checked()?;
+        let client = cluster_builder(nodes, &options)?
             .overall_response_timeout(Some(cluster_call_budget(&options)))
-            .retries(CLUSTER_RETRIES)
             .build()
             .map_err(|e| FleetError::InvalidUrl(e.to_string()))?;
         Ok(Self::with_backend(
             Backend::Cluster(Box::new(Cluster {
                 client,
-                conn: tokio::sync::Mutex::new(None),
+                conn: tokio::sync::Mutex::new(ClusterSlot::default()),
                 down_until: Mutex::new(None),
             })),
             options,
@@ -155,12 +168,12 @@ impl AsyncRedis {
         operation: &'static str,
         cmd: &redis::Cmd,
     ) -> Option<T> {
-        let mut conn = self.connection().await?;
-        let budget = self.call_budget();
-        let reply = match tokio::time::timeout(budget, conn.send(cmd)).await {
+        let deadline = self.deadline();
+        let mut conn = self.connection(deadline).await?;
+        let reply = match tokio::time::timeout_at(deadline, conn.send(cmd)).await {
             Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => return self.failed(operation, &e.to_string()),
-            Err(_) => return self.failed(operation, "timed out"),
+            Ok(Err(e)) => return self.failed_on(&conn, operation, &e.to_string()),
+            Err(_) => return self.failed_on(&conn, operation, "timed out"),
         };
         self.inner.telemetry.answered(1);
         let parsed = reply
@@ -183,14 +196,14 @@ impl AsyncRedis {
         if keys.is_empty() {
             return Vec::new();
         }
-        let Some(conn) = self.connection().await else {
+        let deadline = self.deadline();
+        let Some(conn) = self.connection(deadline).await else {
             return keys.iter().map(|_| None).collect();
         };
-        let budget = self.call_budget();
         let replies = match conn {
             Conn::Single(manager) => {
                 let call = self.pipelined(manager, keys, max_len);
-                match tokio::time::timeout(budget, call).await {
+                match tokio::time::timeout_at(deadline, call).await {
                     Ok(Ok(replies)) => replies,
                     Ok(Err(e)) => {
                         self.failed::<()>(operation, &e.to_string());
@@ -202,33 +215,8 @@ impl AsyncRedis {
                     }
                 }
             }
-            Conn::Cluster(cluster) => {
-                let calls = keys
-                    .iter()
-                    .map(|(key, take)| {
-                        let mut conn = Conn::Cluster(cluster.clone());
-                        let call = async move {
-                            let command = bounded::command(key, max_len, *take);
-                            conn.send_bounded(&command, key, max_len, *take).await
-                        };
-                        Box::pin(tokio::time::timeout(budget, call))
-                    })
-                    .collect();
-                JoinAll {
-                    pending: calls,
-                    done: keys.iter().map(|_| None).collect(),
-                }
-                .await
-                .into_iter()
-                .map(|r| match r {
-                    Some(Ok(Ok((reply, requests)))) => {
-                        self.inner.telemetry.answered(requests);
-                        Ok(reply)
-                    }
-                    Some(Ok(Err(e))) => Err(e.to_string()),
-                    _ => Err("timed out".to_owned()),
-                })
-                .collect()
+            Conn::Cluster(cluster, made) => {
+                self.per_key(cluster, made, keys, max_len, deadline).await
             }
         };
         replies
@@ -241,6 +229,48 @@ impl AsyncRedis {
                 }
             })
             .collect()
+    }
+
+    /// The keys' reads on a cluster, one request per key, all at once; each reply or why it
+    /// failed. A failed request drops the connection (the next call makes a new one).
+    async fn per_key(
+        &self,
+        cluster: redis::cluster_async::ClusterConnection,
+        made: u64,
+        keys: &[(Vec<u8>, bool)],
+        max_len: usize,
+        deadline: tokio::time::Instant,
+    ) -> Vec<Result<redis::Value, String>> {
+        let calls = keys
+            .iter()
+            .map(|(key, take)| {
+                let mut conn = Conn::Cluster(cluster.clone(), made);
+                let call = async move {
+                    let command = bounded::command(key, max_len, *take);
+                    conn.send_bounded(&command, key, max_len, *take).await
+                };
+                Box::pin(tokio::time::timeout_at(deadline, call))
+            })
+            .collect();
+        let replies: Vec<_> = JoinAll {
+            pending: calls,
+            done: keys.iter().map(|_| None).collect(),
+        }
+        .await
+        .into_iter()
+        .map(|r| match r {
+            Some(Ok(Ok((reply, requests)))) => {
+                self.inner.telemetry.answered(requests);
+                Ok(reply)
+            }
+            Some(Ok(Err(e))) => Err(e.to_string()),
+            _ => Err("timed out".to_owned()),
+        })
+        .collect();
+        if replies.iter().any(Result::is_err) {
+            self.drop_cluster_connection(made);
+        }
+        replies
     }
 
     /// The keys' reads as one pipeline on one server, then the takes Redis answered
@@ -258,8 +288,15 @@ impl AsyncRedis {
         }
         let mut replies = manager.req_packed_commands(&pipe, 0, keys.len()).await?;
         self.inner.telemetry.answered(1);
+        if replies.len() != keys.len() {
+            return Err((
+                redis::ErrorKind::Client,
+                "pipeline reply of the wrong length",
+            )
+                .into());
+        }
         let unloaded: Vec<usize> = (0..replies.len())
-            .filter(|&i| keys[i].1 && is_noscript_reply(&replies[i]))
+            .filter(|&i| keys[i].1 && bounded::lacks_script(Ok(&replies[i])))
             .collect();
         if !unloaded.is_empty() {
             let mut pipe = redis::pipe();
@@ -274,45 +311,40 @@ impl AsyncRedis {
                 replies[i] = reply;
             }
         }
-        if replies.len() != keys.len() {
-            return Err((
-                redis::ErrorKind::Client,
-                "pipeline reply of the wrong length",
-            )
-                .into());
-        }
         Ok(replies.into_iter().map(Ok).collect())
     }
 
     /// The connection for one call: the manager (which connects by itself), or the cluster
-    /// connection, made now if there is none (bounded by the connect and command timeouts;
-    /// after a failure, refused at once during the back-off).
-    async fn connection(&self) -> Option<Conn> {
+    /// connection, made now if there is none. Waiting for another call's connect and making
+    /// one both end by `deadline`; during the back-off after a failed connect, calls are
+    /// refused at once, those that waited for that connect included.
+    async fn connection(&self, deadline: tokio::time::Instant) -> Option<Conn> {
         let cluster = match &self.inner.backend {
             Backend::Single(manager) => return Some(Conn::Single(manager.clone())),
             Backend::Cluster(cluster) => cluster,
         };
-        let refused = cluster
-            .down_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some_and(|until| Instant::now() < until);
-        if refused {
-            self.inner.telemetry.refused();
+        if self.backing_off(cluster) {
             return None;
         }
-        let budget = self.call_budget();
-        let mut slot = tokio::time::timeout(budget, cluster.conn.lock())
-            .await
-            .ok()?;
-        if let Some(conn) = slot.as_ref() {
-            return Some(Conn::Cluster(conn.clone()));
+        let Ok(mut slot) = tokio::time::timeout_at(deadline, cluster.conn.lock()).await else {
+            return self.failed(
+                "wait for connect",
+                "timed out waiting for another call's connect",
+            );
+        };
+        if let Some(conn) = slot.conn.as_ref() {
+            return Some(Conn::Cluster(conn.clone(), slot.made));
         }
-        match tokio::time::timeout(budget, cluster.client.get_async_connection()).await {
+        // Another call's connect may have failed while this one waited.
+        if self.backing_off(cluster) {
+            return None;
+        }
+        match tokio::time::timeout_at(deadline, cluster.client.get_async_connection()).await {
             Ok(Ok(conn)) => {
                 self.inner.telemetry.connected();
-                *slot = Some(conn.clone());
-                Some(Conn::Cluster(conn))
+                slot.made += 1;
+                slot.conn = Some(conn.clone());
+                Some(Conn::Cluster(conn, slot.made))
             }
             failed => {
                 *cluster
@@ -329,6 +361,38 @@ impl AsyncRedis {
         }
     }
 
+    /// Whether calls are refused now, after a failed connect (counted as refused).
+    fn backing_off(&self, cluster: &Cluster) -> bool {
+        let refused = cluster
+            .down_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|until| Instant::now() < until);
+        if refused {
+            self.inner.telemetry.refused();
+        }
+        refused
+    }
+
+    /// Drops the cluster connection numbered `made` if it is still the current one, so the
+    /// next call makes a new one. Skipped when another call holds the slot: it is either
+    /// connecting (there is no connection to drop) or taking a copy for a moment (the next
+    /// failure drops it).
+    fn drop_cluster_connection(&self, made: u64) {
+        if let Backend::Cluster(cluster) = &self.inner.backend {
+            if let Ok(mut slot) = cluster.conn.try_lock() {
+                if slot.made == made {
+                    slot.conn = None;
+                }
+            }
+        }
+    }
+
+    /// When a call starting now must be over.
+    fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.call_budget()
+    }
+
     /// The longest one call may take, reconnection included.
     fn call_budget(&self) -> Duration {
         let options = &self.inner.options;
@@ -342,6 +406,14 @@ impl AsyncRedis {
         self.inner.telemetry.failed(operation, error);
         None
     }
+
+    /// [`failed`](Self::failed) for a request sent on `conn`: a cluster connection is dropped.
+    fn failed_on<T>(&self, conn: &Conn, operation: &'static str, error: &str) -> Option<T> {
+        if let Conn::Cluster(_, made) = conn {
+            self.drop_cluster_connection(*made);
+        }
+        self.failed(operation, error)
+    }
 }
 
 /// A cluster call: a connect and a command, once more after a redirection or a lost node.
@@ -349,16 +421,11 @@ fn cluster_call_budget(options: &RedisOptions) -> Duration {
     (options.connect_timeout + options.command_timeout) * (1 + CLUSTER_RETRIES)
 }
 
-fn is_noscript_reply(reply: &redis::Value) -> bool {
-    matches!(reply, redis::Value::ServerError(e)
-        if e.kind() == Some(redis::ServerErrorKind::NoScript))
-}
-
 impl Conn {
     async fn send(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<redis::Value> {
         match self {
             Self::Single(c) => c.req_packed_command(cmd).await,
-            Self::Cluster(c) => c.req_packed_command(cmd).await,
+            Self::Cluster(c, _) => c.req_packed_command(cmd).await,
         }
     }
 
@@ -372,17 +439,10 @@ impl Conn {
         take: bool,
     ) -> redis::RedisResult<(redis::Value, u64)> {
         let reply = self.send(command).await;
-        match reply {
-            Err(e) if take && bounded::is_noscript(&e) => {
-                Ok((self.send(&bounded::take_by_text(key, max_len)).await?, 2))
-            }
-            Ok(redis::Value::ServerError(e))
-                if take && e.kind() == Some(redis::ServerErrorKind::NoScript) =>
-            {
-                Ok((self.send(&bounded::take_by_text(key, max_len)).await?, 2))
-            }
-            other => other.map(|r| (r, 1)),
+        if take && bounded::lacks_script(reply.as_ref()) {
+            return Ok((self.send(&bounded::take_by_text(key, max_len)).await?, 2));
         }
+        reply.map(|r| (r, 1))
     }
 }
 

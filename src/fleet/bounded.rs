@@ -64,9 +64,16 @@ pub(crate) fn take_by_text(key: &[u8], max_len: usize) -> redis::Cmd {
     cmd
 }
 
-/// Whether Redis lacks the script (the take did not run: sending its text is safe).
-pub(crate) fn is_noscript(error: &redis::RedisError) -> bool {
-    error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+/// Whether the reply to a take by hash is Redis saying it lacks the script (the take did not
+/// run: sending its text is safe), as an error or as an error value among a pipeline's
+/// replies.
+pub(crate) fn lacks_script(reply: Result<&redis::Value, &redis::RedisError>) -> bool {
+    let no_script = redis::ServerErrorKind::NoScript;
+    match reply {
+        Err(e) => e.kind() == redis::ErrorKind::Server(no_script),
+        Ok(redis::Value::ServerError(e)) => e.kind() == Some(no_script),
+        Ok(_) => false,
+    }
 }
 
 /// The meaning of the reply to [`command`] or [`take_by_text`]; `Err` with a description for

@@ -4,13 +4,20 @@
 //! pop, runs the command with no lock held (bounded by the command timeout), and puts it back
 //! on success. A failed connection is dropped, and for [`RedisOptions::retry_after`] every call
 //! fails at once instead of paying the connect timeout again; the next call after that
-//! reconnects. So no thread ever waits longer than the connect plus command timeouts.
+//! reconnects. So a call to one server waits at most the connect plus command timeouts (a
+//! pooled connection the server closed fails at once, before its replacement is made and the
+//! command sent again), with one exception: a take that Redis answers `NOSCRIPT` (the first
+//! take a server sees after a start or a `SCRIPT FLUSH`) is sent again with the script's
+//! text, a second command bounded by the command timeout of its own.
 //!
 //! Against a Redis Cluster ([`Redis::open_cluster`]) each pooled connection is the `redis`
 //! crate's cluster connection: it knows the slot map, sends each command to the master of its
 //! key's slot, follows one `MOVED`/`ASK` redirection and refreshes its map on the way. One
-//! retry is allowed, so a command there waits at most about twice the connect plus command
-//! timeouts. A new cluster connection tries the given nodes in order until one answers
+//! retry is allowed; after the answers a failover gives (`TRYAGAIN`, `CLUSTERDOWN`,
+//! `MASTERDOWN`, `LOADING`, `READONLY`) the `redis` crate pauses before it, and that pause is
+//! configured to stay below the command timeout (the crate's own default is over a second).
+//! So a command there waits at most about twice the connect plus command timeouts, plus that
+//! pause. A new cluster connection tries the given nodes in order until one answers
 //! (each attempt bounded by the connect timeout; a node that is down refuses at once), so
 //! list reachable nodes first. After a failed call the pooled connections are dropped and the
 //! next call builds one with a fresh slot map: that is how a promoted replica is found.
@@ -32,7 +39,9 @@ pub struct RedisOptions {
     /// After a failure, calls fail at once for this long before reconnecting. Default: 250 ms.
     pub retry_after: Duration,
     /// Prefix of every key this crate writes, so several fleets or applications can share one
-    /// Redis. Default: `tls-resumption:`.
+    /// Redis. It may hold no `{` or `}` (a Redis Cluster hash tag in it would override the
+    /// tags of the keys after it): the handles refuse to open with one. Default:
+    /// `tls-resumption:`.
     pub prefix: Vec<u8>,
     /// Most idle connections kept. Default: 8.
     pub max_idle: usize,
@@ -58,10 +67,20 @@ impl RedisOptions {
         self
     }
 
-    /// Sets the key prefix.
+    /// Sets the key prefix (no `{` or `}`: see [`prefix`](Self::prefix)).
     pub fn prefix(mut self, prefix: &[u8]) -> Self {
         self.prefix = prefix.to_vec();
         self
+    }
+
+    /// The settings, or [`FleetError::InvalidPrefix`] for a prefix holding `{` or `}`.
+    pub(crate) fn checked(self) -> Result<Self, FleetError> {
+        if self.prefix.iter().any(|b| matches!(b, b'{' | b'}')) {
+            return Err(FleetError::InvalidPrefix(
+                String::from_utf8_lossy(&self.prefix).into_owned(),
+            ));
+        }
+        Ok(self)
     }
 }
 
@@ -126,6 +145,24 @@ pub(crate) fn node_urls(nodes: &[String]) -> Result<Vec<String>, FleetError> {
         .collect())
 }
 
+/// A cluster client for `nodes` with the timeouts of `options`, [`CLUSTER_RETRIES`] retries,
+/// and a pause before a retry after a failover's answer (`TRYAGAIN`, `CLUSTERDOWN`, …) drawn
+/// below the command timeout instead of the `redis` crate's default of 1.28 s or more.
+pub(crate) fn cluster_builder(
+    nodes: &[String],
+    options: &RedisOptions,
+) -> Result<redis::cluster::ClusterClientBuilder, FleetError> {
+    let most_wait_ms = u64::try_from(options.command_timeout.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    Ok(redis::cluster::ClusterClient::builder(node_urls(nodes)?)
+        .connection_timeout(options.connect_timeout)
+        .response_timeout(options.command_timeout)
+        .retries(CLUSTER_RETRIES)
+        .min_retry_wait(0)
+        .max_retry_wait(most_wait_ms))
+}
+
 /// `prefix ‖ kind ‖ key`: the Redis key for one of this crate's values.
 pub(crate) fn prefixed(prefix: &[u8], kind: &[u8], key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(prefix.len() + kind.len() + key.len());
@@ -140,8 +177,9 @@ impl Redis {
     /// yet: the first command connects.
     ///
     /// # Errors
-    /// [`FleetError::InvalidUrl`].
+    /// [`FleetError::InvalidUrl`], [`FleetError::InvalidPrefix`].
     pub fn open(url: &str, options: RedisOptions) -> Result<Self, FleetError> {
+        let options = options.checked()?;
         let client = redis::Client::open(url).map_err(|e| FleetError::InvalidUrl(e.to_string()))?;
         Ok(Self::with_backend(Backend::Single(client), options))
     }
@@ -153,12 +191,11 @@ impl Redis {
     /// share a slot).
     ///
     /// # Errors
-    /// [`FleetError::InvalidUrl`] for an empty list or an address that is not valid.
+    /// [`FleetError::InvalidUrl`] for an empty list or an address that is not valid,
+    /// [`FleetError::InvalidPrefix`].
     pub fn open_cluster(nodes: &[String], options: RedisOptions) -> Result<Self, FleetError> {
-        let client = redis::cluster::ClusterClient::builder(node_urls(nodes)?)
-            .connection_timeout(options.connect_timeout)
-            .response_timeout(options.command_timeout)
-            .retries(CLUSTER_RETRIES)
+        let options = options.checked()?;
+        let client = cluster_builder(nodes, &options)?
             .build()
             .map_err(|e| FleetError::InvalidUrl(e.to_string()))?;
         Ok(Self::with_backend(
@@ -218,13 +255,14 @@ impl Redis {
         let by_text = bounded::take_by_text(key, max_len);
         // A take by hash that Redis answers NOSCRIPT did not run: `EVAL` then runs it and
         // caches it.
-        let reply: redis::Value = self.run(operation, |conn| match command.query(conn) {
-            Err(e) if take && bounded::is_noscript(&e) => {
+        let reply: redis::Value = self.run(operation, |conn| {
+            let reply = command.query(conn);
+            if take && bounded::lacks_script(reply.as_ref()) {
                 // The NOSCRIPT answer was a round trip of its own.
                 self.telemetry.answered(1);
-                by_text.query(conn)
+                return by_text.query(conn);
             }
-            answered => answered,
+            reply
         })?;
         match bounded::interpret(reply, max_len, take) {
             Ok(found) => Some(found),

@@ -31,7 +31,7 @@
 //! over either unchanged. In a cluster each key lives in one of 16384 hash slots, by a hash
 //! of the key or, when the key holds a `{…}` hash tag, of the tag alone; a command or a script
 //! may only touch keys of one slot. The keys this crate writes (after the configured prefix,
-//! which should hold no `{`):
+//! which may hold no `{` or `}`: opening a handle refuses one):
 //!
 //! | key | written by | slot |
 //! |---|---|---|
@@ -61,9 +61,12 @@
 //! Every Redis failure is a miss (cache), a rejected early-data attempt (replay guard) or a
 //! skipped step (keys): it is counted ([`RedisStats`]), reported to a hook (by default a
 //! rate-limited line on stderr) and never fails a handshake. Every call is bounded by the
-//! connect and command timeouts of [`RedisOptions`]; after a failure the connection is dropped
-//! and rebuilt on a later call, and calls fail fast during a short back-off rather than each
-//! paying the connect timeout.
+//! connect and command timeouts of [`RedisOptions`]: a call to one server by their sum (the
+//! synchronous [`Redis`] adds one command timeout when it sends a take's script again after
+//! `NOSCRIPT`), a call to a cluster by twice their sum, for one retry (the synchronous handle
+//! adds a pause of less than the command timeout before that retry after a failover's
+//! answer); after a failure the connection is dropped and rebuilt on a later call, and calls
+//! fail fast during a short back-off rather than each paying the connect timeout.
 
 #[cfg(feature = "redis-async")]
 mod aio;
@@ -128,6 +131,9 @@ pub enum FleetError {
     /// The Redis URL is not valid.
     #[error("invalid Redis URL: {0}")]
     InvalidUrl(String),
+    /// A key prefix holding `{` or `}` (see [`RedisOptions::prefix`]).
+    #[error("the Redis key prefix must hold no '{{' or '}}' (a cluster hash tag): {0:?}")]
+    InvalidPrefix(String),
     /// A [`KeyShape`] that no key could fit.
     #[error("no key fits this key shape: {0}")]
     EmptyKeyShape(&'static str),

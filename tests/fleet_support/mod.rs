@@ -13,12 +13,38 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// Cluster mode: a one-node Redis Cluster holding every slot.
+    cluster: bool,
 }
 
 impl RedisServer {
     /// Starts one, or returns `None` after printing why the test skips — unless
     /// `REQUIRE_INTEROP=1` (CI), when a missing `redis-server` fails the test.
     pub fn start(test: &str) -> Option<Self> {
+        Self::start_as(test, false)
+    }
+
+    /// Starts a one-node Redis Cluster (cluster mode, every slot assigned to it, state ok),
+    /// or `None` as [`start`](Self::start) does.
+    pub fn start_cluster_node(test: &str) -> Option<Self> {
+        let server = Self::start_as(test, true)?;
+        let reply = server.command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+        assert!(
+            reply.as_deref().is_some_and(|r| r.starts_with("+OK")),
+            "{test}: CLUSTER ADDSLOTSRANGE: {reply:?}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !server
+            .command(&["CLUSTER", "INFO"])
+            .is_some_and(|r| r.contains("cluster_state:ok"))
+        {
+            assert!(Instant::now() < deadline, "{test}: cluster state never ok");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+
+    fn start_as(test: &str, cluster: bool) -> Option<Self> {
         let present = Command::new("redis-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -36,7 +62,12 @@ impl RedisServer {
         // The port was free when chosen, but any process may take it before redis-server
         // binds it: then that server exits, and another free port is tried.
         for _ in 0..20 {
-            if let Some(server) = Self::try_on_port(free_port()) {
+            let mut server = Self {
+                port: free_port(),
+                child: None,
+                cluster,
+            };
+            if server.spawn_and_wait() {
                 return Some(server);
             }
         }
@@ -46,7 +77,11 @@ impl RedisServer {
     /// Starts one on `port` and waits until it answers; `None` when it cannot listen there
     /// (whatever else may answer on the port) or does not answer.
     pub fn try_on_port(port: u16) -> Option<Self> {
-        let mut server = Self { port, child: None };
+        let mut server = Self {
+            port,
+            child: None,
+            cluster: false,
+        };
         server.spawn_and_wait().then_some(server)
     }
 
@@ -71,6 +106,18 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+        if self.cluster {
+            let _ = std::fs::remove_file(self.cluster_config());
+        }
+    }
+
+    /// Where a cluster-mode server keeps its node configuration.
+    fn cluster_config(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!(
+            "fleet-node-{}-{}.conf",
+            std::process::id(),
+            self.port
+        ))
     }
 
     /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: it keeps its connections open but
@@ -104,9 +151,17 @@ impl RedisServer {
     /// names its PID): an answer on the port may come from another server, and ours then
     /// exits for want of the port. `false` when ours exits or does not answer in time.
     fn spawn_and_wait(&mut self) -> bool {
-        let mut child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
-            .args(["--port", &self.port.to_string()])
+            .args(["--port", &self.port.to_string()]);
+        if self.cluster {
+            let _ = std::fs::remove_file(self.cluster_config());
+            command
+                .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+                .arg(self.cluster_config());
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
