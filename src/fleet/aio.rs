@@ -16,8 +16,10 @@
 //! timeout), and the whole call by one deadline set when it starts: the connect plus command
 //! timeouts (for a cluster twice that, for one retry after a redirection or a lost node).
 //! Waiting for the cluster connection, making it and the requests all end by that deadline.
-//! After a failed connect, calls fail at once for [`RedisOptions::retry_after`], calls that
-//! were waiting for the connect included; a cluster connection whose request fails is dropped
+//! After a failed cluster connect, or a call to one server lost to its connection (refused,
+//! dropped, timed out), calls fail at once for [`RedisOptions::retry_after`], calls that were
+//! waiting for the connect included, so a Redis that is down costs a handshake no wait at
+//! all rather than one reconnect attempt each; a cluster connection whose request fails is dropped
 //! and the next call makes a new one (fresh slot map), as the synchronous handle does. A
 //! failure is counted, reported to the [`FailureHook`] and returned as a miss; nothing panics.
 
@@ -45,6 +47,9 @@ struct Inner {
     backend: Backend,
     options: RedisOptions,
     telemetry: Telemetry,
+    /// After a failed connect (a cluster) or a call lost to the connection (one server),
+    /// calls fail at once until then.
+    down_until: Mutex<Option<Instant>>,
 }
 
 enum Backend {
@@ -56,8 +61,6 @@ enum Backend {
 struct Cluster {
     client: redis::cluster::ClusterClient,
     conn: tokio::sync::Mutex<ClusterSlot>,
-    /// After a failed connect, calls fail at once until then.
-    down_until: Mutex<Option<Instant>>,
 }
 
 /// The current cluster connection, if any, and how many have been made: a failed call drops
@@ -124,7 +127,6 @@ impl AsyncRedis {
             Backend::Cluster(Box::new(Cluster {
                 client,
                 conn: tokio::sync::Mutex::new(ClusterSlot::default()),
-                down_until: Mutex::new(None),
             })),
             options,
         ))
@@ -136,6 +138,7 @@ impl AsyncRedis {
                 backend,
                 options,
                 telemetry: Telemetry::default(),
+                down_until: Mutex::new(None),
             }),
         }
     }
@@ -172,8 +175,14 @@ impl AsyncRedis {
         let mut conn = self.connection(deadline).await?;
         let reply = match tokio::time::timeout_at(deadline, conn.send(cmd)).await {
             Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => return self.failed_on(&conn, operation, &e.to_string()),
-            Err(_) => return self.failed_on(&conn, operation, "timed out"),
+            Ok(Err(e)) => {
+                self.back_off_if_lost(&conn, Some(&e));
+                return self.failed_on(&conn, operation, &e.to_string());
+            }
+            Err(_) => {
+                self.back_off_if_lost(&conn, None);
+                return self.failed_on(&conn, operation, "timed out");
+            }
         };
         self.inner.telemetry.answered(1);
         let parsed = reply
@@ -202,14 +211,17 @@ impl AsyncRedis {
         };
         let replies = match conn {
             Conn::Single(manager) => {
+                let single = Conn::Single(manager.clone());
                 let call = self.pipelined(manager, keys, max_len);
                 match tokio::time::timeout_at(deadline, call).await {
                     Ok(Ok(replies)) => replies,
                     Ok(Err(e)) => {
+                        self.back_off_if_lost(&single, Some(&e));
                         self.failed::<()>(operation, &e.to_string());
                         return keys.iter().map(|_| None).collect();
                     }
                     Err(_) => {
+                        self.back_off_if_lost(&single, None);
                         self.failed::<()>(operation, "timed out");
                         return keys.iter().map(|_| None).collect();
                     }
@@ -319,13 +331,13 @@ impl AsyncRedis {
     /// one both end by `deadline`; during the back-off after a failed connect, calls are
     /// refused at once, those that waited for that connect included.
     async fn connection(&self, deadline: tokio::time::Instant) -> Option<Conn> {
+        if self.backing_off() {
+            return None;
+        }
         let cluster = match &self.inner.backend {
             Backend::Single(manager) => return Some(Conn::Single(manager.clone())),
             Backend::Cluster(cluster) => cluster,
         };
-        if self.backing_off(cluster) {
-            return None;
-        }
         let Ok(mut slot) = tokio::time::timeout_at(deadline, cluster.conn.lock()).await else {
             return self.failed(
                 "wait for connect",
@@ -336,7 +348,7 @@ impl AsyncRedis {
             return Some(Conn::Cluster(conn.clone(), slot.made));
         }
         // Another call's connect may have failed while this one waited.
-        if self.backing_off(cluster) {
+        if self.backing_off() {
             return None;
         }
         match tokio::time::timeout_at(deadline, cluster.client.get_async_connection()).await {
@@ -347,11 +359,7 @@ impl AsyncRedis {
                 Some(Conn::Cluster(conn, slot.made))
             }
             failed => {
-                *cluster
-                    .down_until
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) =
-                    Some(Instant::now() + self.inner.options.retry_after);
+                self.back_off();
                 let error = match failed {
                     Ok(Err(e)) => e.to_string(),
                     _ => "timed out".to_owned(),
@@ -361,9 +369,36 @@ impl AsyncRedis {
         }
     }
 
-    /// Whether calls are refused now, after a failed connect (counted as refused).
-    fn backing_off(&self, cluster: &Cluster) -> bool {
-        let refused = cluster
+    /// Calls fail at once for [`RedisOptions::retry_after`] from now.
+    fn back_off(&self) {
+        *self
+            .inner
+            .down_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            Some(Instant::now() + self.inner.options.retry_after);
+    }
+
+    /// After a call on one server lost to its connection (refused, dropped, an I/O error;
+    /// `None`: timed out), starts the back-off: the connection manager reconnects by itself,
+    /// but without it every following call would wait for one more reconnect. An error
+    /// reply from a server that answers does not count.
+    fn back_off_if_lost(&self, conn: &Conn, error: Option<&redis::RedisError>) {
+        let lost = error.is_none_or(|e| {
+            e.is_io_error()
+                || e.is_connection_refusal()
+                || e.is_connection_dropped()
+                || e.is_timeout()
+        });
+        if lost && matches!(conn, Conn::Single(_)) {
+            self.back_off();
+        }
+    }
+
+    /// Whether calls are refused now, during a back-off (counted as refused).
+    fn backing_off(&self) -> bool {
+        let refused = self
+            .inner
             .down_until
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
