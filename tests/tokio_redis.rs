@@ -286,9 +286,13 @@ async fn a_frozen_redis_delays_no_request_past_the_lookup_deadline() {
         .lines()
         .find_map(|l| l.strip_prefix("stats: "))
         .unwrap();
+    // The first lookup on the frozen Redis is cut by our deadline; once a call to it has
+    // timed out (a store, bounded by the command timeout), the handle backs off and later
+    // lookups fail at once instead: each of the four was one or the other.
     assert!(
-        counter(stats, "lookup_timeouts") >= 4,
-        "our deadline cut the lookups: {stats}"
+        counter(stats, "lookup_timeouts") >= 1
+            && counter(stats, "lookup_timeouts") + counter(stats, "lookup_errors") >= 4,
+        "our deadline or the back-off cut the lookups: {stats}"
     );
     assert!(
         counter(stats, "pending_max_us") < (deadline + margin).as_micros() as u64,
