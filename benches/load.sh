@@ -88,8 +88,12 @@ for _ in 1 2 3; do
     NODES+=("127.0.0.1:$port")
 done
 redis-cli --cluster create "${NODES[@]}" --cluster-yes >"$WORK/cluster.log" 2>&1
-for _ in $(seq 100); do
-    redis-cli -p "${NODES[0]##*:}" cluster info | grep -q 'cluster_state:ok' && break; sleep 0.1
+# Every node must know the whole slot map before the load starts (a node still converging
+# answers CLUSTERDOWN, which the server would count as failed lookups and stores).
+for node in "${NODES[@]}"; do
+    for _ in $(seq 100); do
+        redis-cli -p "${node##*:}" cluster info | grep -q 'cluster_state:ok' && break; sleep 0.1
+    done
 done
 run_case "redis cluster (3 masters)" -- --redis-cluster "$(IFS=,; echo "${NODES[*]}")" \
     --fleet-key "$WORK/fleet.key"
