@@ -356,4 +356,74 @@ mod tests {
         assert_eq!(flight.room(), 0);
         assert_eq!(flight.into_bytes().len(), MAX_FIRST_FLIGHT);
     }
+
+    /// A first flight as handshake records of `chunk`-byte pieces: the ClientHello message
+    /// header (`announced` body bytes) and then `body`, so the joiner and the decoder see
+    /// every shape, whole and torn.
+    fn torn_hello(announced: u16, body: &[u8], chunk: usize) -> Vec<u8> {
+        let [hi, lo] = announced.to_be_bytes();
+        let message: Vec<u8> = [&[1u8, 0, hi, lo][..], body].concat();
+        message
+            .chunks(chunk.max(1))
+            .flat_map(|piece| record(22, piece))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Whatever arrives, in whatever pieces: reading ends (a hello, or unparsed, or more
+        /// wanted while there is room), keeps at most the bound, never panics; a hello it
+        /// decodes names at most the capped keys on every plan.
+        #[test]
+        fn any_first_flight_in_any_pieces_is_read_within_its_bounds(
+            raw in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+            announced in 0u16..700,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..700),
+            chunk in 1usize..300,
+            shape in 0u8..3,
+            tickets in proptest::collection::vec(
+                proptest::collection::vec(proptest::num::u8::ANY, 1..40), 0..12),
+            cut in 1usize..64,
+        ) {
+            let bytes = match shape {
+                0 => raw,
+                1 => torn_hello(announced, &body, chunk),
+                // A real ClientHello with any identities, torn anywhere: the decoder reaches
+                // the hello and the keys are read from it.
+                _ => {
+                    let offered: Vec<&[u8]> = tickets.iter().map(Vec::as_slice).collect();
+                    let hello = hello(&[ProtocolVersion::Tls13, ProtocolVersion::Tls12], &offered);
+                    let encoded = hello.to_bytes().expect("encodes");
+                    let announced = u16::try_from(encoded.len()).expect("small");
+                    torn_hello(announced, &encoded, chunk)
+                }
+            };
+            let mut flight = FirstFlight::new();
+            let mut progress = Progress::More;
+            for piece in bytes.chunks(cut) {
+                progress = flight.push(piece);
+                if !matches!(progress, Progress::More) {
+                    break;
+                }
+            }
+            proptest::prop_assert!(flight.room() <= MAX_FIRST_FLIGHT);
+            if shape == 2 {
+                proptest::prop_assert!(matches!(progress, Progress::Hello(_)), "{progress:?}");
+            }
+            if let Progress::Hello(hello) = &progress {
+                for bits in 0..8u8 {
+                    let plan = Plan {
+                        tls12: bits & 1 != 0,
+                        tls13: bits & 2 != 0,
+                        tls13_stateful: bits & 4 != 0,
+                    };
+                    let keys = lookup_keys(hello, &plan);
+                    proptest::prop_assert!(keys.len() <= MAX_LOOKUP_IDENTITIES);
+                    proptest::prop_assert!(
+                        keys.iter().all(|k| k.fetch == Fetch::Take) || keys.len() == 1
+                    );
+                }
+            }
+            proptest::prop_assert!(flight.into_bytes().len() <= bytes.len().min(MAX_FIRST_FLIGHT));
+        }
+    }
 }
