@@ -126,6 +126,39 @@ pub struct Tls13Session {
     pub auth_time: Option<Timestamp>,
 }
 
+impl Tls12Session {
+    /// A copy; named rather than `Clone` because the state holds the master secret.
+    pub fn duplicate(&self) -> Self {
+        Self {
+            protocol_version: self.protocol_version,
+            cipher_suite: self.cipher_suite,
+            master_secret: self.master_secret.duplicate(),
+            extended_master_secret: self.extended_master_secret,
+            server_name: self.server_name.clone(),
+            alpn: self.alpn.clone(),
+            issued_at: self.issued_at,
+            lifetime_secs: self.lifetime_secs,
+        }
+    }
+}
+
+impl Tls13Session {
+    /// A copy; named rather than `Clone` because the state holds the resumption PSK.
+    pub fn duplicate(&self) -> Self {
+        Self {
+            cipher_suite: self.cipher_suite,
+            resumption_psk: self.resumption_psk.duplicate(),
+            ticket_age_add: self.ticket_age_add,
+            lifetime_secs: self.lifetime_secs,
+            max_early_data: self.max_early_data,
+            server_name: self.server_name.clone(),
+            alpn: self.alpn.clone(),
+            issued_at: self.issued_at,
+            auth_time: self.auth_time,
+        }
+    }
+}
+
 impl Tls13Session {
     /// When the full handshake that authenticated this session happened (RFC 8446 §4.6.1):
     /// recorded for tickets issued on resumed connections, else the ticket's issue time.
@@ -192,27 +225,8 @@ impl SessionState {
     /// A copy; named rather than `Clone` because the state holds key material.
     pub fn duplicate(&self) -> Self {
         match self {
-            Self::Tls12(s) => Self::Tls12(Tls12Session {
-                protocol_version: s.protocol_version,
-                cipher_suite: s.cipher_suite,
-                master_secret: s.master_secret.duplicate(),
-                extended_master_secret: s.extended_master_secret,
-                server_name: s.server_name.clone(),
-                alpn: s.alpn.clone(),
-                issued_at: s.issued_at,
-                lifetime_secs: s.lifetime_secs,
-            }),
-            Self::Tls13(s) => Self::Tls13(Tls13Session {
-                cipher_suite: s.cipher_suite,
-                resumption_psk: s.resumption_psk.duplicate(),
-                ticket_age_add: s.ticket_age_add,
-                lifetime_secs: s.lifetime_secs,
-                max_early_data: s.max_early_data,
-                server_name: s.server_name.clone(),
-                alpn: s.alpn.clone(),
-                issued_at: s.issued_at,
-                auth_time: s.auth_time,
-            }),
+            Self::Tls12(s) => Self::Tls12(s.duplicate()),
+            Self::Tls13(s) => Self::Tls13(s.duplicate()),
         }
     }
 

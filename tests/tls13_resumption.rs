@@ -334,20 +334,6 @@ impl DuplicatingStore {
     }
 }
 
-fn dup(s: &tls_resumption::session::Tls13Session) -> tls_resumption::session::Tls13Session {
-    tls_resumption::session::Tls13Session {
-        cipher_suite: s.cipher_suite,
-        resumption_psk: s.resumption_psk.duplicate(),
-        ticket_age_add: s.ticket_age_add,
-        lifetime_secs: s.lifetime_secs,
-        max_early_data: s.max_early_data,
-        server_name: s.server_name.clone(),
-        alpn: s.alpn.clone(),
-        issued_at: s.issued_at,
-        auth_time: s.auth_time,
-    }
-}
-
 impl ClientSessionStore for DuplicatingStore {
     fn set_tls12_session(
         &self,
@@ -378,7 +364,7 @@ impl ClientSessionStore for DuplicatingStore {
             if let Some((ticket, state)) = &*self.last.lock().unwrap() {
                 return Ok(Some(ClientTls13Ticket {
                     ticket: ticket.clone(),
-                    state: dup(state),
+                    state: state.duplicate(),
                 }));
             }
         }
@@ -390,7 +376,7 @@ impl ClientSessionStore for DuplicatingStore {
         };
         let mut taken = self.inner().take_tls13_ticket(name, lookup)?;
         if let Some(t) = &mut taken {
-            *self.last.lock().unwrap() = Some((t.ticket.clone(), dup(&t.state)));
+            *self.last.lock().unwrap() = Some((t.ticket.clone(), t.state.duplicate()));
             if let Some(by) = *self.backdate.lock().unwrap() {
                 t.state.issued_at = t.state.issued_at.saturating_sub(by);
             }

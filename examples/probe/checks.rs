@@ -12,7 +12,7 @@ use tls_resumption::{
 
 use crate::net::{connect, Done, Failure, Plan, Target};
 use crate::report::{hex, Row};
-use crate::store::{copy12, copy13, Steered};
+use crate::store::Steered;
 
 /// The early data the 0-RTT checks send: a request any web server may safely see twice.
 pub const EARLY: &[u8] = b"GET / HTTP/1.0\r\n\r\n";
@@ -318,7 +318,7 @@ impl Probe {
         let mut hits = 0;
         for _ in 0..self.tries {
             let Some(latest) = seen.last() else { break };
-            self.store.offer12(Some(copy12(latest)));
+            self.store.offer12(Some(latest.duplicate()));
             if let Ok(done) = self.run(config, &Plan::default()) {
                 hits += usize::from(mechanism(done.kind) == Some(want));
             }
@@ -393,7 +393,7 @@ impl Probe {
         };
         let mut resumed = [false; 2];
         for r in &mut resumed {
-            if let Ok(done) = self.tls13(&config, Some(copy13(&ticket)), &Plan::default()) {
+            if let Ok(done) = self.tls13(&config, Some(ticket.duplicate()), &Plan::default()) {
                 *r = done.kind.is_resumed();
             }
         }
@@ -473,7 +473,7 @@ impl Probe {
             early: Some(EARLY),
             ..Plan::default()
         };
-        let first = match self.tls13(&config, Some(copy13(&ticket)), &original) {
+        let first = match self.tls13(&config, Some(ticket.duplicate()), &original) {
             Ok(done) => done,
             Err(e) => return rows.push(failure_row(check, &e)),
         };

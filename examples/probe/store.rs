@@ -3,7 +3,6 @@
 
 use std::sync::Mutex;
 
-use tls_resumption::session::{Tls12Session, Tls13Session};
 use tls_resumption::store::{
     ClientSessionStore, ClientTls12Session, ClientTls13Ticket, StoreError,
 };
@@ -16,44 +15,6 @@ pub struct Steered {
     offer13: Mutex<Option<ClientTls13Ticket>>,
     received12: Mutex<Vec<ClientTls12Session>>,
     received13: Mutex<Vec<ClientTls13Ticket>>,
-}
-
-/// A copy of a TLS 1.3 ticket (the state holds key material, so it is not `Clone`).
-pub fn copy13(t: &ClientTls13Ticket) -> ClientTls13Ticket {
-    let s = &t.state;
-    ClientTls13Ticket {
-        ticket: t.ticket.clone(),
-        state: Tls13Session {
-            cipher_suite: s.cipher_suite,
-            resumption_psk: s.resumption_psk.duplicate(),
-            ticket_age_add: s.ticket_age_add,
-            lifetime_secs: s.lifetime_secs,
-            max_early_data: s.max_early_data,
-            server_name: s.server_name.clone(),
-            alpn: s.alpn.clone(),
-            issued_at: s.issued_at,
-            auth_time: s.auth_time,
-        },
-    }
-}
-
-/// A copy of a TLS 1.2 session.
-pub fn copy12(t: &ClientTls12Session) -> ClientTls12Session {
-    let s = &t.state;
-    ClientTls12Session {
-        session_id: t.session_id.clone(),
-        ticket: t.ticket.clone(),
-        state: Tls12Session {
-            protocol_version: s.protocol_version,
-            cipher_suite: s.cipher_suite,
-            master_secret: s.master_secret.duplicate(),
-            extended_master_secret: s.extended_master_secret,
-            server_name: s.server_name.clone(),
-            alpn: s.alpn.clone(),
-            issued_at: s.issued_at,
-            lifetime_secs: s.lifetime_secs,
-        },
-    }
 }
 
 impl Steered {

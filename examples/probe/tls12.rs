@@ -8,7 +8,6 @@ use tls_resumption::ClientConfig;
 use crate::checks::{failure_row, Probe};
 use crate::net::{Done, Failure, Plan};
 use crate::report::Row;
-use crate::store::copy12;
 
 /// What one offer of a session ID beside a ticket came to.
 enum Outcome {
@@ -43,7 +42,7 @@ fn corrupted(ticket: &[u8]) -> Vec<u8> {
 
 /// A session offering `id` and `ticket`, with the state (master secret) of `state`.
 fn combined(id: &[u8], ticket: Vec<u8>, state: &ClientTls12Session) -> ClientTls12Session {
-    let mut s = copy12(state);
+    let mut s = state.duplicate();
     s.session_id = id.to_vec();
     s.ticket = Some(ticket);
     s

@@ -11,7 +11,6 @@ use tls_resumption::{ClientConfig, TlsVersion};
 use crate::checks::{key_name, Probe};
 use crate::net::Plan;
 use crate::report::Row;
-use crate::store::{copy12, copy13};
 use crate::timeline::Timeline;
 
 struct Kept13 {
@@ -89,7 +88,7 @@ fn retry13(
     let reusable = probe.reusable != Some(false);
     for k in kept.iter_mut() {
         let ticket = if reusable {
-            k.tickets.first().map(copy13)
+            k.tickets.first().map(ClientTls13Ticket::duplicate)
         } else {
             k.tickets.pop()
         };
@@ -155,7 +154,7 @@ fn retry12(
     kept.retain(|k| {
         let age = now - k.issued;
         probe.store.offer13(None);
-        probe.store.offer12(Some(copy12(&k.session)));
+        probe.store.offer12(Some(k.session.duplicate()));
         let resumed = probe
             .run(config, &Plan::default())
             .is_ok_and(|d| d.kind.is_resumed());

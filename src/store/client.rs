@@ -28,7 +28,26 @@ pub struct ClientTls13Ticket {
     pub state: Tls13Session,
 }
 
+impl ClientTls12Session {
+    /// A copy; named rather than `Clone` because the state holds the master secret.
+    pub fn duplicate(&self) -> Self {
+        Self {
+            session_id: self.session_id.clone(),
+            ticket: self.ticket.clone(),
+            state: self.state.duplicate(),
+        }
+    }
+}
+
 impl ClientTls13Ticket {
+    /// A copy; named rather than `Clone` because the state holds the resumption PSK.
+    pub fn duplicate(&self) -> Self {
+        Self {
+            ticket: self.ticket.clone(),
+            state: self.state.duplicate(),
+        }
+    }
+
     fn is_expired(&self, now: Timestamp) -> bool {
         let expires = self
             .state
