@@ -950,34 +950,46 @@ impl tls_resumption::ticket::TicketSealer for CountingSealer {
 /// pending lookup's question is not asked without pending lookups.
 #[test]
 fn the_inline_tls12_path_opens_a_ticket_once_per_handshake() {
-    let material = tls_resumption::ticket::TicketKeyMaterial::new([3; 16], &[9; 32]).unwrap();
-    let sealer = Arc::new(CountingSealer {
-        inner: tls_resumption::ticket::AeadSealer::new(material, Duration::from_secs(3600))
-            .unwrap(),
-        opens: Default::default(),
-    });
-    let config = Arc::new(
-        ours::server_config("server")
+    for pending in [false, true] {
+        let material = tls_resumption::ticket::TicketKeyMaterial::new([3; 16], &[9; 32]).unwrap();
+        let sealer = Arc::new(CountingSealer {
+            inner: tls_resumption::ticket::AeadSealer::new(material, Duration::from_secs(3600))
+                .unwrap(),
+            opens: Default::default(),
+        });
+        let inline = ours::server_config("server")
             .with_versions(&[TlsVersion::Tls12])
             .with_tickets(TicketMode::Stateless(sealer.clone()))
-            .with_session_cache(Some(untouched_cache())),
-    );
-    let c = client(&[TlsVersion::Tls12]);
-    assert_eq!(
-        ours::connect(&c, &config, NOW, None).unwrap().server_kind,
-        FULL
-    );
-    let before = sealer.opens.load(std::sync::atomic::Ordering::Relaxed);
-    let resumed = ours::connect(&c, &config, NOW, None).unwrap();
-    assert!(matches!(
-        resumed.server_kind,
-        Some(HandshakeKind::Resumed {
-            mechanism: ResumptionMechanism::Ticket,
-            ..
-        })
-    ));
-    let opens = sealer.opens.load(std::sync::atomic::Ordering::Relaxed) - before;
-    assert_eq!(opens, 1, "ticket opens per handshake");
+            .with_session_cache(Some(untouched_cache()));
+        // With pending lookups too (the ticket from an inline server of the same key): a
+        // ticket that opens needs no lookup, and is opened once.
+        let config = Arc::new(if pending {
+            inline.clone().with_pending_lookups()
+        } else {
+            inline.clone()
+        });
+        let c = client(&[TlsVersion::Tls12]);
+        assert_eq!(
+            ours::connect(&c, &Arc::new(inline), NOW, None)
+                .unwrap()
+                .server_kind,
+            FULL
+        );
+        let before = sealer.opens.load(std::sync::atomic::Ordering::Relaxed);
+        let resumed = ours::connect(&c, &config, NOW, None).unwrap();
+        assert!(matches!(
+            resumed.server_kind,
+            Some(HandshakeKind::Resumed {
+                mechanism: ResumptionMechanism::Ticket,
+                ..
+            })
+        ));
+        let opens = sealer.opens.load(std::sync::atomic::Ordering::Relaxed) - before;
+        assert_eq!(
+            opens, 1,
+            "ticket opens per handshake (pending lookups: {pending})"
+        );
+    }
 }
 
 /// TLS 1.3 stateful tickets are kept under the same keys on both paths too: a ticket issued
