@@ -44,7 +44,7 @@ use super::Context;
 
 mod resume;
 
-use resume::{find_session, lookup_keys, resume, send_ticket};
+use resume::{find_session, lookup_keys, resume, send_ticket, ticket_session, SESSION_ID_LEN};
 
 /// The server's TLS 1.2 states.
 pub(super) enum State {
@@ -139,7 +139,8 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
     // RFC 7301 §3.1: negotiated on every handshake, abbreviated ones too.
     cx.outcome.alpn = choose_alpn(config, &parsed)?;
 
-    let wanted = lookup_keys(cx, hello);
+    let ticket = ticket_session(cx, hello);
+    let wanted = lookup_keys(cx, hello, ticket.is_some());
     if cx
         .outcome
         .lookup
@@ -147,7 +148,7 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
     {
         return Ok(State::ExpectLookup(Box::new(parsed)));
     }
-    let resumable = find_session(cx, hello, ems)?;
+    let resumable = find_session(cx, hello, ems, ticket)?;
     if !ems && config.require_ems {
         return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
     }
@@ -174,7 +175,7 @@ pub(super) fn start(cx: &mut Context<'_>, parsed: Hello) -> Result<State, Error>
             let issue_ticket = ems && offered_ticket && sealer.is_some();
             let mut session_id = Vec::new();
             if ems && cx.host.session_cache.is_some() {
-                session_id = vec![0u8; 32];
+                session_id = vec![0u8; SESSION_ID_LEN];
                 config
                     .rng
                     .fill(&mut session_id)

@@ -33,10 +33,13 @@ pub(super) struct Resumable {
 }
 
 /// The length of the session IDs this server issues: the only ones a pending lookup asks for.
-const SESSION_ID_LEN: usize = 32;
+pub(super) const SESSION_ID_LEN: usize = 32;
 
 /// The TLS 1.2 session in the client's RFC 5077 ticket, if it opens (and whether to renew it).
-fn ticket_session(cx: &Context<'_>, hello: &ClientHello) -> Option<(Tls12Session, bool)> {
+pub(super) fn ticket_session(
+    cx: &Context<'_>,
+    hello: &ClientHello,
+) -> Option<(Tls12Session, bool)> {
     let (Some(ClientExtension::SessionTicket(ticket)), TicketMode::Stateless(sealer)) = (
         hello.extension(ExtensionType::SessionTicket),
         &cx.host.tickets,
@@ -54,13 +57,16 @@ fn ticket_session(cx: &Context<'_>, hello: &ClientHello) -> Option<(Tls12Session
 
 /// What [`find_session`] would read from the session cache, for a pending lookup: the
 /// session ID when a cache keeps sessions, no ticket opens first, and the ID has the length
-/// this server issues (no other is in the cache). Nothing on the inline path, which opens
-/// the ticket once, in [`find_session`].
-pub(super) fn lookup_keys(cx: &Context<'_>, hello: &ClientHello) -> Vec<(Fetch, Vec<u8>)> {
+/// this server issues (no other is in the cache). Nothing on the inline path.
+pub(super) fn lookup_keys(
+    cx: &Context<'_>,
+    hello: &ClientHello,
+    ticket_opened: bool,
+) -> Vec<(Fetch, Vec<u8>)> {
     if !cx.config.pending_lookups
         || cx.host.session_cache.is_none()
         || hello.session_id.len() != SESSION_ID_LEN
-        || ticket_session(cx, hello).is_some()
+        || ticket_opened
     {
         return Vec::new();
     }
@@ -70,14 +76,15 @@ pub(super) fn lookup_keys(cx: &Context<'_>, hello: &ClientHello) -> Vec<(Fetch, 
 /// Looks up the session the client offers: its ticket first (RFC 5077 §3.4), then its
 /// session ID. A session that cannot be used means a full handshake, except for the one case
 /// RFC 7627 §5.3 makes fatal.
+/// `ticket` is what [`ticket_session`] found, opened once per ClientHello by the caller.
 pub(super) fn find_session(
     cx: &mut Context<'_>,
     hello: &ClientHello,
     ems: bool,
+    ticket: Option<(Tls12Session, bool)>,
 ) -> Result<Option<Resumable>, Error> {
     let config = cx.config;
-    let mut found = ticket_session(cx, hello)
-        .map(|(session, renew)| (session, ResumptionMechanism::Ticket, renew));
+    let mut found = ticket.map(|(session, renew)| (session, ResumptionMechanism::Ticket, renew));
     if found.is_none() && !hello.session_id.is_empty() {
         if let Some(cache) = &cx.host.session_cache {
             // A cache failure is a miss (the cache contract): a full handshake follows.
