@@ -80,9 +80,10 @@ pub(super) fn send_retry(
     group: KxGroup,
 ) -> Result<Retry, Error> {
     let offered_early = hello.has(enums::ExtensionType::EarlyData);
+    // Hash(ClientHello1), once: for the transcript and, statelessly, for the cookie.
+    let hello_hash = Transcript::new(suite.hash()).hash_with(&hello.bytes);
     let cookie = match &cx.config.retry_cookie_key {
         Some(key) => {
-            let hello_hash = Transcript::new(suite.hash()).hash_with(&hello.bytes);
             let contents = cookie::Contents {
                 suite,
                 group,
@@ -94,7 +95,7 @@ pub(super) fn send_retry(
         }
         None => Vec::new(),
     };
-    let mut transcript = Transcript::after_retry(suite.hash(), &hello.bytes);
+    let mut transcript = Transcript::after_retry_hash(suite.hash(), hello_hash.as_ref());
     let retry = retry_payload(&hello.hello.session_id, suite, group, &cookie);
     conn::send(cx.core, &mut transcript, retry)?;
     if hello.wants_compat_ccs() {
