@@ -252,15 +252,14 @@ impl Redis {
         take: bool,
     ) -> Option<Bounded> {
         let command = bounded::command(key, max_len, take);
-        let by_text = bounded::take_by_text(key, max_len);
-        // A take by hash that Redis answers NOSCRIPT did not run: `EVAL` then runs it and
-        // caches it.
+        // A take by hash that Redis answers NOSCRIPT did not run: `EVAL` (built only then)
+        // runs it and caches it.
         let reply: redis::Value = self.run(operation, |conn| {
             let reply = command.query(conn);
             if take && bounded::lacks_script(reply.as_ref()) {
                 // The NOSCRIPT answer was a round trip of its own.
                 self.telemetry.answered(1);
-                return by_text.query(conn);
+                return bounded::take_by_text(key, max_len).query(conn);
             }
             reply
         })?;

@@ -77,27 +77,28 @@ impl SessionSealing {
     /// (counted as skipped) for a key not of our shape, which is a miss without a round trip.
     pub(crate) fn lookup_key(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let redis_key = self.checked_key(key)?;
-        if !self.shape.admits(key) {
+        if redis_key.is_none() {
             self.skipped.fetch_add(1, Ordering::Relaxed);
-            return Ok(None);
         }
-        Ok(Some(redis_key))
+        Ok(redis_key)
     }
 
     /// The Redis key to delete, or `None` for a key not of our shape (never stored).
     pub(crate) fn removal_key(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let redis_key = self.checked_key(key)?;
-        Ok(self.shape.admits(key).then_some(redis_key))
+        self.checked_key(key)
     }
 
-    fn checked_key(&self, key: &[u8]) -> Result<Vec<u8>, StoreError> {
+    /// The Redis key for `key`: an error for an empty or too long key, `None` for a key not
+    /// of our shape; the shape is checked before the name's HMAC is computed, so a guessed
+    /// key costs nothing.
+    fn checked_key(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         if key.is_empty() {
             return Err(StoreError::EmptyKey);
         }
         if key.len() > MAX_KEY_LEN {
             return Err(StoreError::KeyTooLong(key.len()));
         }
-        Ok(self.redis_key_for(key))
+        Ok(self.shape.admits(key).then(|| self.redis_key_for(key)))
     }
 
     /// What to write for `key`, checked and sealed.
@@ -107,10 +108,9 @@ impl SessionSealing {
         value: &[u8],
         expires_at: Timestamp,
     ) -> Result<Sealed, StoreError> {
-        let redis_key = self.checked_key(key)?;
-        if !self.shape.admits(key) {
+        let Some(redis_key) = self.checked_key(key)? else {
             return Err(StoreError::Rejected("key not of the configured shape"));
-        }
+        };
         if value.len() > MAX_VALUE_LEN {
             return Err(StoreError::Rejected("session too large"));
         }
