@@ -41,7 +41,10 @@ use tls_resumption::time::SystemClock;
 #[path = "support/flags.rs"]
 mod flags;
 
-use flags::{RedisTarget, ServerFlags};
+#[path = "serve/fleet.rs"]
+mod fleet;
+
+use flags::ServerFlags;
 
 fn main() {
     let args = match flags::parse().and_then(only_this_examples_flags) {
@@ -71,9 +74,14 @@ fn run(args: ServerFlags) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = flags::server_config(&args)?;
 
     let clock = Arc::new(SystemClock);
-    let mut resumption = match (args.redis_target(), &args.fleet_key) {
-        (Some(target), Some(key_file)) => fleet_resumption(target, key_file)?,
-        _ => {
+    let mut resumption = match args.fleet.clone() {
+        Some((target, key_file)) => {
+            // The session cache in Redis, ticket keys from the fleet, kept in step by a
+            // background thread.
+            let joined = fleet::join(target, &key_file)?;
+            Resumption::new(joined.cache, joined.sealer, clock)
+        }
+        None => {
             let sealer = Arc::new(RotatingSealer::new(clock.clone(), Schedule::default())?);
             Resumption::new(Arc::new(MemoryCache::new(100_000)), sealer, clock)
         }
@@ -97,50 +105,6 @@ fn run(args: ServerFlags) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
-}
-
-/// The session cache in Redis and ticket keys from the fleet, kept in step by a background
-/// thread.
-#[cfg(feature = "redis")]
-fn fleet_resumption(
-    target: RedisTarget<'_>,
-    key_file: &str,
-) -> Result<Resumption, Box<dyn std::error::Error>> {
-    use tls_resumption::crypto::aead::AeadAlgorithm;
-    use tls_resumption::fleet::{FleetKey, FleetKeys, Redis, RedisOptions, RedisSessionCache};
-    use tls_resumption::ticket::KeySource;
-    use tls_resumption::time::Clock;
-
-    let clock = Arc::new(SystemClock);
-    let fleet = FleetKey::from_file(std::path::Path::new(key_file))?;
-    let redis = Arc::new(match target {
-        RedisTarget::Single(url) => Redis::open(url, RedisOptions::default())?,
-        RedisTarget::Cluster(nodes) => Redis::open_cluster(nodes, RedisOptions::default())?,
-    });
-    let cache = Arc::new(RedisSessionCache::new(redis.clone(), &fleet, clock.clone()));
-    let sealer = Arc::new(RotatingSealer::with_options(
-        clock.clone(),
-        Schedule::default(),
-        AeadAlgorithm::Aes256Gcm,
-        KeySource::External,
-    )?);
-    let keys = FleetKeys::new(redis, &fleet, sealer.clone(), Duration::from_secs(60));
-    let report = keys.sync(clock.now());
-    if report.failures > 0 {
-        eprintln!(
-            "rustls_server: ticket keys not synced yet ({report:?}); retrying in the background"
-        );
-    }
-    std::thread::spawn(move || loop {
-        std::thread::sleep(Duration::from_secs(5));
-        keys.sync_if_due(SystemClock.now());
-    });
-    Ok(Resumption::new(cache, sealer, clock))
-}
-
-#[cfg(not(feature = "redis"))]
-fn fleet_resumption(_: RedisTarget<'_>, _: &str) -> Result<Resumption, Box<dyn std::error::Error>> {
-    Err("--redis needs the example built with the `redis` feature".into())
 }
 
 fn serve(

@@ -33,6 +33,9 @@ use tokio::task::JoinSet;
 #[path = "support/flags.rs"]
 mod flags;
 
+#[path = "serve/fleet.rs"]
+mod fleet;
+
 use flags::ServerFlags;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -72,8 +75,8 @@ struct Backend {
 
 async fn run(flags: ServerFlags) -> Result<(), BoxError> {
     let mut config = flags::server_config(&flags)?;
-    let backend = match flags.redis_target() {
-        Some(target) => fleet::backend(target, flags.fleet_key.as_deref().unwrap_or("")).await?,
+    let backend = match flags.fleet.clone() {
+        Some((target, key_file)) => fleet_backend(target, key_file).await?,
         None => memory_backend()?,
     };
     if !flags.stateful {
@@ -164,80 +167,14 @@ async fn serve(acceptor: &AsyncAcceptor, tcp: TcpStream) -> Result<(), BoxError>
     Ok(())
 }
 
-/// Joining a fleet through Redis (feature `redis-async`): sessions through the asynchronous
-/// client, ticket keys from the fleet's schedule, kept in step by a plain thread (the
-/// synchronous Redis calls of the key sync never run on a runtime worker).
-#[cfg(feature = "redis-async")]
-mod fleet {
-    use std::path::Path;
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use tls_resumption::crypto::aead::AeadAlgorithm;
-    use tls_resumption::fleet::{
-        AsyncRedis, AsyncRedisSessionCache, FleetKey, FleetKeys, Redis, RedisOptions,
-    };
-    use tls_resumption::ticket::{KeySource, RotatingSealer, Schedule};
-    use tls_resumption::time::{Clock, SystemClock};
-
-    use super::{Backend, BoxError};
-    use crate::flags::RedisTarget;
-
-    pub async fn backend(target: RedisTarget<'_>, key_file: &str) -> Result<Backend, BoxError> {
-        let clock = Arc::new(SystemClock);
-        let fleet = FleetKey::from_file(Path::new(key_file))?;
-        let options = RedisOptions::default();
-        let (aio, sync) = match target {
-            RedisTarget::Single(url) => (
-                AsyncRedis::open(url, options.clone()).await?,
-                Redis::open(url, options)?,
-            ),
-            RedisTarget::Cluster(nodes) => (
-                AsyncRedis::open_cluster(nodes, options.clone()).await?,
-                Redis::open_cluster(nodes, options)?,
-            ),
-        };
-        let cache = Arc::new(AsyncRedisSessionCache::new(aio, &fleet, clock.clone()));
-        let sealer = Arc::new(RotatingSealer::with_options(
-            clock,
-            Schedule::default(),
-            AeadAlgorithm::Aes256Gcm,
-            KeySource::External,
-        )?);
-        let keys = FleetKeys::new(
-            Arc::new(sync),
-            &fleet,
-            sealer.clone(),
-            Duration::from_secs(60),
-        );
-        // The first sync before serving, so tickets are sealed from the first connection on.
-        let (keys, report) = tokio::task::spawn_blocking(move || {
-            let report = keys.sync(SystemClock.now());
-            (keys, report)
-        })
-        .await?;
-        if report.failures > 0 {
-            eprintln!(
-                "tokio_server: ticket keys not synced yet ({report:?}); retrying in the background"
-            );
-        }
-        std::thread::spawn(move || loop {
-            std::thread::sleep(Duration::from_secs(5));
-            keys.sync_if_due(SystemClock.now());
-        });
-        Ok(Backend { cache, sealer })
-    }
-}
-
-#[cfg(not(feature = "redis-async"))]
-mod fleet {
-    use super::{Backend, BoxError};
-    use crate::flags::RedisTarget;
-
-    pub async fn backend(_: RedisTarget<'_>, _: &str) -> Result<Backend, BoxError> {
-        Err(
-            "--redis and --redis-cluster need the example built with `--features redis-async`"
-                .into(),
-        )
-    }
+/// The fleet's sessions through the asynchronous Redis client, and ticket keys from its
+/// schedule, kept in step by a plain thread (the synchronous Redis calls of the key sync never
+/// run on a runtime worker).
+async fn fleet_backend(target: fleet::Target, key_file: String) -> Result<Backend, BoxError> {
+    let cache = fleet::async_cache(target.clone(), &key_file).await?;
+    let joined = tokio::task::spawn_blocking(move || fleet::join(target, &key_file)).await??;
+    Ok(Backend {
+        cache,
+        sealer: joined.sealer,
+    })
 }

@@ -33,6 +33,7 @@ pub fn target(
 
 /// What the fleet shares.
 pub struct Fleet {
+    #[allow(dead_code)] // A server looking sessions up asynchronously uses `async_cache`.
     pub cache: Arc<dyn SessionCache>,
     pub sealer: Arc<RotatingSealer>,
     #[allow(dead_code)] // Not every example server takes early data.
@@ -75,7 +76,7 @@ pub fn join(target: Target, key_file: &str) -> Result<Fleet, String> {
     let keys = FleetKeys::new(redis.clone(), &key, sealer.clone(), Duration::from_secs(60));
     let report = keys.sync(clock.now());
     if report.failures > 0 {
-        eprintln!("server: ticket keys not synced yet ({report:?}); retrying in the background");
+        eprintln!("ticket keys not synced yet ({report:?}); retrying in the background");
     }
     std::thread::spawn(move || loop {
         std::thread::sleep(Duration::from_secs(5));

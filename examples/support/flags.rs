@@ -21,33 +21,10 @@ pub struct ServerFlags {
     pub stateful: bool,
     /// `--naccept N`: serve N connections, then exit.
     pub naccept: Option<usize>,
-    /// `--redis URL`.
-    pub redis: Option<String>,
-    /// `--redis-cluster HOST:PORT,...`.
-    pub redis_cluster: Option<Vec<String>>,
-    /// `--fleet-key FILE`: 32 bytes, shared by the fleet.
-    pub fleet_key: Option<String>,
+    /// `--redis URL` or `--redis-cluster HOST:PORT,...`, with `--fleet-key FILE`.
+    pub fleet: Option<(crate::fleet::Target, String)>,
     /// `--lookup-timeout-ms MS`.
     pub lookup_timeout: Option<Duration>,
-}
-
-/// Where the fleet's Redis is, when one was named.
-pub enum RedisTarget<'a> {
-    /// One server.
-    Single(&'a str),
-    /// A Redis Cluster, by some of its nodes.
-    Cluster(&'a [String]),
-}
-
-impl ServerFlags {
-    /// The Redis named by `--redis` or `--redis-cluster`.
-    pub fn redis_target(&self) -> Option<RedisTarget<'_>> {
-        match (&self.redis, &self.redis_cluster) {
-            (Some(url), _) => Some(RedisTarget::Single(url)),
-            (None, Some(nodes)) => Some(RedisTarget::Cluster(nodes)),
-            (None, None) => None,
-        }
-    }
 }
 
 /// Parses the process's arguments.
@@ -65,11 +42,10 @@ pub fn parse_from(args: impl IntoIterator<Item = String>) -> Result<ServerFlags,
         versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
         stateful: false,
         naccept: None,
-        redis: None,
-        redis_cluster: None,
-        fleet_key: None,
+        fleet: None,
         lookup_timeout: None,
     };
+    let (mut redis, mut cluster, mut fleet_key) = (None, None, None);
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or(format!("{arg} needs a value"));
@@ -81,15 +57,15 @@ pub fn parse_from(args: impl IntoIterator<Item = String>) -> Result<ServerFlags,
             "--tls13" => f.versions = vec![&rustls::version::TLS13],
             "--stateful" => f.stateful = true,
             "--naccept" => f.naccept = Some(number(&value()?, "--naccept")?),
-            "--redis" => f.redis = Some(value()?),
+            "--redis" => redis = Some(value()?),
             "--redis-cluster" => {
-                let nodes: Vec<String> = value()?.split(',').map(str::to_owned).collect();
-                if nodes.iter().any(String::is_empty) {
+                let nodes = value()?;
+                if nodes.split(',').any(str::is_empty) {
                     return Err("--redis-cluster: HOST:PORT,HOST:PORT,...".into());
                 }
-                f.redis_cluster = Some(nodes);
+                cluster = Some(nodes);
             }
-            "--fleet-key" => f.fleet_key = Some(value()?),
+            "--fleet-key" => fleet_key = Some(value()?),
             "--lookup-timeout-ms" => {
                 let ms = number(&value()?, "--lookup-timeout-ms")?;
                 f.lookup_timeout = Some(Duration::from_millis(ms as u64));
@@ -97,12 +73,7 @@ pub fn parse_from(args: impl IntoIterator<Item = String>) -> Result<ServerFlags,
             other => return Err(format!("unknown option {other}")),
         }
     }
-    if f.redis.is_some() && f.redis_cluster.is_some() {
-        return Err("--redis and --redis-cluster exclude each other".into());
-    }
-    if f.redis_target().is_some() != f.fleet_key.is_some() {
-        return Err("--redis (or --redis-cluster) and --fleet-key go together".into());
-    }
+    f.fleet = crate::fleet::target(redis, cluster, fleet_key)?;
     Ok(f)
 }
 
