@@ -27,25 +27,15 @@ enum Mode {
 /// The protection of one direction of a connection: an AEAD key, its IV, and the sequence
 /// number of the next record. A connection holds one for reading and one for writing.
 ///
-/// The IV is derived from a traffic secret: it is zeroized on drop and `Debug` does not print
-/// it.
+/// The IV is derived from a traffic secret: it is zeroized on drop, and `Debug` does not print
+/// it (a `SecretArray` prints as redacted).
+#[derive(Debug)]
 pub(crate) struct RecordProtection {
     key: AeadKey,
     /// For TLS 1.2 AES-GCM only the first four bytes (the salt) are used.
     iv: SecretArray<NONCE_LEN>,
     mode: Mode,
     pub(super) sequence_number: u64,
-}
-
-impl core::fmt::Debug for RecordProtection {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("RecordProtection")
-            .field("key", &self.key)
-            .field("iv", &self.iv)
-            .field("mode", &self.mode)
-            .field("sequence_number", &self.sequence_number)
-            .finish()
-    }
 }
 
 impl RecordProtection {
