@@ -9,9 +9,9 @@
 //! have anyway; a lookup skipped is a full handshake, never an error.
 
 use crate::msgs::client_hello::ClientHello;
-use crate::msgs::enums::{ContentType, ExtensionType, HandshakeType, ProtocolVersion};
+use crate::msgs::enums::{ContentType, ExtensionType, ProtocolVersion};
 use crate::msgs::extensions::ClientExtension;
-use crate::msgs::Codec;
+use crate::msgs::handshake::{HandshakeMessage, HandshakePayload, Version};
 use crate::record::{Deframer, HandshakeJoiner, HEADER_LEN, MAX_PLAINTEXT_LEN};
 use crate::store::{Fetch, LookupKey};
 
@@ -110,13 +110,12 @@ impl FirstFlight {
 }
 
 fn decode_client_hello(message: &[u8]) -> Progress {
-    match message.split_first() {
-        Some((&typ, rest)) if typ == u8::from(HandshakeType::ClientHello) && rest.len() >= 3 => {
-            match ClientHello::from_bytes(&rest[3..]) {
-                Ok(hello) => Progress::Hello(Box::new(hello)),
-                Err(_) => Progress::Unparsed,
-            }
-        }
+    // The server's own decoder: header and body, nothing trailing (the version only matters
+    // to other messages).
+    match HandshakeMessage::decode(message, Version::Tls12) {
+        Ok(HandshakeMessage {
+            payload: HandshakePayload::ClientHello(hello),
+        }) => Progress::Hello(Box::new(hello)),
         _ => Progress::Unparsed,
     }
 }
@@ -193,6 +192,7 @@ mod tests {
     use super::*;
     use crate::msgs::enums::{CipherSuite, PskKeyExchangeMode};
     use crate::msgs::extensions::{OfferedPsks, PskIdentity};
+    use crate::msgs::Codec;
 
     const BOTH: Plan = Plan {
         tls12: true,
