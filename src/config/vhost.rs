@@ -185,8 +185,16 @@ impl ServerConfig {
         if self.virtual_hosts.is_empty() {
             return &self.host;
         }
+        // Host names are matched case-insensitively (RFC 6066 §3); a name already in lower
+        // case, as clients send them, is looked up without a copy.
         server_name
-            .and_then(|name| self.virtual_hosts.get(&name_key(name)))
+            .and_then(|name| {
+                if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                    self.virtual_hosts.get(&name_key(name))
+                } else {
+                    self.virtual_hosts.get(name)
+                }
+            })
             .unwrap_or(&self.host)
     }
 }
